@@ -1,0 +1,221 @@
+"""The schema of the bot definition: intents, utterances, slots, slot types, prompts and answers.
+
+`bot/definition.yaml` is the single source of the conversation. ChatbotBot translates it to Lex V2;
+the local stack interprets it. Everything a reader can get wrong is checked here, and an error names
+the file, the path inside it and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+DEFINITION_PATH = Path(__file__).with_name("definition.yaml")
+
+# Lex V2 naming rules (CreateIntent / CreateSlot / CreateSlotType): letters, digits, single _ or - between.
+LexName = Annotated[str, StringConstraints(pattern=r"^([0-9a-zA-Z][_-]?)+$", max_length=100)]
+# Lex limits a sample utterance to 500 characters and a message to 1,000.
+Utterance = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+Message = Annotated[str, StringConstraints(min_length=1, max_length=1000, strip_whitespace=True)]
+
+SLOT_REFERENCE = re.compile(r"\{([^{}]*)\}")
+FALLBACK_PARENT = "AMAZON.FallbackIntent"
+FALLBACK_INTENT = "FallbackIntent"
+# Built-in slot types the bot may use; the local stack knows how to extract each of them.
+BUILTIN_SLOT_TYPES = frozenset({"AMAZON.Number", "AMAZON.EmailAddress", "AMAZON.FirstName", "AMAZON.AlphaNumeric"})
+
+
+class DefinitionError(ValueError):
+    """The bot definition is invalid; the message names the file, the path inside it and the reason."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class SlotTypeValue(_Strict):
+    """One value of a custom slot type and the words that mean the same."""
+
+    value: Annotated[str, StringConstraints(min_length=1, max_length=140)]
+    synonyms: tuple[Annotated[str, StringConstraints(min_length=1, max_length=140)], ...] = ()
+
+
+class SlotType(_Strict):
+    """A custom slot type. `ORIGINAL_VALUE` keeps what the user said; `TOP_RESOLUTION` maps synonyms to a value."""
+
+    name: LexName
+    description: str = ""
+    resolution: Literal["ORIGINAL_VALUE", "TOP_RESOLUTION"]
+    values: tuple[SlotTypeValue, ...] = Field(min_length=1)
+
+    def resolve(self, text: str) -> str | None:
+        """The canonical value for `text` (a value or one of its synonyms, any case), or None."""
+        wanted = text.strip().casefold()
+        for item in self.values:
+            if wanted == item.value.casefold() or wanted in (s.casefold() for s in item.synonyms):
+                return item.value
+        return None
+
+
+class Slot(_Strict):
+    """A slot of an intent: the value the bot asks for, with its prompt and retries."""
+
+    name: LexName
+    type: str
+    description: str = ""
+    required: bool = True
+    prompt: Message
+    max_retries: int = Field(default=2, ge=0, le=5)
+
+
+class Intent(_Strict):
+    """An intent: what a user may want, how they say it, and how the bot answers.
+
+    An intent answers either from the definition (`answer`) or from the fulfillment Lambda
+    (`fulfillment_code_hook`); `dialog_code_hook` lets the Lambda validate slots as they arrive.
+    """
+
+    name: LexName
+    description: str = ""
+    parent: str | None = None
+    utterances: tuple[Utterance, ...] = ()
+    slots: tuple[Slot, ...] = ()
+    answer: Message | None = None
+    suggestion: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None
+    """A question the chat page offers as a button on its welcome message."""
+    fulfillment_code_hook: bool = False
+    dialog_code_hook: bool = False
+
+    @model_validator(mode="after")
+    def _answers_one_way(self) -> Intent:
+        if self.answer is None and not self.fulfillment_code_hook:
+            raise ValueError("needs an `answer` or `fulfillment_code_hook: true`, or the bot would say nothing")
+        if self.answer is not None and self.fulfillment_code_hook:
+            raise ValueError("has both an `answer` and `fulfillment_code_hook: true`; keep one")
+        if self.parent is None and not self.utterances:
+            raise ValueError("needs at least one utterance")
+        return self
+
+    def slot(self, name: str) -> Slot | None:
+        """The slot called `name`, or None."""
+        return next((slot for slot in self.slots if slot.name == name), None)
+
+
+class Locale(_Strict):
+    """One locale of the bot: its NLU threshold, voice, slot types and intents."""
+
+    description: str = ""
+    nlu_confidence_threshold: float = Field(ge=0, le=1)
+    voice: str = "Joanna"
+    slot_types: tuple[SlotType, ...] = ()
+    intents: tuple[Intent, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Locale:
+        for error in _reference_errors(self):
+            raise ValueError(error)
+        return self
+
+    def intent(self, name: str) -> Intent:
+        """The intent called `name`; KeyError if there is none."""
+        for intent in self.intents:
+            if intent.name == name:
+                return intent
+        raise KeyError(name)
+
+    def suggestions(self) -> list[str]:
+        """The questions the chat page offers on its welcome message, in definition order."""
+        return [intent.suggestion for intent in self.intents if intent.suggestion]
+
+    def slot_type(self, name: str) -> SlotType | None:
+        """The custom slot type called `name`, or None for a built-in type."""
+        return next((slot_type for slot_type in self.slot_types if slot_type.name == name), None)
+
+
+class BotSettings(_Strict):
+    """Bot-wide settings."""
+
+    name: LexName
+    description: str = ""
+    idle_session_ttl_seconds: int = Field(ge=60, le=86_400)  # Lex's own bounds
+    child_directed: bool
+
+
+class BotDefinition(_Strict):
+    """The whole conversation: bot settings, locales, and the product catalogue the answers draw on."""
+
+    bot: BotSettings
+    locales: dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}_[A-Z]{2}$")], Locale] = Field(min_length=1)
+    products: dict[str, Message] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _catalogue_covers_products(self) -> BotDefinition:
+        for locale_id, locale in self.locales.items():
+            product_type = locale.slot_type("ProductName")
+            if product_type is None:
+                continue
+            missing = [value.value for value in product_type.values if value.value not in self.products]
+            if missing:
+                raise ValueError(
+                    f"locales.{locale_id}: slot type ProductName has values with no entry in `products`: "
+                    + ", ".join(missing)
+                )
+        return self
+
+
+def _reference_errors(locale: Locale) -> Iterator[str]:
+    """Every broken reference inside a locale, as 'path: reason'."""
+    yield from _duplicates("slot_types", [slot_type.name for slot_type in locale.slot_types])
+    yield from _duplicates("intents", [intent.name for intent in locale.intents])
+    custom_types = {slot_type.name for slot_type in locale.slot_types}
+    fallbacks = [intent for intent in locale.intents if intent.parent == FALLBACK_PARENT]
+    if [intent.name for intent in fallbacks] != [FALLBACK_INTENT]:
+        yield f"intents: exactly one intent named {FALLBACK_INTENT} with parent {FALLBACK_PARENT} is required"
+    for i, intent in enumerate(locale.intents):
+        path = f"intents[{i}] ({intent.name})"
+        if intent.parent not in (None, FALLBACK_PARENT):
+            yield f"{path}.parent: unknown parent intent {intent.parent!r}; only {FALLBACK_PARENT} is supported"
+        yield from _duplicates(f"{path}.slots", [slot.name for slot in intent.slots])
+        for j, slot in enumerate(intent.slots):
+            if slot.type not in custom_types and slot.type not in BUILTIN_SLOT_TYPES:
+                known = ", ".join(sorted(custom_types | BUILTIN_SLOT_TYPES))
+                yield f"{path}.slots[{j}].type: unknown slot type {slot.type!r} (known: {known})"
+        slot_names = {slot.name for slot in intent.slots}
+        for j, utterance in enumerate(intent.utterances):
+            for reference in SLOT_REFERENCE.findall(utterance):
+                if reference not in slot_names:
+                    yield f"{path}.utterances[{j}]: {{{reference}}} is not a slot of {intent.name}"
+
+
+def _duplicates(path: str, names: list[str]) -> Iterator[str]:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            yield f"{path}: {name!r} appears twice"
+        seen.add(name)
+
+
+def load_definition(path: Path = DEFINITION_PATH) -> BotDefinition:
+    """Read and validate a bot definition; DefinitionError names the file, the path inside it and the reason."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DefinitionError(f"{path}: cannot read the bot definition: {exc}") from exc
+    try:
+        return BotDefinition.model_validate(raw)
+    except ValidationError as exc:
+        raise DefinitionError(f"{path}: invalid bot definition:\n" + _describe(exc)) from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"  {where}: {reason}" if where else f"  {reason}")
+    return "\n".join(lines)

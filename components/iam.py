@@ -1,0 +1,75 @@
+"""IAM building blocks shared by the components: trust policies and named-resource grants.
+
+Every statement names its actions and resources; there is no `*` action anywhere, and a `*` resource
+only where AWS offers no resource-level permission (the caller says why in a comment).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One Allow statement: exact actions on named resources, with optional conditions."""
+
+    actions: Sequence[str]
+    resources: Sequence[pulumi.Input[str]]
+    conditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.actions or any("*" in action for action in self.actions):
+            raise ValueError(f"a statement needs exact actions, got {list(self.actions)}")
+        if not self.resources:
+            raise ValueError("a statement needs at least one resource")
+
+
+def policy_document(statements: Sequence[Statement]) -> pulumi.Output[str]:
+    """The JSON policy document for `statements`, resolved once every resource ARN is known."""
+    resolved = pulumi.Output.all(*[pulumi.Output.all(*s.resources) for s in statements])
+
+    def render(resources_per_statement: list[list[str]]) -> str:
+        body = []
+        for statement, resources in zip(statements, resources_per_statement, strict=True):
+            entry: dict[str, Any] = {
+                "Effect": "Allow",
+                "Action": sorted(set(statement.actions)),
+                "Resource": resources[0] if len(resources) == 1 else list(resources),
+            }
+            if statement.conditions:
+                entry["Condition"] = {op: dict(values) for op, values in statement.conditions.items()}
+            body.append(entry)
+        return json.dumps({"Version": "2012-10-17", "Statement": body})
+
+    return resolved.apply(render)
+
+
+def service_trust_policy(service: str) -> str:
+    """A trust policy letting one AWS service (e.g. `lambda.amazonaws.com`) assume the role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+    )
+
+
+def grant(
+    name: str,
+    role: aws.iam.Role,
+    statements: Sequence[Statement],
+    parent: pulumi.Resource,
+) -> aws.iam.RolePolicy:
+    """Attach an inline policy `name` with `statements` to `role`, as a child of the resource's owner."""
+    return aws.iam.RolePolicy(
+        name,
+        role=role.id,
+        policy=policy_document(statements),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

@@ -1,0 +1,171 @@
+"""The stack's settings: one typed, validated object read once from `pulumi.Config`.
+
+Every key lives in the `support-chatbot` namespace (`pulumi config set support-chatbot:<key> <value>`),
+except the region, which is the AWS provider's own `aws:region`. A missing or invalid key stops the
+run with the key, the reason and the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import pulumi
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+NAMESPACE = "support-chatbot"
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)
+
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$", max_length=254)]
+Origin = Annotated[str, StringConstraints(pattern=r"^https://[a-z0-9.-]+(:[0-9]{1,5})?$", max_length=253)]
+
+
+@dataclass(frozen=True)
+class _Key:
+    """How a setting appears to the user: its config key, an example value and whether it is secret."""
+
+    key: str
+    example: str
+    secret: bool = False
+
+
+class StackSettings(BaseModel):
+    """Everything a stack may set. Field descriptions feed the README's configuration reference."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    project: str = "support-chatbot"
+    stack: str
+    region: str = Field(description="AWS region to deploy to (the provider's `aws:region`).")
+    escalation_sender: Email = Field(
+        description="Verified SES identity that escalation emails come from."
+    )
+    escalation_recipients: tuple[Email, ...] = Field(
+        min_length=1, max_length=50, description="Support team addresses that receive escalations (JSON list)."
+    )
+    sample_data: bool = Field(default=False, description="Load seed customers 12345 and 67890 into the customer table.")
+    protect_data: bool = Field(
+        default=False, description="Protect data tables from deletion (`protect=True`); set in prod."
+    )
+    log_retention_days: int = Field(default=14, description="Retention of every log group, in days.")
+    query_log_retention_days: int = Field(
+        default=90, ge=1, le=3650, description="Days a query-log row lives before DynamoDB TTL removes it."
+    )
+    fulfillment_reserved_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Reserved concurrency of the fulfillment Lambda; caps the blast radius. Unset: unreserved.",
+    )
+    sentiment_analysis: bool = Field(default=False, description="Amazon Comprehend sentiment on each user turn.")
+    api_throttle_rate: float = Field(default=10, gt=0, le=10_000, description="Steady requests/s the API accepts.")
+    api_throttle_burst: int = Field(default=20, ge=1, le=5_000, description="Burst of requests the API accepts.")
+    allowed_origins: tuple[Origin, ...] = Field(
+        default=(), description="Extra https origins allowed to call the API (CORS), e.g. an embedding site."
+    )
+    escalation_max_attempts: int = Field(
+        default=5, ge=1, le=20, description="Sends tried per escalation before it moves to the dead-letter queue."
+    )
+    alarm_email: Email | None = Field(
+        default=None, description="Address subscribed to the stack's alarms (DLQ not empty, Lex throttling)."
+    )
+    custom_domain: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")] | None = Field(
+        default=None, description="Domain name for the chat page; needs `certificateArn`."
+    )
+    certificate_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws:acm:us-east-1:\d{12}:certificate/.+$")] | None = (
+        Field(default=None, description="ACM certificate (us-east-1) for `customDomain`.")
+    )
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention_cloudwatch_accepts(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _certificate_goes_with_domain(cls, value: str | None, info: Any) -> str | None:
+        if (value is None) != (info.data.get("custom_domain") is None):
+            raise ValueError("`customDomain` and `certificateArn` are set together or not at all")
+        return value
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix for physical names, unique per stack (`support-chatbot-dev`)."""
+        return f"{self.project}-{self.stack}"
+
+
+# How each field is spelled in Pulumi config, with an example for the fix-it command.
+CONFIG_KEYS: dict[str, _Key] = {
+    "region": _Key("aws:region", "us-east-1"),
+    "escalation_sender": _Key("escalationSender", "support-bot@example.com"),
+    "escalation_recipients": _Key("escalationRecipients", '\'["it-support@example.com"]\''),
+    "sample_data": _Key("sampleData", "true"),
+    "protect_data": _Key("protectData", "true"),
+    "log_retention_days": _Key("logRetentionDays", "30"),
+    "query_log_retention_days": _Key("queryLogRetentionDays", "90"),
+    "fulfillment_reserved_concurrency": _Key("fulfillmentReservedConcurrency", "10"),
+    "sentiment_analysis": _Key("sentimentAnalysis", "true"),
+    "api_throttle_rate": _Key("apiThrottleRate", "10"),
+    "api_throttle_burst": _Key("apiThrottleBurst", "20"),
+    "allowed_origins": _Key("allowedOrigins", '\'["https://www.example.com"]\''),
+    "escalation_max_attempts": _Key("escalationMaxAttempts", "5"),
+    "alarm_email": _Key("alarmEmail", "ops@example.com"),
+    "custom_domain": _Key("customDomain", "chat.example.com"),
+    "certificate_arn": _Key("certificateArn", "arn:aws:acm:us-east-1:123456789012:certificate/abc"),
+}
+
+
+class SettingsError(Exception):
+    """A stack setting is missing or invalid; the message names the key, the reason and the fix."""
+
+
+def fix_command(field: str) -> str:
+    """The `pulumi config set` command that sets `field`."""
+    key = CONFIG_KEYS[field]
+    qualified = key.key if ":" in key.key else f"{NAMESPACE}:{key.key}"
+    secret = " --secret" if key.secret else ""
+    return f"pulumi config set{secret} {qualified} {key.example}"
+
+
+def settings_from_values(stack: str, values: dict[str, Any]) -> StackSettings:
+    """Validate raw config values (by field name) into StackSettings, or raise SettingsError naming each key."""
+    try:
+        return StackSettings.model_validate({"stack": stack, **values})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            if field in CONFIG_KEYS:
+                key = CONFIG_KEYS[field].key
+                problems.append(f"  {key}: {reason}. Fix: {fix_command(field)}")
+            else:
+                problems.append(f"  {field or 'settings'}: {reason}")
+        raise SettingsError(f"stack '{stack}' has invalid settings:\n" + "\n".join(problems)) from exc
+
+
+def load_settings() -> StackSettings:
+    """Read the current stack's settings from Pulumi config; raises SettingsError with the fix on any problem."""
+    config = pulumi.Config(NAMESPACE)
+    values: dict[str, Any] = {}
+    for field, key in CONFIG_KEYS.items():
+        namespace, _, name = key.key.rpartition(":")
+        raw = (pulumi.Config(namespace) if namespace else config).get(name)
+        if raw is None:
+            continue
+        values[field] = _decode(raw)
+    return settings_from_values(pulumi.get_stack(), values)
+
+
+def _decode(raw: str) -> Any:
+    """Config values arrive as strings; JSON lists, numbers and booleans are decoded, other text kept as is."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
