@@ -7,6 +7,7 @@ the file, the path inside it and the reason.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,6 +153,10 @@ class BotDefinition(_Strict):
     bot: BotSettings
     locales: dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}_[A-Z]{2}$")], Locale] = Field(min_length=1)
     products: dict[str, Message] = Field(default_factory=dict)
+
+    def code_hook_content(self) -> str:
+        """The data the fulfillment Lambda reads at run time (`bot_content.json` in its package): the catalogue."""
+        return json.dumps({"products": dict(self.products)}, sort_keys=True, indent=1)
 
     @model_validator(mode="after")
     def _catalogue_covers_products(self) -> BotDefinition:

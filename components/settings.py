@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 NAMESPACE = "support-chatbot"
 
@@ -87,12 +87,15 @@ class StackSettings(BaseModel):
             raise ValueError(f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}")
         return value
 
-    @field_validator("certificate_arn")
-    @classmethod
-    def _certificate_goes_with_domain(cls, value: str | None, info: Any) -> str | None:
-        if (value is None) != (info.data.get("custom_domain") is None):
-            raise ValueError("`customDomain` and `certificateArn` are set together or not at all")
-        return value
+    @model_validator(mode="after")
+    def _certificate_goes_with_domain(self) -> StackSettings:
+        if (self.certificate_arn is None) != (self.custom_domain is None):
+            raise ValueError(
+                "customDomain and certificateArn are set together or not at all. "
+                f"Fix: {fix_command('custom_domain')} and {fix_command('certificate_arn')}, "
+                f"or pulumi config rm {NAMESPACE}:customDomain"
+            )
+        return self
 
     @property
     def name_prefix(self) -> str:

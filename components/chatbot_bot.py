@@ -1,0 +1,280 @@
+"""ChatbotBot: the Lex V2 bot built from `bot/definition.yaml`, its `live` alias, fulfillment Lambda and customer data.
+
+`pulumi_aws_native.lex` is used because `pulumi_aws` has neither a Lex V2 alias nor a way to build a locale
+(pulumi-aws#3544): the aws-native `Bot` takes the whole locale inline and builds it on deploy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+from pulumi_aws_native import lex
+
+from bot.schema import BotDefinition, Intent, Locale, SlotType
+from components.iam import Statement, grant, service_trust_policy
+from components.python_function import PythonFunction, PythonFunctionArgs
+
+ALIAS_NAME = "live"  # production traffic never uses the rate-limited test alias TSTALIASID
+CODE_HOOK_INTERFACE_VERSION = "1.0"
+CUSTOMER_READ_ACTIONS = ("dynamodb:GetItem",)
+CONVERSATION_ACTIONS = ("lex:RecognizeText", "lex:DeleteSession")
+
+
+@dataclass
+class ChatbotBotArgs:
+    """What ChatbotBot needs from the stack and from EscalationApi."""
+
+    definition: BotDefinition
+    region: pulumi.Input[str]
+    log_retention_days: int
+    escalation_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """EscalationApi's `ticket_environment`, so the bot can open tickets. Left out: TalkToHuman cannot open one."""
+    sample_customers: Sequence[Mapping[str, str]] = ()
+    """Items put into the customer table. Left out: the table starts empty (prod)."""
+    protect_data: bool = False
+    """Protect the customer table from deletion (`protect=True`, retained on delete)."""
+    sentiment_analysis: bool = False
+    """Comprehend sentiment on each user turn, sent to the code hook and the conversation logs."""
+    reserved_concurrency: int | None = None
+    """Cap on the fulfillment Lambda's concurrency. Left out: it shares the account's unreserved pool."""
+
+
+def definition_fingerprint(definition: BotDefinition) -> str:
+    """A short hash of the definition: a new one makes a new bot version behind the alias."""
+    canonical = json.dumps(definition.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+class ChatbotBot(pulumi.ComponentResource):
+    """The conversation in Lex V2, with its fulfillment Lambda, customer table, service role and conversation logs."""
+
+    def __init__(self, name: str, args: ChatbotBotArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("support-chatbot:index:ChatbotBot", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        protected = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        definition = args.definition
+
+        self.customer_table = aws.dynamodb.Table(
+            f"{name}-customers",
+            attributes=[{"name": "CustomerId", "type": "S"}],
+            hash_key="CustomerId",
+            billing_mode="PAY_PER_REQUEST",
+            server_side_encryption={"enabled": True},
+            point_in_time_recovery={"enabled": True},
+            opts=protected,
+        )
+        for customer in args.sample_customers:
+            aws.dynamodb.TableItem(
+                f"{name}-customer-{customer['CustomerId']}",
+                table_name=self.customer_table.name,
+                hash_key="CustomerId",
+                item=json.dumps(_dynamodb_item(customer), sort_keys=True),
+                opts=child,
+            )
+
+        self.fulfillment = PythonFunction(
+            f"{name}-fulfillment",
+            PythonFunctionArgs(
+                source="fulfillment",
+                description="Lex V2 code hook of the support chatbot",
+                region=args.region,
+                log_retention_days=args.log_retention_days,
+                environment={"CUSTOMERS_TABLE_NAME": self.customer_table.name, **args.escalation_environment},
+                generated_files={"bot_content.json": definition.code_hook_content()},
+                reserved_concurrency=args.reserved_concurrency,
+            ),
+            opts=child,
+        )
+        self.grant_customer_read("fulfillment", self.fulfillment.role)
+
+        self.conversation_logs = aws.cloudwatch.LogGroup(
+            f"{name}-conversations", retention_in_days=args.log_retention_days, opts=child
+        )
+        self.service_role = aws.iam.Role(
+            f"{name}-lex-role",
+            assume_role_policy=service_trust_policy("lexv2.amazonaws.com"),
+            description="Lets Lex V2 run the support chatbot and write its conversation logs",
+            opts=child,
+        )
+        service_statements = [
+            Statement(
+                ["logs:CreateLogStream", "logs:PutLogEvents"], [self.conversation_logs.arn.apply(lambda a: f"{a}:*")]
+            ),
+            # Polly has no resource-level permissions for voices, so `*` is the only resource it accepts.
+            Statement(["polly:SynthesizeSpeech"], ["*"]),
+        ]
+        if args.sentiment_analysis:
+            # Comprehend's DetectSentiment has no resource-level permissions either.
+            service_statements.append(Statement(["comprehend:DetectSentiment"], ["*"]))
+        service_policy = grant(f"{name}-lex-permissions", self.service_role, service_statements, parent=self)
+
+        self.bot = lex.Bot(
+            f"{name}-bot",
+            name=definition.bot.name,
+            description=definition.bot.description,
+            role_arn=self.service_role.arn,
+            data_privacy=lex.DataPrivacyPropertiesArgs(child_directed=definition.bot.child_directed),
+            idle_session_ttl_in_seconds=definition.bot.idle_session_ttl_seconds,
+            auto_build_bot_locales=True,
+            bot_locales=[_lex_locale(locale_id, locale) for locale_id, locale in definition.locales.items()],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[service_policy]),
+        )
+        fingerprint = definition_fingerprint(definition)
+        self.version = lex.BotVersion(
+            f"{name}-version",
+            bot_id=self.bot.aws_id,
+            # Versions are immutable: a new fingerprint replaces the version (the new one is made before the
+            # alias moves to it and the old one is deleted).
+            description=f"bot/definition.yaml {fingerprint}",
+            bot_version_locale_specification=[
+                lex.BotVersionLocaleSpecificationArgs(
+                    locale_id=locale_id,
+                    bot_version_locale_details=lex.BotVersionLocaleDetailsArgs(source_bot_version="DRAFT"),
+                )
+                for locale_id in definition.locales
+            ],
+            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["description"]),
+        )
+        self.alias = lex.BotAlias(
+            f"{name}-alias",
+            bot_id=self.bot.aws_id,
+            bot_alias_name=ALIAS_NAME,
+            bot_version=self.version.bot_version,
+            description="Production alias of the support chatbot",
+            bot_alias_locale_settings=[
+                lex.BotAliasLocaleSettingsItemArgs(
+                    locale_id=locale_id,
+                    bot_alias_locale_setting=lex.BotAliasLocaleSettingsArgs(
+                        enabled=True,
+                        code_hook_specification=lex.BotAliasCodeHookSpecificationArgs(
+                            lambda_code_hook=lex.BotAliasLambdaCodeHookArgs(
+                                code_hook_interface_version=CODE_HOOK_INTERFACE_VERSION,
+                                lambda_arn=self.fulfillment.arn,
+                            )
+                        ),
+                    ),
+                )
+                for locale_id in definition.locales
+            ],
+            conversation_log_settings=lex.BotAliasConversationLogSettingsArgs(
+                text_log_settings=[
+                    lex.BotAliasTextLogSettingArgs(
+                        enabled=True,
+                        destination=lex.BotAliasTextLogDestinationArgs(
+                            cloud_watch=lex.BotAliasCloudWatchLogGroupLogDestinationArgs(
+                                cloud_watch_log_group_arn=self.conversation_logs.arn, log_prefix=f"{ALIAS_NAME}/"
+                            )
+                        ),
+                    )
+                ]
+            ),
+            sentiment_analysis_settings=lex.SentimentAnalysisSettingsPropertiesArgs(
+                detect_sentiment=args.sentiment_analysis
+            ),
+            opts=child,
+        )
+        self.fulfillment.allow_invocation(f"{name}-lex-invokes-fulfillment", "lexv2.amazonaws.com", self.alias.arn)
+
+        self.bot_id = self.bot.aws_id
+        self.alias_id = self.alias.bot_alias_id
+        self.alias_arn = self.alias.arn
+        self.locale_id = next(iter(definition.locales))
+        self.register_outputs(
+            {
+                "bot_id": self.bot_id,
+                "alias_id": self.alias_id,
+                "alias_arn": self.alias_arn,
+                "locale_id": self.locale_id,
+                "customer_table_name": self.customer_table.name,
+            }
+        )
+
+    def grant_customer_read(self, grantee: str, role: aws.iam.Role) -> aws.iam.RolePolicy:
+        """Let `role` read single customers (GetItem) from the customer table, and nothing else."""
+        statement = Statement(CUSTOMER_READ_ACTIONS, [self.customer_table.arn])
+        return grant(f"{grantee}-reads-customers", role, [statement], parent=self)
+
+    def grant_conversation(self, grantee: str, role: aws.iam.Role) -> aws.iam.RolePolicy:
+        """Let `role` talk to the bot through the `live` alias only (RecognizeText, DeleteSession)."""
+        statement = Statement(CONVERSATION_ACTIONS, [self.alias.arn])
+        return grant(f"{grantee}-talks-to-bot", role, [statement], parent=self)
+
+
+def _dynamodb_item(customer: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """A customer in DynamoDB's attribute-value JSON; the balance is a number, the rest strings."""
+    return {key: ({"N": value} if key == "AccountBalance" else {"S": value}) for key, value in customer.items()}
+
+
+def _messages(text: str) -> list[lex.BotMessageGroupArgs]:
+    return [lex.BotMessageGroupArgs(message=lex.BotMessageArgs(plain_text_message=lex.BotPlainTextMessageArgs(value=text)))]
+
+
+def _lex_slot_type(slot_type: SlotType) -> lex.BotSlotTypeArgs:
+    return lex.BotSlotTypeArgs(
+        name=slot_type.name,
+        description=slot_type.description or None,
+        value_selection_setting=lex.BotSlotValueSelectionSettingArgs(
+            resolution_strategy=lex.BotSlotValueResolutionStrategy(slot_type.resolution)
+        ),
+        slot_type_values=[
+            lex.BotSlotTypeValueArgs(
+                sample_value=lex.BotSampleValueArgs(value=item.value),
+                synonyms=[lex.BotSampleValueArgs(value=s) for s in item.synonyms] or None,
+            )
+            for item in slot_type.values
+        ],
+    )
+
+
+def _lex_intent(intent: Intent) -> lex.BotIntentArgs:
+    slots = [
+        lex.BotSlotArgs(
+            name=slot.name,
+            slot_type_name=slot.type,
+            description=slot.description or None,
+            value_elicitation_setting=lex.BotSlotValueElicitationSettingArgs(
+                slot_constraint=lex.BotSlotConstraint.REQUIRED if slot.required else lex.BotSlotConstraint.OPTIONAL,
+                prompt_specification=lex.BotPromptSpecificationArgs(
+                    max_retries=slot.max_retries, message_groups_list=_messages(slot.prompt), allow_interrupt=True
+                ),
+            ),
+        )
+        for slot in intent.slots
+    ]
+    return lex.BotIntentArgs(
+        name=intent.name,
+        description=intent.description or None,
+        parent_intent_signature=intent.parent,
+        sample_utterances=[lex.BotSampleUtteranceArgs(utterance=u) for u in intent.utterances] or None,
+        slots=slots or None,
+        slot_priorities=[lex.BotSlotPriorityArgs(priority=i + 1, slot_name=s.name) for i, s in enumerate(intent.slots)]
+        or None,
+        dialog_code_hook=lex.BotDialogCodeHookSettingArgs(enabled=True) if intent.dialog_code_hook else None,
+        fulfillment_code_hook=(
+            lex.BotFulfillmentCodeHookSettingArgs(enabled=True) if intent.fulfillment_code_hook else None
+        ),
+        intent_closing_setting=(
+            lex.BotIntentClosingSettingArgs(
+                closing_response=lex.BotResponseSpecificationArgs(message_groups_list=_messages(intent.answer)),
+                is_active=True,
+            )
+            if intent.answer
+            else None
+        ),
+    )
+
+
+def _lex_locale(locale_id: str, locale: Locale) -> lex.BotLocaleArgs:
+    return lex.BotLocaleArgs(
+        locale_id=locale_id,
+        description=locale.description or None,
+        nlu_confidence_threshold=locale.nlu_confidence_threshold,
+        voice_settings=lex.BotVoiceSettingsArgs(voice_id=locale.voice),
+        slot_types=[_lex_slot_type(slot_type) for slot_type in locale.slot_types] or None,
+        intents=[_lex_intent(intent) for intent in locale.intents],
+    )

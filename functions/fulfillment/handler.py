@@ -1,0 +1,246 @@
+"""The Lex V2 code hook: answers the intents that need data, validates slots, and opens tickets.
+
+Intents whose answer is plain text (IT how-tos, thanks) are answered by Lex from `bot/definition.yaml`
+and never reach this function. Whatever arrives, the answer is a valid Lex response: a malformed
+event or a failing table gets a polite reply and an error log, never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+from chatbot_shared.escalation import EscalationRequest, open_ticket
+from chatbot_shared.lex import CodeHookEvent, CodeHookResponse, Intent, close, delegate, elicit_slot
+from pydantic import BaseModel, ValidationError
+
+logger = Logger()
+metrics = Metrics(namespace="SupportChatbot")
+
+# Session attributes the chat page reads (`escalationOffered`) or this function keeps between turns.
+ESCALATION_OFFERED = "escalationOffered"
+UNANSWERED_QUERY = "lastUnansweredQuery"
+TICKET_ID = "ticketId"
+
+CUSTOMER_ID = re.compile(r"^\d{1,20}$")
+EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+NAME = re.compile(r"^[^\x00-\x1f\x7f<>]{1,100}$")
+
+SORRY_ORDER = "Sorry, I encountered an error checking your order status. Please try again later."
+SORRY_BILLING = "Sorry, I encountered an error checking your account. Please try again later."
+SORRY_TICKET = (
+    "Sorry, I couldn't reach the support team just now. Please try again in a minute, "
+    "or leave your name and email in the form below."
+)
+CUSTOMER_ID_HELP = "A customer ID is made of digits only, like 12345. Could you check it and tell me again?"
+FALLBACK_OFFER = (
+    "I'm not sure I can help with that yet. Would you like a person from our support team to follow up? "
+    'Say "talk to a human", or leave your name and email in the form below.'
+)
+UNKNOWN_INTENT = "I can help you with order status, billing questions, or product information."
+
+
+class Customer(BaseModel):
+    """A row of the customer table (seed 002's shape)."""
+
+    customer_id: str
+    name: str
+    last_order_id: str
+    last_order_status: str
+    account_balance: Decimal
+
+
+class CustomerLookupError(Exception):
+    """The customer table could not be read."""
+
+
+class CustomerDirectory:
+    """The customer table, the only AWS this function reads; tests may swap the instance."""
+
+    def __init__(self, table_name: str | None = None) -> None:
+        self._table_name = table_name
+        self._table: Any = None
+
+    def find(self, customer_id: str) -> Customer | None:
+        """The customer with `customer_id`, None if there is none; CustomerLookupError if the table fails."""
+        if self._table is None:
+            name = self._table_name or os.environ["CUSTOMERS_TABLE_NAME"]
+            self._table = boto3.resource("dynamodb").Table(name)
+        try:
+            item = self._table.get_item(Key={"CustomerId": customer_id}).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise CustomerLookupError(str(exc)) from exc
+        if item is None:
+            return None
+        return Customer(
+            customer_id=item["CustomerId"],
+            name=item["Name"],
+            last_order_id=item["LastOrderId"],
+            last_order_status=item["LastOrderStatus"],
+            account_balance=Decimal(str(item["AccountBalance"])),
+        )
+
+
+customers = CustomerDirectory()
+
+
+@cache
+def product_catalogue() -> dict[str, str]:
+    """Product -> answer, from the `bot_content.json` ChatbotBot writes into the package (or BOT_CONTENT_PATH)."""
+    path = Path(os.environ.get("BOT_CONTENT_PATH") or Path(__file__).with_name("bot_content.json"))
+    products: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))["products"]
+    return {name.casefold(): answer for name, answer in products.items()}
+
+
+# --- pure replies: no AWS, easy to test -------------------------------------------------------------
+
+
+def order_status_reply(customer: Customer) -> str:
+    """Seed 002's order answer."""
+    return f"Hi {customer.name}! Your last order {customer.last_order_id} is currently {customer.last_order_status}."
+
+
+def balance_reply(customer: Customer) -> str:
+    """Seed 002's balance answer, to the cent."""
+    return f"Hi {customer.name}! Your current account balance is ${customer.account_balance.quantize(Decimal('0.01'))}."
+
+
+def unknown_customer_reply(customer_id: str) -> str:
+    """Seed 002's answer for an id with no customer."""
+    return f"I couldn't find a customer with ID {customer_id}. Please check your customer ID."
+
+
+def product_reply(product: str, catalogue: dict[str, str]) -> str:
+    """The catalogue's answer for `product` (any case, simple plural), or seed 002's 'no information' answer."""
+    key = product.strip().casefold()
+    for candidate in (key, key.removesuffix("s"), key.removesuffix("es")):
+        if candidate in catalogue:
+            return catalogue[candidate]
+    return (
+        f"I don't have specific information about {product}. "
+        "Please contact our sales team for detailed product information."
+    )
+
+
+# --- intent handlers ------------------------------------------------------------------------------------
+
+Handler = Callable[[CodeHookEvent, dict[str, str]], CodeHookResponse]
+
+
+def handle_customer_question(event: CodeHookEvent, attributes: dict[str, str]) -> CodeHookResponse:
+    """OrderStatus and BillingInquiry: validate the customer id, then look the customer up."""
+    intent = event.intent
+    customer_id = intent.slot_text("CustomerId")
+    if customer_id is not None and not CUSTOMER_ID.match(customer_id):
+        return elicit_slot(intent, "CustomerId", CUSTOMER_ID_HELP, attributes)
+    if event.invocation_source == "DialogCodeHook":
+        return delegate(intent, attributes)
+    if customer_id is None:
+        question = "check your order status" if intent.name == "OrderStatus" else "check your account balance"
+        return elicit_slot(intent, "CustomerId", f"Could you please provide your customer ID to {question}?", attributes)
+    try:
+        customer = customers.find(customer_id)
+    except CustomerLookupError:
+        logger.exception("customer lookup failed", extra={"intent": intent.name})
+        metrics.add_metric(name="CustomerLookupFailed", unit=MetricUnit.Count, value=1)
+        return close(intent, "Failed", SORRY_ORDER if intent.name == "OrderStatus" else SORRY_BILLING, attributes)
+    if customer is None:
+        metrics.add_metric(name="CustomerNotFound", unit=MetricUnit.Count, value=1)
+        return close(intent, "Fulfilled", unknown_customer_reply(customer_id), attributes)
+    reply = order_status_reply(customer) if intent.name == "OrderStatus" else balance_reply(customer)
+    return close(intent, "Fulfilled", reply, attributes)
+
+
+def handle_product_info(event: CodeHookEvent, attributes: dict[str, str]) -> CodeHookResponse:
+    """ProductInfo: answer from the catalogue in `bot/definition.yaml`."""
+    intent = event.intent
+    product = intent.slot_text("ProductName")
+    if product is None:
+        return elicit_slot(intent, "ProductName", "What product would you like information about?", attributes)
+    return close(intent, "Fulfilled", product_reply(product, product_catalogue()), attributes)
+
+
+def handle_fallback(event: CodeHookEvent, attributes: dict[str, str]) -> CodeHookResponse:
+    """FallbackIntent: offer a person, and remember what went unanswered for the ticket."""
+    metrics.add_metric(name="EscalationOffered", unit=MetricUnit.Count, value=1)
+    remembered = {**attributes, ESCALATION_OFFERED: "true"}
+    if event.input_transcript.strip():
+        remembered[UNANSWERED_QUERY] = event.input_transcript.strip()[:1024]
+    return close(event.intent, "Fulfilled", FALLBACK_OFFER, remembered)
+
+
+def handle_talk_to_human(event: CodeHookEvent, attributes: dict[str, str]) -> CodeHookResponse:
+    """TalkToHuman: check the name and email Lex collected, then open a ticket through the escalation core."""
+    intent = event.intent
+    name, email = intent.slot_text("UserName"), intent.slot_text("UserEmail")
+    if name is not None and not NAME.match(name):
+        return elicit_slot(intent, "UserName", "Sorry, I didn't get your name. What is your first name?", attributes)
+    if email is not None and not EMAIL.match(email):
+        return elicit_slot(intent, "UserEmail", "That doesn't look like an email address. Which one should we use?", attributes)
+    if event.invocation_source == "DialogCodeHook" or name is None or email is None:
+        return delegate(intent, attributes)
+    query = attributes.get(UNANSWERED_QUERY) or event.input_transcript.strip() or "The user asked to talk to a person."
+    try:
+        request = EscalationRequest(sessionId=event.session_id, userQuery=query[:1024], userEmail=email, userName=name)
+        receipt = open_ticket(request)
+    except Exception:  # any failure must still answer Lex; the ticket can be retried from the page
+        logger.exception("could not open a ticket from the bot")
+        return close(intent, "Failed", SORRY_TICKET, attributes)
+    metrics.add_metric(name="TicketOpenedByBot", unit=MetricUnit.Count, value=1)
+    opened = {**attributes, ESCALATION_OFFERED: "false", TICKET_ID: receipt.ticket_id}
+    opened.pop(UNANSWERED_QUERY, None)
+    reply = f"Thanks {name}! I've opened ticket {receipt.ticket_id}; our support team will email you at {email}."
+    return close(intent, "Fulfilled", reply, opened)
+
+
+HANDLERS: dict[str, Handler] = {
+    "OrderStatus": handle_customer_question,
+    "BillingInquiry": handle_customer_question,
+    "ProductInfo": handle_product_info,
+    "FallbackIntent": handle_fallback,
+    "TalkToHuman": handle_talk_to_human,
+}
+
+
+def respond(event: CodeHookEvent) -> CodeHookResponse:
+    """Route the event to its intent's handler; an intent with no handler gets a helpful close."""
+    attributes = dict(event.session_state.session_attributes)
+    handler = HANDLERS.get(event.intent.name)
+    if handler is None:
+        logger.warning("no handler for intent", extra={"intent": event.intent.name})
+        return close(event.intent, "Fulfilled", UNKNOWN_INTENT, attributes)
+    return handler(event, attributes)
+
+
+def malformed_event_reply(raw: Any) -> dict[str, Any]:
+    """A valid Lex close for an event this function could not read."""
+    session_state = raw.get("sessionState") if isinstance(raw, dict) else None
+    intent_raw = session_state.get("intent") if isinstance(session_state, dict) else None
+    name = intent_raw.get("name") if isinstance(intent_raw, dict) else None
+    intent = Intent(name=name if isinstance(name, str) and name else "FallbackIntent")
+    return close(intent, "Failed", "Sorry, something went wrong on my side. Please try again.", {}).to_lex()
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path="sessionId")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lex V2 code hook entry point."""
+    try:
+        lex_event = CodeHookEvent.model_validate(event)
+        lex_event.intent  # noqa: B018 - raises when sessionState.intent is missing
+    except (ValidationError, ValueError) as exc:
+        logger.error("malformed Lex event", extra={"reason": str(exc)[:500]})
+        return malformed_event_reply(event)
+    metrics.add_metric(name=f"{lex_event.intent.name}Handled", unit=MetricUnit.Count, value=1)
+    return respond(lex_event).to_lex()

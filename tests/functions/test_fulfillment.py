@@ -1,0 +1,201 @@
+"""The fulfillment Lambda, called with real-shaped Lex V2 events against DynamoDB and SQS in moto."""
+
+from __future__ import annotations
+
+import copy
+import os
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from chatbot_shared.lex import CodeHookResponse
+from moto import mock_aws
+
+from bot.schema import load_definition
+
+EVENTS = Path(__file__).parent / "events"
+LexEvent = Callable[..., dict[str, Any]]
+
+LAPTOP_ANSWER = "Our laptops feature high-performance processors and long battery life, starting at $899."
+
+
+@pytest.fixture
+def fulfillment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """The handler module, imported inside moto with the stand-in tables, queue and catalogue."""
+    content = tmp_path / "bot_content.json"
+    content.write_text(load_definition().code_hook_content(), encoding="utf-8")
+    monkeypatch.setenv("BOT_CONTENT_PATH", str(content))
+    with mock_aws():
+        from local.stand_ins import provision
+
+        for key, value in provision().environment().items():
+            monkeypatch.setenv(key, value)
+        from functions.fulfillment import handler
+
+        handler.customers = handler.CustomerDirectory()  # a fresh edge per test: no client from another mock
+        handler.product_catalogue.cache_clear()
+        yield handler
+
+
+@pytest.fixture
+def lex_event() -> LexEvent:
+    """A recorded Lex V2 event with only the interesting parts replaced."""
+    recorded = json.loads((EVENTS / "lex_fulfillment.json").read_text())
+
+    def make(
+        intent: str,
+        slots: dict[str, str | None] | None = None,
+        *,
+        source: str = "FulfillmentCodeHook",
+        transcript: str = "",
+        attributes: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        event = copy.deepcopy(recorded)
+        lex_slots = {
+            name: None
+            if value is None
+            else {"shape": "Scalar", "value": {"originalValue": value, "interpretedValue": value, "resolvedValues": [value]}}
+            for name, value in (slots or {}).items()
+        }
+        event["invocationSource"] = source
+        event["inputTranscript"] = transcript
+        event["sessionState"]["intent"] = {"name": intent, "slots": lex_slots, "state": "InProgress", "confirmationState": "None"}
+        event["sessionState"]["sessionAttributes"] = attributes or {}
+        event["interpretations"][0]["intent"] = event["sessionState"]["intent"]
+        return event
+
+    return make
+
+
+def answer(response: dict[str, Any]) -> str:
+    """The single message a response says (and proof that it is a valid Lex response)."""
+    parsed = CodeHookResponse.model_validate(response)
+    assert len(parsed.messages) == 1, f"expected one message, got {response}"
+    return parsed.messages[0].content
+
+
+def test_order_status_answers_with_the_customers_last_order(fulfillment, lex_event, lambda_context):
+    # GIVEN seed customer 12345 and an OrderStatus fulfillment event naming them
+    event = lex_event("OrderStatus", {"CustomerId": "12345"})
+    # WHEN the code hook runs
+    response = fulfillment.lambda_handler(event, lambda_context)
+    # THEN it answers exactly as seed 002 does, and closes the intent as fulfilled
+    assert answer(response) == "Hi John Smith! Your last order ORD-789 is currently Shipped."
+    assert response["sessionState"]["dialogAction"] == {"type": "Close"}
+    assert response["sessionState"]["intent"]["state"] == "Fulfilled"
+
+
+def test_billing_inquiry_answers_with_the_balance_to_the_cent(fulfillment, lex_event, lambda_context):
+    response = fulfillment.lambda_handler(lex_event("BillingInquiry", {"CustomerId": "67890"}), lambda_context)
+    assert answer(response) == "Hi Jane Doe! Your current account balance is $89.23."
+
+
+@pytest.mark.parametrize("said", ["laptop", "laptops", "Laptop"])
+def test_product_info_answers_from_the_catalogue_in_the_definition(fulfillment, lex_event, lambda_context, said):
+    response = fulfillment.lambda_handler(lex_event("ProductInfo", {"ProductName": said}), lambda_context)
+    assert answer(response) == LAPTOP_ANSWER, f"{said!r} should find the laptop entry of bot/definition.yaml"
+
+
+def test_product_info_for_an_unknown_product_points_to_sales(fulfillment, lex_event, lambda_context):
+    response = fulfillment.lambda_handler(lex_event("ProductInfo", {"ProductName": "toaster"}), lambda_context)
+    assert answer(response) == (
+        "I don't have specific information about toaster. Please contact our sales team for detailed product information."
+    )
+
+
+def test_unknown_customer_gets_the_seed_message(fulfillment, lex_event, lambda_context):
+    response = fulfillment.lambda_handler(lex_event("OrderStatus", {"CustomerId": "99999"}), lambda_context)
+    assert answer(response) == "I couldn't find a customer with ID 99999. Please check your customer ID."
+
+
+def test_missing_customer_id_is_elicited(fulfillment, lex_event, lambda_context):
+    # GIVEN an OrderStatus event without a customer id
+    response = fulfillment.lambda_handler(lex_event("OrderStatus", {"CustomerId": None}), lambda_context)
+    # THEN the bot asks for it
+    assert response["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "CustomerId"}
+    assert "customer ID" in answer(response)
+
+
+def test_customer_id_that_is_not_digits_is_elicited_again_with_help(fulfillment, lex_event, lambda_context):
+    # GIVEN the dialog code hook sees a customer id with letters in it
+    event = lex_event("BillingInquiry", {"CustomerId": "ABC12"}, source="DialogCodeHook")
+    # WHEN it validates the slot
+    response = fulfillment.lambda_handler(event, lambda_context)
+    # THEN the slot is emptied and asked for again, explaining what an id looks like
+    assert response["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "CustomerId"}
+    assert response["sessionState"]["intent"]["slots"]["CustomerId"] is None
+    assert "digits only" in answer(response)
+
+
+def test_valid_customer_id_lets_lex_carry_on(fulfillment, lex_event, lambda_context):
+    event = lex_event("OrderStatus", {"CustomerId": "12345"}, source="DialogCodeHook")
+    response = fulfillment.lambda_handler(event, lambda_context)
+    assert response["sessionState"]["dialogAction"] == {"type": "Delegate"}
+
+
+def test_missing_table_gets_a_polite_failed_close(fulfillment, lex_event, lambda_context):
+    # GIVEN the customer table is gone
+    boto3.client("dynamodb").delete_table(TableName=os.environ["CUSTOMERS_TABLE_NAME"])
+    # WHEN a customer asks for their order
+    response = fulfillment.lambda_handler(lex_event("OrderStatus", {"CustomerId": "12345"}), lambda_context)
+    # THEN the intent fails politely instead of raising
+    assert response["sessionState"]["intent"]["state"] == "Failed"
+    assert answer(response).startswith("Sorry, I encountered an error")
+
+
+def test_fallback_offers_a_person_and_marks_it_in_the_session(fulfillment, lex_event, lambda_context):
+    event = lex_event("FallbackIntent", transcript="my stapler is possessed")
+    response = fulfillment.lambda_handler(event, lambda_context)
+    attributes = response["sessionState"]["sessionAttributes"]
+    assert attributes["escalationOffered"] == "true", "the chat page shows the escalation form on this attribute"
+    assert attributes["lastUnansweredQuery"] == "my stapler is possessed"
+    assert "talk to a human" in answer(response)
+
+
+def test_talking_to_a_human_opens_a_ticket_on_the_queue(fulfillment, lex_event, lambda_context):
+    # GIVEN the fallback remembered an unanswered question and Lex collected a name and an email
+    attributes = {"escalationOffered": "true", "lastUnansweredQuery": "my stapler is possessed"}
+    event = lex_event("TalkToHuman", {"UserName": "Ada", "UserEmail": "ada@example.com"}, attributes=attributes)
+    # WHEN the code hook fulfills TalkToHuman
+    response = fulfillment.lambda_handler(event, lambda_context)
+    # THEN a ticket is queued for the sender and the user is told its id
+    ticket_id = response["sessionState"]["sessionAttributes"]["ticketId"]
+    assert ticket_id in answer(response)
+    messages = boto3.client("sqs").receive_message(
+        QueueUrl=os.environ["ESCALATION_QUEUE_URL"], MaxNumberOfMessages=10
+    ).get("Messages", [])
+    assert len(messages) == 1, f"expected exactly one queued escalation, got {messages}"
+    assert ticket_id in messages[0]["Body"]
+
+
+def test_talk_to_human_refuses_an_email_that_is_not_one(fulfillment, lex_event, lambda_context):
+    event = lex_event("TalkToHuman", {"UserName": "Ada", "UserEmail": "ada at example"}, source="DialogCodeHook")
+    response = fulfillment.lambda_handler(event, lambda_context)
+    assert response["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "UserEmail"}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"sessionId": "s-1", "invocationSource": "FulfillmentCodeHook"},
+        {"sessionId": "s-1", "invocationSource": "FulfillmentCodeHook", "sessionState": {"sessionAttributes": {}}},
+        {"sessionId": "s-1", "invocationSource": "Whatever", "sessionState": {"intent": {"name": "OrderStatus"}}},
+    ],
+    ids=["empty", "no-session-state", "no-intent", "unknown-source"],
+)
+def test_malformed_event_gets_a_valid_lex_response(fulfillment, lambda_context, event):
+    response = fulfillment.lambda_handler(event, lambda_context)
+    assert response["sessionState"]["dialogAction"] == {"type": "Close"}
+    assert response["sessionState"]["intent"]["state"] == "Failed"
+    assert answer(response)
+
+
+def test_intent_without_a_handler_gets_a_helpful_close(fulfillment, lex_event, lambda_context):
+    response = fulfillment.lambda_handler(lex_event("ResetPassword"), lambda_context)
+    assert response["sessionState"]["intent"]["state"] == "Fulfilled"
+    assert "order status" in answer(response)

@@ -1,0 +1,81 @@
+"""Stack settings: typed, validated, and every error names the key and the command that fixes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.settings import CONFIG_KEYS, NAMESPACE, SettingsError, StackSettings, settings_from_values
+
+REPO = Path(__file__).resolve().parents[2]
+REQUIRED = {"region": "us-east-1", "escalation_sender": "bot@example.com", "escalation_recipients": ["team@example.com"]}
+
+
+def stack_values(stack: str) -> dict[str, Any]:
+    """A stack file's config, keyed by settings field, as `load_settings` would see it."""
+    config = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+    by_key = {key.key if ":" in key.key else f"{NAMESPACE}:{key.key}": field for field, key in CONFIG_KEYS.items()}
+    unknown = set(config) - set(by_key)
+    assert not unknown, f"Pulumi.{stack}.yaml sets keys the program does not read: {sorted(unknown)}"
+    return {by_key[key]: value for key, value in config.items()}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_each_stack_file_is_valid(stack):
+    settings = settings_from_values(stack, stack_values(stack))
+    assert settings.stack == stack
+
+
+def test_prod_protects_data_keeps_logs_longer_and_loads_no_samples():
+    dev = settings_from_values("dev", stack_values("dev"))
+    prod = settings_from_values("prod", stack_values("prod"))
+    assert prod.protect_data and not dev.protect_data
+    assert not prod.sample_data and dev.sample_data
+    assert prod.log_retention_days > dev.log_retention_days
+
+
+def test_missing_required_key_names_the_key_and_the_fix():
+    # GIVEN a stack with no escalation sender
+    values = {k: v for k, v in REQUIRED.items() if k != "escalation_sender"}
+    # WHEN its settings are read
+    with pytest.raises(SettingsError) as error:
+        settings_from_values("dev", values)
+    # THEN the message names the key and the command that sets it
+    message = str(error.value)
+    assert "escalationSender" in message
+    assert "pulumi config set support-chatbot:escalationSender" in message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("log_retention_days", 13, "CloudWatch's retention periods"),
+        ("escalation_recipients", [], "at least 1"),
+        ("escalation_sender", "not-an-email", "pattern"),
+        ("allowed_origins", ["http://insecure.example.com"], "pattern"),
+        ("fulfillment_reserved_concurrency", 0, "greater than or equal to 1"),
+        ("sample_data", "maybe", "valid boolean"),
+    ],
+)
+def test_invalid_value_names_the_key_the_reason_and_the_fix(field, value, reason):
+    with pytest.raises(SettingsError) as error:
+        settings_from_values("dev", {**REQUIRED, field: value})
+    message = str(error.value)
+    assert CONFIG_KEYS[field].key in message, message
+    assert reason in message, message
+    assert "pulumi config set" in message, message
+
+
+def test_custom_domain_needs_a_certificate():
+    with pytest.raises(SettingsError, match="customDomain"):
+        settings_from_values("dev", {**REQUIRED, "custom_domain": "chat.example.com"})
+
+
+def test_every_setting_has_a_config_key_and_a_description():
+    fields = set(StackSettings.model_fields) - {"project", "stack"}
+    assert fields == set(CONFIG_KEYS), "every setting needs a config key (and every key a setting)"
+    undocumented = [name for name in fields if not StackSettings.model_fields[name].description]
+    assert not undocumented, f"settings without a description for the README: {undocumented}"
