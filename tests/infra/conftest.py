@@ -1,0 +1,286 @@
+"""Pulumi mocks harness for the infra tests: run a program offline and inspect every resource it registered.
+
+`run_program(program, config=...)` runs `program` under `pulumi.runtime.test` with fresh runtime options, the
+given stack config and a `Mocks` that records each resource: its type token, name, URN, parent, resolved inputs,
+the fake outputs we filled in, and the `protect` / `retain_on_delete` options as the engine would receive them.
+Whole-program tests use it the same way:
+
+    mocks = run_program(lambda: runpy.run_path("__main__.py", run_name="__main__"), config={...})
+    table = mocks.one("aws:dynamodb/table:Table", "query-log-table")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+PROJECT = "support-chatbot"
+STACK = "test"
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    """One resource as the engine saw it: what the program asked for and what the mocks answered."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    protect: bool
+    retain_on_delete: bool
+    depends_on: tuple[str, ...]
+
+    def json_input(self, key: str) -> Any:
+        """An input holding a JSON document (a policy, a redrive policy), decoded."""
+        value = self.inputs.get(key)
+        assert isinstance(value, str), f"{self.urn}: input {key!r} is not a JSON string: {value!r}"
+        return json.loads(value)
+
+    def statements(self, key: str = "policy") -> list[dict[str, Any]]:
+        """The statements of the policy document in input `key`, with Action and Resource always lists."""
+        document = self.json_input(key)
+        statements = document["Statement"]
+        normalised = []
+        for statement in statements if isinstance(statements, list) else [statements]:
+            entry = dict(statement)
+            for field in ("Action", "Resource"):
+                if isinstance(entry.get(field), str):
+                    entry[field] = [entry[field]]
+            normalised.append(entry)
+        return normalised
+
+
+class Mocks(pulumi.runtime.Mocks):
+    """Answers resources with plausible computed outputs per type and data sources with a fixed account/region."""
+
+    def __init__(self, account_id: str = ACCOUNT_ID, region: str = REGION) -> None:
+        self.account_id = account_id
+        self.region = region
+        self.resources: list[RecordedResource] = []
+        self.calls: list[MockCallArgs] = []
+
+    # --- queries used by the tests ---------------------------------------------------------------------------
+
+    def of_type(self, type_token: str) -> list[RecordedResource]:
+        """Every resource of `type_token` (e.g. `aws:iam/rolePolicy:RolePolicy`), in registration order."""
+        return [r for r in self.resources if r.type == type_token]
+
+    def named(self, name: str) -> RecordedResource:
+        """The one resource whose logical name is `name`."""
+        found = [r for r in self.resources if r.name == name]
+        assert len(found) == 1, f"expected one resource named {name!r}, found {[r.urn for r in found]}"
+        return found[0]
+
+    def one(self, type_token: str, name: str | None = None) -> RecordedResource:
+        """The only resource of `type_token` (named `name` when given); fails listing what exists instead."""
+        found = [r for r in self.of_type(type_token) if name is None or r.name == name]
+        names = [r.name for r in self.of_type(type_token)]
+        assert len(found) == 1, f"expected one {type_token} named {name!r}; the program registered {names}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> RecordedResource:
+        """The resource with this URN."""
+        found = [r for r in self.resources if r.urn == urn]
+        assert found, f"no resource with URN {urn}"
+        return found[0]
+
+    def children_of(self, parent: RecordedResource) -> list[RecordedResource]:
+        """Resources whose parent is `parent` (direct children only)."""
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    # --- the pulumi.runtime.Mocks interface ------------------------------------------------------------------
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        physical_id = fake_id(args.typ, args.name, args.inputs)
+        outputs = {**args.inputs, **computed_outputs(args.typ, args.name, physical_id, args.inputs, self)}
+        return physical_id, outputs
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        self.calls.append(args)
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            arn = f"arn:aws:iam::{self.account_id}:user/test"
+            return {"accountId": self.account_id, "arn": arn, "id": self.account_id, "userId": "AIDTEST"}, None
+        if args.token == "aws:index/getRegion:getRegion":
+            endpoint = f"ec2.{self.region}.amazonaws.com"
+            return {"name": self.region, "region": self.region, "id": self.region, "endpoint": endpoint}, None
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
+        return {}, None
+
+
+class RecordingMonitor(MockMonitor):
+    """The stock mock monitor, plus a record of each registration's options (protect, retainOnDelete, parent)."""
+
+    mocks: Mocks
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = rpc.deserialize_properties(request.object)
+            self.mocks.resources.append(
+                RecordedResource(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    custom=bool(request.custom),
+                    inputs=dict(inputs),
+                    outputs=dict(self.resources[response.urn].state),
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    depends_on=tuple(request.dependencies),
+                )
+            )
+        return response
+
+
+def run_program(
+    program: Callable[[], object],
+    *,
+    config: Mapping[str, object] | None = None,
+    secret_keys: Sequence[str] = (),
+    project: str = PROJECT,
+    stack: str = STACK,
+    mocks: Mocks | None = None,
+) -> Mocks:
+    """Run `program` under Pulumi mocks with `config` (keys like `aws:region`; non-strings JSON-encoded as the CLI
+    does) and return the mocks holding every registered resource. Exceptions from `program` propagate."""
+    mocks = mocks or Mocks()
+    pulumi.runtime.reset_options(project=project, stack=stack)
+    values = {"aws:region": mocks.region, **(config or {})}
+    pulumi.runtime.set_all_config(
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()},
+        list(secret_keys),
+    )
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=RecordingMonitor(mocks))
+
+    @pulumi.runtime.test
+    def run() -> object:
+        return program()
+
+    run()
+    return mocks
+
+
+# --- fake computed outputs -------------------------------------------------------------------------------------
+
+
+def fake_id(type_token: str, name: str, inputs: Mapping[str, Any]) -> str:
+    """A physical id that is stable per resource and looks like the real one where the format matters."""
+    digest = hashlib.sha256(f"{type_token}/{name}".encode()).hexdigest()
+    if type_token == "aws:apigateway/restApi:RestApi":
+        return digest[:10]
+    if type_token == "aws:cognito/identityPool:IdentityPool":
+        return f"{REGION}:{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    if type_token == "aws:cloudfront/distribution:Distribution":
+        return "E" + digest[:13].upper()
+    return f"{name}-id"
+
+
+def computed_outputs(  # noqa: C901 - one flat table of resource types
+    type_token: str, name: str, physical_id: str, inputs: Mapping[str, Any], mocks: Mocks
+) -> dict[str, Any]:
+    """Outputs AWS computes that the components read: ARNs, names, URLs, domain names, ids."""
+    region, account = mocks.region, mocks.account_id
+    physical_name = inputs.get("name") or f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:7]}"
+    service = type_token.split(":")[1].split("/")[0]
+    out: dict[str, Any] = {"arn": f"arn:aws:{service}:{region}:{account}:{physical_name}", "name": physical_name}
+    match type_token:
+        case "aws:dynamodb/table:Table":
+            out["arn"] = f"arn:aws:dynamodb:{region}:{account}:table/{physical_name}"
+            out["streamArn"] = f"{out['arn']}/stream/2026-01-01T00:00:00.000"
+        case "aws:iam/role:Role":
+            out["arn"] = f"arn:aws:iam::{account}:role/{physical_name}"
+            out["uniqueId"] = f"AROA{physical_name.upper()[:12]}"
+        case "aws:iam/policy:Policy":
+            out["arn"] = f"arn:aws:iam::{account}:policy/{physical_name}"
+        case "aws:lambda/function:Function":
+            out["arn"] = f"arn:aws:lambda:{region}:{account}:function:{physical_name}"
+            out["qualifiedArn"] = f"{out['arn']}:$LATEST"
+            out["invokeArn"] = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{out['arn']}/invocations"
+        case "aws:cloudwatch/logGroup:LogGroup":
+            out["arn"] = f"arn:aws:logs:{region}:{account}:log-group:{physical_name}"
+        case "aws:sqs/queue:Queue":
+            out["arn"] = f"arn:aws:sqs:{region}:{account}:{physical_name}"
+            out["url"] = f"https://sqs.{region}.amazonaws.com/{account}/{physical_name}"
+        case "aws:sns/topic:Topic":
+            out["arn"] = f"arn:aws:sns:{region}:{account}:{physical_name}"
+        case "aws:kms/key:Key":
+            out["arn"] = f"arn:aws:kms:{region}:{account}:key/{physical_id}"
+            out["keyId"] = physical_id
+        case "aws:apigateway/restApi:RestApi":
+            out["arn"] = f"arn:aws:apigateway:{region}::/restapis/{physical_id}"
+            out["executionArn"] = f"arn:aws:execute-api:{region}:{account}:{physical_id}"
+            out["rootResourceId"] = f"{physical_id}-root"
+        case "aws:apigateway/resource:Resource":
+            out["path"] = "/" + str(inputs.get("pathPart", ""))
+        case "aws:apigateway/stage:Stage":
+            api, stage = inputs.get("restApi"), inputs.get("stageName")
+            out["invokeUrl"] = f"https://{api}.execute-api.{region}.amazonaws.com/{stage}"
+            out["executionArn"] = f"arn:aws:execute-api:{region}:{account}:{api}/{stage}"
+        case "aws:s3/bucket:Bucket" | "aws:s3/bucketV2:BucketV2":
+            bucket = inputs.get("bucket") or physical_name
+            out.update(
+                bucket=bucket,
+                arn=f"arn:aws:s3:::{bucket}",
+                bucketDomainName=f"{bucket}.s3.amazonaws.com",
+                bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com",
+            )
+        case "aws:cloudfront/distribution:Distribution":
+            out.update(
+                arn=f"arn:aws:cloudfront::{account}:distribution/{physical_id}",
+                domainName=f"d{physical_id.lower()[1:]}.cloudfront.net",
+                hostedZoneId="Z2FDTNDATAQYW2",
+            )
+        case "aws:cloudfront/function:Function":
+            out["arn"] = f"arn:aws:cloudfront::{account}:function/{physical_name}"
+        case "aws:cognito/identityPool:IdentityPool":
+            out["arn"] = f"arn:aws:cognito-identity:{region}:{account}:identitypool/{physical_id}"
+        case "aws-native:lex:Bot":
+            out["awsId"] = "BOTID12345"
+            out["arn"] = f"arn:aws:lex:{region}:{account}:bot/BOTID12345"
+        case "aws-native:lex:BotVersion":
+            out["botVersion"] = "1"
+        case "aws-native:lex:BotAlias":
+            out["botAliasId"] = "ALIASID123"
+            out["arn"] = f"arn:aws:lex:{region}:{account}:bot-alias/BOTID12345/ALIASID123"
+    return out
+
+
+# --- fixtures --------------------------------------------------------------------------------------------------
+
+FUNCTION_SOURCES = ("store_query", "escalate", "send_escalation", "fulfillment")
+
+
+@pytest.fixture
+def run_pulumi() -> Callable[..., Mocks]:
+    """`run_program` as a fixture: `mocks = run_pulumi(lambda: QueryLog(...), config={...})`."""
+    return run_program
+
+
+@pytest.fixture
+def function_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Function folders with placeholder handlers, so infra tests package nothing from another team's work in
+    progress; the packaging itself is PythonFunction's concern and is tested with the real folders elsewhere."""
+    import components.python_function as python_function
+
+    for source in FUNCTION_SOURCES:
+        folder = tmp_path / "functions" / source
+        folder.mkdir(parents=True)
+        (folder / "handler.py").write_text("def lambda_handler(event, context):\n    return None\n")
+    monkeypatch.setattr(python_function, "FUNCTIONS_DIR", tmp_path / "functions")
+    return tmp_path / "functions"
