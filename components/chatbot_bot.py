@@ -211,7 +211,9 @@ def _dynamodb_item(customer: Mapping[str, str]) -> dict[str, dict[str, str]]:
 
 
 def _messages(text: str) -> list[lex.BotMessageGroupArgs]:
-    return [lex.BotMessageGroupArgs(message=lex.BotMessageArgs(plain_text_message=lex.BotPlainTextMessageArgs(value=text)))]
+    return [
+        lex.BotMessageGroupArgs(message=lex.BotMessageArgs(plain_text_message=lex.BotPlainTextMessageArgs(value=text)))
+    ]
 
 
 def _lex_slot_type(slot_type: SlotType) -> lex.BotSlotTypeArgs:

@@ -79,16 +79,17 @@ class PythonFunction(pulumi.ComponentResource):
             description=f"Runs the {args.source} function",
             opts=child,
         )
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", retention_in_days=args.log_retention_days, opts=child
-        )
+        self.log_group = aws.cloudwatch.LogGroup(f"{name}-logs", retention_in_days=args.log_retention_days, opts=child)
         logs_policy = grant(
             f"{name}-write-logs",
             self.role,
             [Statement(["logs:CreateLogStream", "logs:PutLogEvents"], [self.log_group.arn.apply(lambda a: f"{a}:*")])],
             parent=self,
         )
-        environment = {"POWERTOOLS_SERVICE_NAME": args.source, "POWERTOOLS_METRICS_NAMESPACE": "SupportChatbot"}
+        environment: dict[str, pulumi.Input[str]] = {
+            "POWERTOOLS_SERVICE_NAME": args.source,
+            "POWERTOOLS_METRICS_NAMESPACE": "SupportChatbot",
+        }
         environment.update(args.environment)
         self.function = aws.lambda_.Function(
             f"{name}-function",

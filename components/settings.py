@@ -17,8 +17,30 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 NAMESPACE = "support-chatbot"
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                      3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$", max_length=254)]
 Origin = Annotated[str, StringConstraints(pattern=r"^https://[a-z0-9.-]+(:[0-9]{1,5})?$", max_length=253)]
@@ -41,9 +63,7 @@ class StackSettings(BaseModel):
     project: str = "support-chatbot"
     stack: str
     region: str = Field(description="AWS region to deploy to (the provider's `aws:region`).")
-    escalation_sender: Email = Field(
-        description="Verified SES identity that escalation emails come from."
-    )
+    escalation_sender: Email = Field(description="Verified SES identity that escalation emails come from.")
     escalation_recipients: tuple[Email, ...] = Field(
         min_length=1, max_length=50, description="Support team addresses that receive escalations (JSON list)."
     )
@@ -76,15 +96,17 @@ class StackSettings(BaseModel):
     custom_domain: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")] | None = Field(
         default=None, description="Domain name for the chat page; needs `certificateArn`."
     )
-    certificate_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws:acm:us-east-1:\d{12}:certificate/.+$")] | None = (
-        Field(default=None, description="ACM certificate (us-east-1) for `customDomain`.")
-    )
+    certificate_arn: (
+        Annotated[str, StringConstraints(pattern=r"^arn:aws:acm:us-east-1:\d{12}:certificate/.+$")] | None
+    ) = Field(default=None, description="ACM certificate (us-east-1) for `customDomain`.")
 
     @field_validator("log_retention_days")
     @classmethod
     def _retention_cloudwatch_accepts(cls, value: int) -> int:
         if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+            raise ValueError(
+                f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}"
+            )
         return value
 
     @model_validator(mode="after")
@@ -107,7 +129,7 @@ class StackSettings(BaseModel):
 CONFIG_KEYS: dict[str, _Key] = {
     "region": _Key("aws:region", "us-east-1"),
     "escalation_sender": _Key("escalationSender", "support-bot@example.com"),
-    "escalation_recipients": _Key("escalationRecipients", '\'["it-support@example.com"]\''),
+    "escalation_recipients": _Key("escalationRecipients", "'[\"it-support@example.com\"]'"),
     "sample_data": _Key("sampleData", "true"),
     "protect_data": _Key("protectData", "true"),
     "log_retention_days": _Key("logRetentionDays", "30"),
@@ -116,7 +138,7 @@ CONFIG_KEYS: dict[str, _Key] = {
     "sentiment_analysis": _Key("sentimentAnalysis", "true"),
     "api_throttle_rate": _Key("apiThrottleRate", "10"),
     "api_throttle_burst": _Key("apiThrottleBurst", "20"),
-    "allowed_origins": _Key("allowedOrigins", '\'["https://www.example.com"]\''),
+    "allowed_origins": _Key("allowedOrigins", "'[\"https://www.example.com\"]'"),
     "escalation_max_attempts": _Key("escalationMaxAttempts", "5"),
     "alarm_email": _Key("alarmEmail", "ops@example.com"),
     "custom_domain": _Key("customDomain", "chat.example.com"),

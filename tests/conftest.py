@@ -56,4 +56,4 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 def artifacts_dir() -> Iterator[Path]:
     """Where tests save screenshots for review (not committed)."""
     ARTIFACTS.mkdir(exist_ok=True)
-    yield ARTIFACTS
+    return ARTIFACTS

@@ -148,7 +148,9 @@ def handle_customer_question(event: CodeHookEvent, attributes: dict[str, str]) -
         return delegate(intent, attributes)
     if customer_id is None:
         question = "check your order status" if intent.name == "OrderStatus" else "check your account balance"
-        return elicit_slot(intent, "CustomerId", f"Could you please provide your customer ID to {question}?", attributes)
+        return elicit_slot(
+            intent, "CustomerId", f"Could you please provide your customer ID to {question}?", attributes
+        )
     try:
         customer = customers.find(customer_id)
     except CustomerLookupError:
@@ -187,7 +189,9 @@ def handle_talk_to_human(event: CodeHookEvent, attributes: dict[str, str]) -> Co
     if name is not None and not NAME.match(name):
         return elicit_slot(intent, "UserName", "Sorry, I didn't get your name. What is your first name?", attributes)
     if email is not None and not EMAIL.match(email):
-        return elicit_slot(intent, "UserEmail", "That doesn't look like an email address. Which one should we use?", attributes)
+        return elicit_slot(
+            intent, "UserEmail", "That doesn't look like an email address. Which one should we use?", attributes
+        )
     if event.invocation_source == "DialogCodeHook" or name is None or email is None:
         return delegate(intent, attributes)
     query = attributes.get(UNANSWERED_QUERY) or event.input_transcript.strip() or "The user asked to talk to a person."

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-import os
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -58,12 +58,20 @@ def lex_event() -> LexEvent:
         lex_slots = {
             name: None
             if value is None
-            else {"shape": "Scalar", "value": {"originalValue": value, "interpretedValue": value, "resolvedValues": [value]}}
+            else {
+                "shape": "Scalar",
+                "value": {"originalValue": value, "interpretedValue": value, "resolvedValues": [value]},
+            }
             for name, value in (slots or {}).items()
         }
         event["invocationSource"] = source
         event["inputTranscript"] = transcript
-        event["sessionState"]["intent"] = {"name": intent, "slots": lex_slots, "state": "InProgress", "confirmationState": "None"}
+        event["sessionState"]["intent"] = {
+            "name": intent,
+            "slots": lex_slots,
+            "state": "InProgress",
+            "confirmationState": "None",
+        }
         event["sessionState"]["sessionAttributes"] = attributes or {}
         event["interpretations"][0]["intent"] = event["sessionState"]["intent"]
         return event
@@ -103,7 +111,8 @@ def test_product_info_answers_from_the_catalogue_in_the_definition(fulfillment, 
 def test_product_info_for_an_unknown_product_points_to_sales(fulfillment, lex_event, lambda_context):
     response = fulfillment.lambda_handler(lex_event("ProductInfo", {"ProductName": "toaster"}), lambda_context)
     assert answer(response) == (
-        "I don't have specific information about toaster. Please contact our sales team for detailed product information."
+        "I don't have specific information about toaster. "
+        "Please contact our sales team for detailed product information."
     )
 
 
@@ -165,9 +174,11 @@ def test_talking_to_a_human_opens_a_ticket_on_the_queue(fulfillment, lex_event, 
     # THEN a ticket is queued for the sender and the user is told its id
     ticket_id = response["sessionState"]["sessionAttributes"]["ticketId"]
     assert ticket_id in answer(response)
-    messages = boto3.client("sqs").receive_message(
-        QueueUrl=os.environ["ESCALATION_QUEUE_URL"], MaxNumberOfMessages=10
-    ).get("Messages", [])
+    messages = (
+        boto3.client("sqs")
+        .receive_message(QueueUrl=os.environ["ESCALATION_QUEUE_URL"], MaxNumberOfMessages=10)
+        .get("Messages", [])
+    )
     assert len(messages) == 1, f"expected exactly one queued escalation, got {messages}"
     assert ticket_id in messages[0]["Body"]
 

@@ -11,7 +11,11 @@ import yaml
 from components.settings import CONFIG_KEYS, NAMESPACE, SettingsError, StackSettings, settings_from_values
 
 REPO = Path(__file__).resolve().parents[2]
-REQUIRED = {"region": "us-east-1", "escalation_sender": "bot@example.com", "escalation_recipients": ["team@example.com"]}
+REQUIRED = {
+    "region": "us-east-1",
+    "escalation_sender": "bot@example.com",
+    "escalation_recipients": ["team@example.com"],
+}
 
 
 def stack_values(stack: str) -> dict[str, Any]:
@@ -32,8 +36,10 @@ def test_each_stack_file_is_valid(stack):
 def test_prod_protects_data_keeps_logs_longer_and_loads_no_samples():
     dev = settings_from_values("dev", stack_values("dev"))
     prod = settings_from_values("prod", stack_values("prod"))
-    assert prod.protect_data and not dev.protect_data
-    assert not prod.sample_data and dev.sample_data
+    assert prod.protect_data
+    assert not dev.protect_data
+    assert not prod.sample_data
+    assert dev.sample_data
     assert prod.log_retention_days > dev.log_retention_days
 
 

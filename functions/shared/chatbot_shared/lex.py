@@ -144,7 +144,9 @@ def close(
     """End the intent with `state` and say `message`."""
     closed = intent.model_copy(update={"state": state})
     return CodeHookResponse(
-        session_state=SessionState(intent=closed, dialog_action=DialogAction(type="Close"), session_attributes=attributes),
+        session_state=SessionState(
+            intent=closed, dialog_action=DialogAction(type="Close"), session_attributes=attributes
+        ),
         messages=[Message(content=message)],
     )
 
@@ -166,7 +168,9 @@ def elicit_slot(intent: Intent, slot_name: str, message: str, attributes: dict[s
 def delegate(intent: Intent, attributes: dict[str, str]) -> CodeHookResponse:
     """Let Lex carry on with the dialog as configured (next slot prompt, or fulfillment)."""
     return CodeHookResponse(
-        session_state=SessionState(intent=intent, dialog_action=DialogAction(type="Delegate"), session_attributes=attributes)
+        session_state=SessionState(
+            intent=intent, dialog_action=DialogAction(type="Delegate"), session_attributes=attributes
+        )
     )
 
 
