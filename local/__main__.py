@@ -1,0 +1,42 @@
+"""`python -m local [--host H] [--port P]`: run the whole chatbot on this machine until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from local.stack import LocalStack, LocalStackError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description="Run the support chatbot on one machine.")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
+    args = parser.parse_args(argv)
+
+    stack = LocalStack(args.host, args.port, verbose=args.verbose)
+    print("Starting the local stack...", flush=True)
+    try:
+        info = stack.start()
+    except LocalStackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(info.describe(), flush=True)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    print("\nStopping...", flush=True)
+    stack.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

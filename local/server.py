@@ -1,0 +1,339 @@
+"""The local stack's one origin: the page, config.js, the Lex runtime, the API, Cognito, and the staff pages.
+
+Routes (all on http://HOST:PORT):
+
+- `POST /bots/{botId}/botAliases/{aliasId}/botLocales/{localeId}/sessions/{sessionId}/text` - Lex RecognizeText;
+  `GET` / `DELETE .../sessions/{sessionId}` - GetSession / DeleteSession (SigV4 accepted, never verified);
+- `POST /api/escalate`, `POST /api/store-query` - the real handlers, called with API Gateway proxy events;
+- `POST /cognito-identity` - forwarded to the moto server (GetId, GetCredentialsForIdentity);
+- `GET /config.js` - the page's configuration for this origin;
+- `GET /_local/outbox`, `GET /_local/query-log` (add `?format=json` for JSON) - for support staff;
+- anything else - a file of the built site (site/dist), `/` being index.html.
+
+stdlib `ThreadingHTTPServer`: one thread per connection, HTTP/1.1 keep-alive, nothing to install.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from local import staff_pages
+from local.lambda_events import LambdaContext, api_gateway_event
+from local.lex_runtime import LexError, LexRuntime, LexValidationError
+
+MAX_BODY_BYTES = 1024 * 1024  # far above any real request (Lex text is 1,024 characters); refuses abuse
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+_LEX_PATH = re.compile(
+    r"^/bots/(?P<bot>[^/]+)/botAliases/(?P<alias>[^/]+)/botLocales/(?P<locale>[^/]+)"
+    r"/sessions/(?P<session>[^/]+)(?P<text>/text)?$"
+)
+_CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+log = logging.getLogger("local.server")
+
+ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@dataclass
+class Response:
+    """An HTTP answer."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Request:
+    """An HTTP request, read."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    client_ip: str
+
+
+@dataclass
+class LocalApp:
+    """Routes requests to the runtime, the handlers, moto, the site and the staff pages."""
+
+    runtime: LexRuntime
+    api_handlers: dict[str, tuple[str, ApiHandler]]  # "/escalate" -> (function name, lambda_handler)
+    moto_url: str
+    site_dir: Path
+    config_js: str
+    query_log_table: str
+    host: str = "127.0.0.1"
+    recorder: staff_pages.ReplyToRecorder | None = None
+
+    def handle(self, request: Request) -> Response:
+        path = request.path
+        if path.startswith("/bots/"):
+            return self._lex(request)
+        if path.startswith("/api/"):
+            return self._api(request)
+        if path.rstrip("/") == "/cognito-identity":
+            return self._cognito(request)
+        if path.startswith("/_local"):
+            return self._staff(request)
+        if request.method not in {"GET", "HEAD"}:
+            return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": f"{request.method} is not allowed on {path}"})
+        if path == "/config.js":
+            return _page_asset(self.config_js.encode(), "text/javascript; charset=utf-8")
+        return self._static(path)
+
+    # --- Lex -------------------------------------------------------------------------------------------------
+
+    def _lex(self, request: Request) -> Response:
+        match = _LEX_PATH.match(request.path)
+        if match is None:
+            return _lex_error(404, "UnknownOperationException", f"No Lex operation at {request.path}")
+        args = [urllib.parse.unquote(match.group(name)) for name in ("bot", "alias", "locale", "session")]
+        try:
+            if match.group("text") and request.method == "POST":
+                try:
+                    body = json.loads(request.body or b"{}")
+                except ValueError as exc:
+                    raise LexValidationError(f"The request body is not valid JSON: {exc}") from exc
+                answer = self.runtime.recognize_text(args[0], args[1], args[2], args[3], body)
+            elif not match.group("text") and request.method == "DELETE":
+                answer = self.runtime.delete_session(*args)
+            elif not match.group("text") and request.method == "GET":
+                answer = self.runtime.get_session(*args)
+            else:
+                return _lex_error(405, "MethodNotAllowedException", f"{request.method} is not supported here")
+        except LexError as exc:
+            return _lex_error(exc.status, exc.error_type, exc.message)
+        return _json(HTTPStatus.OK, answer, {"x-amzn-RequestId": str(uuid.uuid4())})
+
+    # --- the API ---------------------------------------------------------------------------------------------
+
+    def _api(self, request: Request) -> Response:
+        resource = request.path.removeprefix("/api")
+        route = self.api_handlers.get(resource)
+        if route is None:
+            return _json(HTTPStatus.NOT_FOUND, {"message": f"No API route {resource}", "errors": []})
+        if request.method != "POST":
+            return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": f"{resource} accepts POST only", "errors": []})
+        name, handler = route
+        event = api_gateway_event(
+            request.method,
+            resource,
+            request.headers,
+            request.body,
+            query=request.query,
+            source_ip=request.client_ip,
+            host=self.host,
+        )
+        try:
+            result = handler(event, LambdaContext(function_name=name))
+            status = int(result["statusCode"])
+            headers = {str(k): _header_value(v) for k, v in (result.get("headers") or {}).items()}
+            for key, values in (result.get("multiValueHeaders") or {}).items():
+                headers[str(key)] = ", ".join(_header_value(v) for v in values)
+            body = result.get("body") or ""
+            payload = _decode_body(body, bool(result.get("isBase64Encoded")))
+        except Exception:  # API Gateway answers 502 when the function fails or answers nonsense
+            log.exception("%s failed", name)
+            return _json(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"})
+        return Response(status, payload, {**headers, **SECURITY_HEADERS})
+
+    # --- Cognito ---------------------------------------------------------------------------------------------
+
+    def _cognito(self, request: Request) -> Response:
+        if request.method != "POST":
+            return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": "Cognito Identity accepts POST only"})
+        target = request.headers.get("X-Amz-Target", request.headers.get("x-amz-target", ""))
+        if not target.startswith("AWSCognitoIdentityService."):
+            return _json(HTTPStatus.BAD_REQUEST, {"__type": "ValidationException", "message": "X-Amz-Target missing"})
+        forwarded = urllib.request.Request(
+            self.moto_url + "/",
+            data=request.body,
+            method="POST",
+            headers={
+                "X-Amz-Target": target,
+                "Content-Type": request.headers.get("Content-Type", "application/x-amz-json-1.1"),
+            },
+        )
+        try:
+            with urllib.request.urlopen(forwarded, timeout=10) as answer:
+                status, body, kind = answer.status, answer.read(), answer.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as error:
+            status, body, kind = error.code, error.read(), error.headers.get("Content-Type", "")
+        return Response(status, body, {"Content-Type": kind or "application/x-amz-json-1.1"})
+
+    # --- staff pages -----------------------------------------------------------------------------------------
+
+    def _staff(self, request: Request) -> Response:
+        if request.method not in {"GET", "HEAD"}:
+            return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": "staff pages are read-only"})
+        as_json = request.query.get("format", [""])[-1] == "json"
+        path = request.path.rstrip("/")
+        if path == "/_local/outbox":
+            emails = staff_pages.outbox(self.recorder)
+            return (
+                _staff_json(staff_pages.outbox_json(emails))
+                if as_json
+                else _staff_html(staff_pages.outbox_html(emails))
+            )
+        if path == "/_local/query-log":
+            rows = staff_pages.query_log(self.query_log_table)
+            if as_json:
+                return _staff_json(staff_pages.query_log_json(rows))
+            return _staff_html(staff_pages.query_log_html(rows))
+        if path == "/_local":
+            return _staff_html(staff_pages.index_html())
+        return _json(HTTPStatus.NOT_FOUND, {"message": f"No staff page {request.path}"})
+
+    # --- the site --------------------------------------------------------------------------------------------
+
+    def _static(self, path: str) -> Response:
+        relative = urllib.parse.unquote(path).lstrip("/") or "index.html"
+        root = self.site_dir.resolve()
+        target = (root / relative).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_relative_to(root) or not target.is_file():
+            return Response(HTTPStatus.NOT_FOUND, b"Not found\n", {"Content-Type": "text/plain; charset=utf-8"})
+        kind = _CONTENT_TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if kind.startswith("text/") and "charset" not in kind:
+            kind += "; charset=utf-8"
+        return _page_asset(target.read_bytes(), kind)
+
+
+def _page_asset(body: bytes, kind: str) -> Response:
+    return Response(
+        HTTPStatus.OK,
+        body,
+        {"Content-Type": kind, "Cache-Control": "no-cache", "Content-Security-Policy": PAGE_CSP, **SECURITY_HEADERS},
+    )
+
+
+def _staff_html(text: str) -> Response:
+    headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+    return Response(HTTPStatus.OK, text.encode(), {**headers, "Content-Security-Policy": staff_pages.STAFF_CSP})
+
+
+def _staff_json(text: str) -> Response:
+    return Response(HTTPStatus.OK, text.encode(), {"Content-Type": "application/json", "Cache-Control": "no-store"})
+
+
+def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status,
+        json.dumps(payload).encode(),
+        {"Content-Type": "application/json", **SECURITY_HEADERS, **(headers or {})},
+    )
+
+
+def _lex_error(status: int, error_type: str, message: str) -> Response:
+    return _json(status, {"message": message}, {"x-amzn-ErrorType": error_type, "x-amzn-RequestId": str(uuid.uuid4())})
+
+
+def _header_value(value: Any) -> str:
+    """A header value with no CR or LF (a handler must never be able to split a response)."""
+    return re.sub(r"[\r\n]+", " ", str(value))
+
+
+def _decode_body(body: str, encoded: bool) -> bytes:
+    import base64
+
+    return base64.b64decode(body) if encoded else body.encode("utf-8")
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: boto3 and browsers reuse connections
+    server_version = "support-chatbot-local"
+    server: LocalHttpServer
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_HEAD(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        url = urllib.parse.urlsplit(self.path)
+        length = self.headers.get("Content-Length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            self._send(_json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": f"body over {MAX_BODY_BYTES} bytes"}))
+            self.close_connection = True
+            return
+        request = Request(
+            method=self.command,
+            path=url.path,
+            query=urllib.parse.parse_qs(url.query),
+            headers={name: value for name, value in self.headers.items()},
+            body=self.rfile.read(int(length)) if int(length) else b"",
+            client_ip=self.client_address[0],
+        )
+        app = self.server.app
+        try:
+            response = (
+                app.handle(request)
+                if app is not None
+                else _json(HTTPStatus.SERVICE_UNAVAILABLE, {"message": "The local stack is still starting"})
+            )
+        except Exception:  # the server must answer, whatever broke
+            log.exception("%s %s failed", self.command, url.path)
+            response = _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"message": "The local stack failed; see its log"})
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
+                self.send_header(name, _header_value(value))
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+
+class LocalHttpServer(ThreadingHTTPServer):
+    """One thread per connection; threads are daemons so a lingering keep-alive never blocks shutdown."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: LocalApp | None, *, verbose: bool = False) -> None:
+        self.app = app
+        self.verbose = verbose
+        super().__init__(address, _RequestHandler)
