@@ -85,3 +85,10 @@ def test_every_setting_has_a_config_key_and_a_description():
     assert fields == set(CONFIG_KEYS), "every setting needs a config key (and every key a setting)"
     undocumented = [name for name in fields if not StackSettings.model_fields[name].description]
     assert not undocumented, f"settings without a description for the README: {undocumented}"
+
+
+def test_readme_documents_every_config_key():
+    readme = (REPO / "README.md").read_text()
+    for key in CONFIG_KEYS.values():
+        qualified = key.key if ":" in key.key else f"{NAMESPACE}:{key.key}"
+        assert f"| `{qualified}` |" in readme, f"README's configuration reference lacks {qualified}"
