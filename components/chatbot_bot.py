@@ -42,6 +42,10 @@ class ChatbotBotArgs:
     """Comprehend sentiment on each user turn, sent to the code hook and the conversation logs."""
     reserved_concurrency: int | None = None
     """Cap on the fulfillment Lambda's concurrency. Left out: it shares the account's unreserved pool."""
+    hourly_request_alarm: int = 5_000
+    """RecognizeText calls per hour above which the usage alarm fires (a runaway client, a bot loop, abuse)."""
+    alarm_actions: Sequence[pulumi.Input[str]] = ()
+    """Where alarms notify (SNS topic ARNs). Left out: alarms show in CloudWatch only."""
 
 
 def definition_fingerprint(definition: BotDefinition) -> str:
@@ -179,6 +183,44 @@ class ChatbotBot(pulumi.ComponentResource):
             opts=child,
         )
         self.fulfillment.allow_invocation(f"{name}-lex-invokes-fulfillment", "lexv2.amazonaws.com", self.alias.arn)
+
+        # Guests reach Lex with no sign-in, so usage is watched: a flood of requests, and the fulfillment
+        # Lambda hitting its reserved concurrency (the cap that bounds what a flood can cost).
+        self.usage_alarm = aws.cloudwatch.MetricAlarm(
+            f"{name}-usage",
+            alarm_description="Lex RecognizeText calls on the live alias are above the expected hourly volume",
+            namespace="AWS/Lex",
+            metric_name="RuntimeRequestCount",
+            dimensions={
+                "BotId": self.bot.aws_id,
+                "BotAliasId": self.alias.bot_alias_id,
+                "LocaleId": next(iter(definition.locales)),
+                "Operation": "RecognizeText",
+            },
+            statistic="Sum",
+            period=3600,
+            evaluation_periods=1,
+            threshold=args.hourly_request_alarm,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=list(args.alarm_actions),
+            opts=child,
+        )
+        self.throttle_alarm = aws.cloudwatch.MetricAlarm(
+            f"{name}-fulfillment-throttled",
+            alarm_description="The fulfillment Lambda is throttled: its reserved concurrency is exhausted",
+            namespace="AWS/Lambda",
+            metric_name="Throttles",
+            dimensions={"FunctionName": self.fulfillment.name},
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=list(args.alarm_actions),
+            opts=child,
+        )
 
         self.bot_id = self.bot.aws_id
         self.alias_id = self.alias.bot_alias_id

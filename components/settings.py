@@ -81,6 +81,9 @@ class StackSettings(BaseModel):
         le=1000,
         description="Reserved concurrency of the fulfillment Lambda; caps the blast radius. Unset: unreserved.",
     )
+    lex_hourly_request_alarm: int = Field(
+        default=5_000, ge=1, description="Lex requests per hour above which the usage alarm fires."
+    )
     sentiment_analysis: bool = Field(default=False, description="Amazon Comprehend sentiment on each user turn.")
     api_throttle_rate: float = Field(default=10, gt=0, le=10_000, description="Steady requests/s the API accepts.")
     api_throttle_burst: int = Field(default=20, ge=1, le=5_000, description="Burst of requests the API accepts.")
@@ -135,6 +138,7 @@ CONFIG_KEYS: dict[str, _Key] = {
     "log_retention_days": _Key("logRetentionDays", "30"),
     "query_log_retention_days": _Key("queryLogRetentionDays", "90"),
     "fulfillment_reserved_concurrency": _Key("fulfillmentReservedConcurrency", "10"),
+    "lex_hourly_request_alarm": _Key("lexHourlyRequestAlarm", "5000"),
     "sentiment_analysis": _Key("sentimentAnalysis", "true"),
     "api_throttle_rate": _Key("apiThrottleRate", "10"),
     "api_throttle_burst": _Key("apiThrottleBurst", "20"),
