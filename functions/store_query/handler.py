@@ -1,0 +1,153 @@
+"""`POST /store-query`: store one conversation turn in the query log (seed 000's `ChatbotUserQueries`).
+
+Answers 201 `{"stored": true}` once the row exists: the first write stores it, and a repeat with the same
+(sessionId, timestamp) stores nothing new and answers the same (first writer wins; the page may retry freely).
+Bad input gets the shared 400/404/413/415/422/500 answers of `chatbot_shared.rest`; nothing is written then.
+
+Decisions: the confidence score is rounded to 4 decimals and stored as a DynamoDB Decimal (a float such as
+1e-308 would underflow inside boto3); booleans are refused (strict types). Each row gets `expiresAt` (epoch
+seconds) = now + QUERY_LOG_RETENTION_DAYS (default 90) for the table's TTL.
+
+Environment: QUERY_LOG_TABLE_NAME, QUERY_LOG_RETENTION_DAYS (optional, default 90).
+No `from __future__ import annotations` here: Powertools must see the real body model in the route signature.
+"""
+
+import os
+import time
+from decimal import Decimal
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from chatbot_shared.escalation import (
+    MAX_EPOCH_MS,
+    MAX_QUERY_CHARS,
+    MAX_TURN_CHARS,
+    MIN_EPOCH_MS,
+    PATTERN_REASONS,
+    SESSION_ID_PATTERN,
+)
+from chatbot_shared.rest import ERROR_RESPONSES, JsonApi
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic.alias_generators import to_camel
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+DEFAULT_RETENTION_DAYS = 90
+SECONDS_PER_DAY = 86_400
+CONFIDENCE_DECIMALS = 4  # Lex reports two decimals; four keep every real score and drop float noise
+LEX_NAME_PATTERN = r"^[0-9A-Za-z](?:[_-]?[0-9A-Za-z])*[_-]?$"  # Lex V2 intent names: ^([0-9a-zA-Z][_-]?){1,100}$
+
+logger = Logger()
+api = JsonApi(
+    pattern_reasons={**PATTERN_REASONS, LEX_NAME_PATTERN: "must be a Lex intent name: letters, digits, _ and -"}
+)
+app = api.app
+
+
+class QueryLogEntry(BaseModel):
+    """One turn: what the user asked, what the bot answered, and how sure Lex was."""
+
+    model_config = ConfigDict(
+        strict=True, extra="forbid", alias_generator=to_camel, validate_by_name=True, validate_by_alias=True
+    )
+
+    session_id: StrictStr = Field(min_length=1, max_length=100, pattern=SESSION_ID_PATTERN)
+    timestamp: Annotated[StrictInt, Field(ge=MIN_EPOCH_MS, le=MAX_EPOCH_MS)] = Field(
+        description="When the user asked, in epoch milliseconds"
+    )
+    user_query: StrictStr = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    bot_response: StrictStr = Field(max_length=MAX_TURN_CHARS)
+    confidence_score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = Field(
+        default=None, description="Lex's NLU confidence in [0, 1], or null when Lex gave none"
+    )
+    intent_name: StrictStr | None = Field(default=None, min_length=1, max_length=100, pattern=LEX_NAME_PATTERN)
+    sentiment: Literal["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"] | None = None
+
+
+class Stored(BaseModel):
+    """The answer: the row exists."""
+
+    stored: StrictBool
+
+
+class QueryLog:
+    """The query-log table; the boto3 client is created on first use (tests swap `handler.query_log`)."""
+
+    def __init__(self, table_name: str | None = None, retention_days: int | None = None) -> None:
+        self._table_name = table_name
+        self._retention_days = retention_days
+        self._client: DynamoDBClient | None = None
+
+    @property
+    def table_name(self) -> str:
+        return self._table_name or os.environ["QUERY_LOG_TABLE_NAME"]
+
+    @property
+    def retention_days(self) -> int:
+        if self._retention_days is not None:
+            return self._retention_days
+        return int(os.environ.get("QUERY_LOG_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
+
+    @property
+    def client(self) -> "DynamoDBClient":
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    def store(self, entry: QueryLogEntry, *, now: float) -> bool:
+        """Write the row unless one with the same keys exists; True when this call wrote it."""
+        item: dict[str, Any] = {
+            "sessionId": {"S": entry.session_id},
+            "timestamp": {"N": str(entry.timestamp)},
+            "userQuery": {"S": entry.user_query},
+            "botResponse": {"S": entry.bot_response},
+            "expiresAt": {"N": str(int(now) + self.retention_days * SECONDS_PER_DAY)},
+        }
+        if entry.confidence_score is not None:
+            item["confidenceScore"] = {"N": str(stored_confidence(entry.confidence_score))}
+        if entry.intent_name is not None:
+            item["intentName"] = {"S": entry.intent_name}
+        if entry.sentiment is not None:
+            item["sentiment"] = {"S": entry.sentiment}
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(sessionId)",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+
+def stored_confidence(score: float) -> Decimal:
+    """The score as DynamoDB stores it: a Decimal rounded to CONFIDENCE_DECIMALS places."""
+    return Decimal(str(round(float(score), CONFIDENCE_DECIMALS))).normalize()
+
+
+query_log = QueryLog()
+
+
+@app.post(
+    "/store-query",
+    status_code=int(HTTPStatus.CREATED),
+    summary="Log a conversation turn",
+    description="Stores one user query and the bot's answer in the query log (once per sessionId and timestamp).",
+    responses={int(HTTPStatus.CREATED): {"description": "The turn is in the query log"}, **ERROR_RESPONSES},
+)
+def store_query(entry: QueryLogEntry) -> Stored:
+    """Store the turn (a repeat is a no-op) and confirm it is stored."""
+    if not query_log.store(entry, now=time.time()):
+        logger.info("Turn already stored", extra={"timestamp": entry.timestamp})
+    return Stored(stored=True)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(event, context)
