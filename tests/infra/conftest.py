@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ class RecordedResource:
     type: str
     name: str
     urn: str
+    id: str
     parent: str
     custom: bool
     inputs: dict[str, Any]
@@ -72,6 +73,8 @@ class Mocks(pulumi.runtime.Mocks):
         self.region = region
         self.resources: list[RecordedResource] = []
         self.calls: list[MockCallArgs] = []
+        self.values: dict[str, Any] = {}
+        """What the program returned as a mapping of outputs, resolved (see `run_program`)."""
 
     # --- queries used by the tests ---------------------------------------------------------------------------
 
@@ -113,13 +116,13 @@ class Mocks(pulumi.runtime.Mocks):
         self.calls.append(args)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             arn = f"arn:aws:iam::{self.account_id}:user/test"
-            return {"accountId": self.account_id, "arn": arn, "id": self.account_id, "userId": "AIDTEST"}, None
+            return {"accountId": self.account_id, "arn": arn, "id": self.account_id, "userId": "AIDTEST"}, []
         if args.token == "aws:index/getRegion:getRegion":
             endpoint = f"ec2.{self.region}.amazonaws.com"
-            return {"name": self.region, "region": self.region, "id": self.region, "endpoint": endpoint}, None
+            return {"name": self.region, "region": self.region, "id": self.region, "endpoint": endpoint}, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
-        return {}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        return {}, []
 
 
 class RecordingMonitor(MockMonitor):
@@ -136,6 +139,7 @@ class RecordingMonitor(MockMonitor):
                     type=request.type,
                     name=request.name,
                     urn=response.urn,
+                    id=response.id,
                     parent=request.parent,
                     custom=bool(request.custom),
                     inputs=dict(inputs),
@@ -158,7 +162,8 @@ def run_program(
     mocks: Mocks | None = None,
 ) -> Mocks:
     """Run `program` under Pulumi mocks with `config` (keys like `aws:region`; non-strings JSON-encoded as the CLI
-    does) and return the mocks holding every registered resource. Exceptions from `program` propagate."""
+    does) and return the mocks holding every registered resource. When `program` returns a mapping of outputs
+    (`{"api_url": api.api_url}`), their resolved values land in `mocks.values`. Exceptions from `program` propagate."""
     mocks = mocks or Mocks()
     pulumi.runtime.reset_options(project=project, stack=stack)
     values = {"aws:region": mocks.region, **(config or {})}
@@ -170,7 +175,10 @@ def run_program(
 
     @pulumi.runtime.test
     def run() -> object:
-        return program()
+        result = program()
+        if isinstance(result, Mapping):  # outputs the test wants to read: resolved into mocks.values
+            return pulumi.Output.all(**result).apply(mocks.values.update)
+        return result
 
     run()
     return mocks
@@ -266,21 +274,23 @@ def computed_outputs(  # noqa: C901 - one flat table of resource types
 FUNCTION_SOURCES = ("store_query", "escalate", "send_escalation", "fulfillment")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def run_pulumi() -> Callable[..., Mocks]:
     """`run_program` as a fixture: `mocks = run_pulumi(lambda: QueryLog(...), config={...})`."""
     return run_program
 
 
-@pytest.fixture
-def function_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Function folders with placeholder handlers, so infra tests package nothing from another team's work in
-    progress; the packaging itself is PythonFunction's concern and is tested with the real folders elsewhere."""
+@pytest.fixture(scope="module")
+def function_sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """For the requesting test module: function folders with placeholder handlers, so infra tests do not depend
+    on the handlers' work in progress (packaging is PythonFunction's concern). Module-scoped, so a module may
+    share one mocked run between its tests; the real FUNCTIONS_DIR is back for the next module."""
     import components.python_function as python_function
 
+    root = tmp_path_factory.mktemp("functions")
     for source in FUNCTION_SOURCES:
-        folder = tmp_path / "functions" / source
-        folder.mkdir(parents=True)
-        (folder / "handler.py").write_text("def lambda_handler(event, context):\n    return None\n")
-    monkeypatch.setattr(python_function, "FUNCTIONS_DIR", tmp_path / "functions")
-    return tmp_path / "functions"
+        (root / source).mkdir()
+        (root / source / "handler.py").write_text("def lambda_handler(event, context):\n    return None\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(python_function, "FUNCTIONS_DIR", root)
+        yield root
