@@ -1,0 +1,66 @@
+"""`POST /escalate`: record an escalation ticket, queue its email, answer 202 with the ticket id.
+
+Answers: 202 `{"ticketId": "...", "status": "queued"}` (the same ticket again for a repeated submission);
+409 `{"message": ...}` while the same submission is still being opened; 503 `{"message": ..., "errors": []}`
+with `Retry-After` when the ticket could not be recorded or queued (nothing was kept: retrying is safe);
+and the shared 400/404/413/415/422/500 answers of `chatbot_shared.rest`.
+
+No `from __future__ import annotations` here: Powertools must see the real body model in the route signature.
+"""
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from chatbot_shared import escalation
+from chatbot_shared.escalation import EscalationInProgressError, EscalationRequest, TicketNotQueuedError, TicketReceipt
+from chatbot_shared.rest import ERROR_RESPONSES, JSON_MEDIA_TYPE, ErrorBody, JsonApi, error_response
+
+RETRY_AFTER_SECONDS = "5"
+
+logger = Logger()
+api = JsonApi(pattern_reasons=escalation.PATTERN_REASONS)
+app = api.app
+
+
+@app.post(
+    "/escalate",
+    status_code=int(HTTPStatus.ACCEPTED),
+    summary="Ask for a human",
+    description="Records an escalation ticket and queues the email to the support team.",
+    responses={
+        int(HTTPStatus.ACCEPTED): {"description": "The ticket was recorded and its email queued"},
+        **ERROR_RESPONSES,
+        int(HTTPStatus.CONFLICT): {
+            "description": "The same submission is being processed right now; retry shortly",
+            "content": {JSON_MEDIA_TYPE: {"model": ErrorBody}},
+        },
+        int(HTTPStatus.SERVICE_UNAVAILABLE): {
+            "description": "The ticket could not be queued; nothing was kept, retry later",
+            "content": {JSON_MEDIA_TYPE: {"model": ErrorBody}},
+        },
+    },
+)
+def escalate(request: EscalationRequest) -> TicketReceipt:
+    """Open (or find again) the ticket for this request."""
+    return escalation.open_ticket(request, app.lambda_context)
+
+
+@app.exception_handler(TicketNotQueuedError)
+def ticket_not_queued(_exc: TicketNotQueuedError) -> Response:
+    message = "The escalation could not be queued; nothing was kept. Please retry shortly."
+    return error_response(HTTPStatus.SERVICE_UNAVAILABLE, message, headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+@app.exception_handler(EscalationInProgressError)
+def escalation_in_progress(_exc: EscalationInProgressError) -> Response:
+    message = "The same escalation is being processed. Please retry shortly."
+    return error_response(HTTPStatus.CONFLICT, message, headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(event, context)
