@@ -1,0 +1,106 @@
+// Builds the chat page into dist/: index.html, content-hashed assets, and size.json (the first-load budget).
+// config.js is not built: each deployment generates its own (see config.example.js).
+import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { gzipSync } from 'node:zlib'
+import * as esbuild from 'esbuild'
+
+const HERE = import.meta.dirname
+const DIST = join(HERE, 'dist')
+const ASSETS = join(DIST, 'assets')
+const BUDGET_BYTES = 40 * 1024 // first load, gzipped: HTML + CSS + JS + config.js
+const TARGET = ['chrome111', 'firefox114', 'safari16.4'] // Tailwind 4's own browser floor
+const run = promisify(execFile)
+
+/** @param {string | Uint8Array} content */
+const contentHash = (content) => createHash('sha256').update(content).digest('hex').slice(0, 10)
+/** @param {string | Uint8Array} content */
+const gzipBytes = (content) => gzipSync(content, { level: 9 }).length
+
+async function bundleScripts () {
+  const app = await esbuild.build({
+    entryPoints: [join(HERE, 'src/main.js')],
+    bundle: true,
+    format: 'esm',
+    minify: true,
+    target: TARGET,
+    legalComments: 'none',
+    charset: 'utf8',
+    write: false
+  })
+  const themeInit = await esbuild.transform(await readFile(join(HERE, 'src/theme-init.js'), 'utf8'), {
+    minify: true,
+    target: TARGET,
+    legalComments: 'none'
+  })
+  return { app: app.outputFiles[0].text, themeInit: themeInit.code }
+}
+
+async function buildStyles () {
+  const scratch = await mkdtemp(join(tmpdir(), 'chat-css-'))
+  try {
+    const output = join(scratch, 'app.css')
+    const cli = join(HERE, 'node_modules/@tailwindcss/cli/dist/index.mjs')
+    await run(process.execPath, [cli, '--input', join(HERE, 'src/styles.css'), '--output', output, '--minify'], { cwd: HERE })
+    return await readFile(output, 'utf8')
+  } finally {
+    await rm(scratch, { recursive: true, force: true })
+  }
+}
+
+/**
+ * @param {string} template
+ * @param {Record<string, string>} names placeholder -> hashed path
+ */
+function renderHtml (template, names) {
+  const html = template
+    .replace(/<!--[\s\S]*?-->\s*/g, '')
+    .replace(/\{\{([\w.-]+)\}\}/g, (_, key) => {
+      if (!(key in names)) throw new Error(`index.html names an unknown asset {{${key}}}`)
+      return names[key]
+    })
+    .replace(/\n\s+/g, '\n')
+  return html
+}
+
+async function main () {
+  const [{ app, themeInit }, css, template, exampleConfig] = await Promise.all([
+    bundleScripts(),
+    buildStyles(),
+    readFile(join(HERE, 'index.html'), 'utf8'),
+    readFile(join(HERE, 'config.example.js'), 'utf8')
+  ])
+  const assets = {
+    'app.js': [`assets/app-${contentHash(app)}.js`, app],
+    'app.css': [`assets/app-${contentHash(css)}.css`, css],
+    'theme-init.js': [`assets/theme-init-${contentHash(themeInit)}.js`, themeInit]
+  }
+  const html = renderHtml(template, Object.fromEntries(Object.entries(assets).map(([key, [path]]) => [key, path])))
+
+  await rm(DIST, { recursive: true, force: true })
+  await mkdir(ASSETS, { recursive: true })
+  await writeFile(join(DIST, 'index.html'), html)
+  for (const [path, content] of Object.values(assets)) await writeFile(join(DIST, path), content)
+
+  /** @type {Record<string, number>} */
+  const files = { 'index.html': gzipBytes(html) }
+  for (const [path, content] of Object.values(assets)) files[path] = gzipBytes(content)
+  files['config.js'] = gzipBytes(exampleConfig) // a typical one; generated per deployment
+  const firstLoadGzipBytes = Object.values(files).reduce((sum, n) => sum + n, 0)
+  await writeFile(join(DIST, 'size.json'), JSON.stringify({ firstLoadGzipBytes, budgetBytes: BUDGET_BYTES, files }, null, 2) + '\n')
+
+  for (const [path, bytes] of Object.entries(files)) console.log(`  ${path.padEnd(34)} ${String(bytes).padStart(6)} B gz`)
+  console.log(`first load: ${firstLoadGzipBytes} B gzipped (budget ${BUDGET_BYTES} B)`)
+  if (firstLoadGzipBytes > BUDGET_BYTES) {
+    throw new Error(`first load is ${firstLoadGzipBytes} B gzipped, over the ${BUDGET_BYTES} B budget`)
+  }
+}
+
+main().catch((error) => {
+  console.error(`build failed: ${error.message}`)
+  process.exitCode = 1
+})

@@ -1,0 +1,124 @@
+// @ts-check
+// The support API on the page's own origin: POST {apiBasePath}/escalate and POST {apiBasePath}/store-query.
+// Query-log rows wait in a durable queue (localStorage) until the API has them: a failed post is retried later
+// (next turn, `online`, next load), never dropped; a 4xx is a bad row and is logged instead.
+import { fetchWithRetry, isRetryable, jsonOrThrow, ServiceError } from './http.js'
+import { KEYS, readJson, writeJson } from './store.js'
+
+/**
+ * @typedef {{ role: 'user' | 'bot', text: string, timestamp: number }} HistoryTurn
+ * @typedef {{
+ *   sessionId: string, userQuery: string, userEmail: string, userName: string, conversationHistory: HistoryTurn[]
+ * }} EscalationRequest
+ * @typedef {{ ticketId: string, status: string }} EscalationTicket
+ * @typedef {{
+ *   sessionId: string, timestamp: number, userQuery: string, botResponse: string,
+ *   confidenceScore: number | null, intentName: string | null
+ * }} QueryLogRow
+ */
+
+export const HISTORY_LIMIT = 50 // turns sent with an escalation, oldest first
+
+export class SupportApi {
+  /**
+   * @param {{
+   *   basePath: string,
+   *   storage: Storage,
+   *   fetch?: typeof fetch,
+   *   retry?: import('./http.js').RetryOptions
+   * }} options
+   */
+  constructor ({ basePath, storage, fetch = globalThis.fetch.bind(globalThis), retry = {} }) {
+    if (typeof basePath !== 'string') throw new TypeError('basePath is required')
+    this.basePath = basePath.replace(/\/+$/, '')
+    this.storage = storage
+    this.fetch = fetch
+    this.retry = retry
+    /** @type {Promise<void> | null} */
+    this._flushing = null
+  }
+
+  /**
+   * Open a support ticket; the team emails the user. A 4xx throws a ServiceError whose body lists
+   * `errors: [{field, reason}]`.
+   * @param {EscalationRequest} request
+   * @returns {Promise<EscalationTicket>}
+   */
+  async escalate (request) {
+    const body = JSON.stringify({ ...request, conversationHistory: request.conversationHistory.slice(-HISTORY_LIMIT) })
+    const response = await fetchWithRetry(() => this._post('escalate', body), this.retry)
+    const ticket = await jsonOrThrow(response)
+    if (typeof ticket?.ticketId !== 'string') throw new ServiceError('service', 'the API returned no ticket id', response.status)
+    return ticket
+  }
+
+  /**
+   * Queue a query-log row and try to send everything queued; never waits on the network.
+   * @param {QueryLogRow} row
+   */
+  logQuery (row) {
+    const queue = this.pendingQueries().filter((queued) => !sameRow(queued, row))
+    writeJson(this.storage, KEYS.PENDING_QUERIES, [...queue, row])
+    this.flushQueries()
+  }
+
+  /** @returns {QueryLogRow[]} rows not yet accepted by the API */
+  pendingQueries () {
+    /** @type {unknown} */
+    const queue = readJson(this.storage, KEYS.PENDING_QUERIES, [])
+    return Array.isArray(queue) ? queue : []
+  }
+
+  /**
+   * Send queued rows in order until one fails for a reason worth retrying.
+   * @returns {Promise<void>}
+   */
+  flushQueries () {
+    if (!this._flushing) {
+      this._flushing = this._flush().finally(() => { this._flushing = null })
+    }
+    return this._flushing
+  }
+
+  async _flush () {
+    for (let row = this.pendingQueries()[0]; row; row = this.pendingQueries()[0]) {
+      let response
+      try {
+        response = await this._post('store-query', JSON.stringify(row))
+      } catch {
+        return // offline: retried on the next turn, the `online` event or the next load
+      }
+      if (isRetryable(response.status)) return
+      if (!response.ok) {
+        console.warn('[chatbot] query log refused a row (HTTP %s): %s', response.status, await response.text())
+      }
+      this._forget(row)
+    }
+  }
+
+  /** @param {QueryLogRow} row */
+  _forget (row) {
+    // Re-read: another tab may have changed the queue meanwhile.
+    writeJson(this.storage, KEYS.PENDING_QUERIES, this.pendingQueries().filter((queued) => !sameRow(queued, row)))
+  }
+
+  /**
+   * @param {string} path
+   * @param {string} body
+   */
+  _post (path, body) {
+    return this.fetch(`${this.basePath}/${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body
+    })
+  }
+}
+
+/**
+ * @param {QueryLogRow} a
+ * @param {QueryLogRow} b
+ */
+function sameRow (a, b) {
+  return a?.sessionId === b.sessionId && a?.timestamp === b.timestamp
+}
