@@ -1,0 +1,609 @@
+"""The chat page (site/dist) in real Chromium, against the loopback double of Cognito, Lex V2 and the support API."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import ConsoleMessage, Locator, Page, Route, ViewportSize, expect
+
+from tests.site.chat_double import DIST, LEX_PATH, SUGGESTIONS, ChatDouble
+
+pytestmark = pytest.mark.browser
+
+FIRST_LOAD_BUDGET_BYTES = 40 * 1024
+PASSWORD_STEPS = [
+    'Open the sign-in page and choose "Forgot password".',
+    "Enter your work email address and submit.",
+    "Open the reset email and follow the link.",
+]
+PHONE: ViewportSize = {"width": 320, "height": 640}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+
+
+def message_box(page: Page) -> Locator:
+    return page.get_by_role("textbox", name="Your message")
+
+
+def conversation(page: Page) -> Locator:
+    return page.get_by_role("log", name="Conversation")
+
+
+def open_chat(page: Page) -> None:
+    page.goto("/")
+    expect(conversation(page).get_by_role("button", name=SUGGESTIONS[0])).to_be_visible()
+
+
+def ask(page: Page, text: str) -> None:
+    message_box(page).fill(text)
+    message_box(page).press("Enter")
+
+
+def lex_session_id(chat: ChatDouble) -> str:
+    match = LEX_PATH.match(chat.lex_texts()[-1].path)
+    assert match, "the page sent no RecognizeText request"
+    return match["session"]
+
+
+def test_a_question_gets_a_bot_bubble(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a bot that answers a greeting
+    chat.reply_to("Hello", "Hi there! How can I help?", intent="Welcome", confidence=0.97)
+    open_chat(page)
+    # WHEN the user asks
+    ask(page, "Hello")
+    # THEN the question and the answer appear in the conversation
+    log = conversation(page)
+    expect(log.get_by_text("Hello", exact=True)).to_be_visible()
+    expect(log.get_by_text("Hi there! How can I help?")).to_be_visible()
+    assert chat.lex_texts()[0].json()["text"] == "Hello", "Lex received another text than the user typed"
+
+
+def test_lex_requests_are_signed_with_the_guest_credentials_from_cognito(page: Page, chat: ChatDouble) -> None:
+    # GIVEN the page on a fresh browser
+    open_chat(page)
+    # WHEN the user sends a message
+    ask(page, "Hello")
+    expect(conversation(page).get_by_text("Sorry, I did not understand")).to_be_visible()
+    # THEN it got an identity and credentials from Cognito, and Lex saw a valid SigV4 signature for lex/us-east-1
+    targets = [r.headers.get("x-amz-target") for r in chat.received("/", "POST") if r.path == "/"]
+    assert targets == [
+        "AWSCognitoIdentityService.GetId",
+        "AWSCognitoIdentityService.GetCredentialsForIdentity",
+    ], f"unexpected Cognito calls: {targets}"
+    lex = chat.lex_texts()[0]
+    key = next(iter(chat.issued))
+    assert re.match(
+        rf"AWS4-HMAC-SHA256 Credential={key}/\d{{8}}/us-east-1/lex/aws4_request, ", lex.headers["authorization"]
+    )
+    assert lex.headers["x-amz-security-token"] == chat.issued[key].token, "no session token header"
+    assert chat.signature_problems == [], f"the double rejected the signature: {chat.signature_problems}"
+
+
+def test_the_identity_id_is_kept_across_visits(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a user who chatted once
+    open_chat(page)
+    ask(page, "Hello")
+    expect(conversation(page).get_by_text("Sorry, I did not understand")).to_be_visible()
+    # WHEN they come back in a new tab of the same browser and chat again
+    second = page.context.new_page()
+    open_chat(second)
+    ask(second, "Hello again")
+    expect(conversation(second).get_by_text("Sorry, I did not understand")).to_be_visible()
+    # THEN Cognito was asked for an identity once, and for credentials of that same identity
+    calls = [r for r in chat.received("/", "POST") if r.path == "/"]
+    get_ids = [c for c in calls if c.headers["x-amz-target"].endswith(".GetId")]
+    identities = {c.json()["IdentityId"] for c in calls if c.headers["x-amz-target"].endswith("ForIdentity")}
+    assert len(get_ids) == 1, f"expected one GetId, got {len(get_ids)}"
+    assert len(identities) == 1, f"credentials were asked for several identities: {identities}"
+
+
+def test_a_numbered_answer_renders_as_an_ordered_list(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a multi-step answer in numbered lines
+    answer = "Here is how to reset your password:\n" + "\n".join(
+        f"{n}. {step}" for n, step in enumerate(PASSWORD_STEPS, 1)
+    )
+    chat.reply_to("I forgot my password", answer, intent="ResetPassword", confidence=0.91)
+    open_chat(page)
+    # WHEN the user asks for it
+    ask(page, "I forgot my password")
+    # THEN the steps are the items of a real <ol>, the intro a paragraph
+    ordered = conversation(page).locator("ol")
+    expect(ordered).to_have_count(1)
+    expect(ordered.get_by_role("listitem")).to_have_text(PASSWORD_STEPS)
+    expect(conversation(page).locator("p", has_text="Here is how to reset your password:")).to_be_visible()
+
+
+def test_dash_lines_render_as_a_bullet_list(page: Page, chat: ChatDouble) -> None:
+    # GIVEN an answer with "- " and "• " lines
+    chat.reply_to("Help", "I can help with:\n- your order status\n• our laptops\nWhat can I do for you?")
+    open_chat(page)
+    # WHEN the user asks
+    ask(page, "Help")
+    # THEN those lines are the items of a <ul>
+    bullets = conversation(page).locator("ul:not([aria-label])")
+    expect(bullets.get_by_role("listitem")).to_have_text(["your order status", "our laptops"])
+
+
+def test_markup_in_a_bot_reply_is_shown_as_text(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a reply that carries HTML
+    hostile = '<img src=x onerror="window.pwned=1"> <b>bold</b>'
+    chat.reply_to("Show me", hostile)
+    open_chat(page)
+    # WHEN it arrives
+    ask(page, "Show me")
+    # THEN the page shows the characters and creates no element from them
+    expect(conversation(page).get_by_text(hostile)).to_be_visible()
+    expect(page.locator("img")).to_have_count(0)
+    expect(conversation(page).locator("b")).to_have_count(0)
+    assert page.evaluate("window.pwned") is None, "the reply's onerror handler ran"
+
+
+def test_markup_typed_by_the_user_is_shown_as_text(page: Page, chat: ChatDouble) -> None:
+    # GIVEN the page
+    open_chat(page)
+    # WHEN the user types HTML
+    ask(page, "<i>hi</i>")
+    # THEN their bubble shows it literally
+    expect(conversation(page).get_by_text("<i>hi</i>")).to_be_visible()
+    expect(conversation(page).locator("i")).to_have_count(0)
+
+
+def test_clicking_a_suggestion_asks_that_question(page: Page, chat: ChatDouble) -> None:
+    # GIVEN the welcome message with the configured suggestions
+    chat.reply_to("Where is my order?", "Could you please provide your customer ID?", intent="OrderStatus")
+    open_chat(page)
+    # WHEN the user clicks one
+    conversation(page).get_by_role("button", name="Where is my order?").click()
+    # THEN it is sent as their question and answered
+    expect(conversation(page).get_by_text("Could you please provide your customer ID?")).to_be_visible()
+    assert chat.lex_texts()[0].json()["text"] == "Where is my order?"
+
+
+def test_the_console_shows_intent_and_confidence(page: Page, chat: ChatDouble, console: list[ConsoleMessage]) -> None:
+    # GIVEN a reply whose interpretation carries a confidence, then one without
+    chat.reply_to("Where is my order?", "Your order shipped.", intent="OrderStatus", confidence=0.93)
+    chat.reply_to("Thanks", "You're welcome!", intent="ThankYouIntent")
+    open_chat(page)
+    # WHEN both replies arrive
+    ask(page, "Where is my order?")
+    expect(conversation(page).get_by_text("Your order shipped.")).to_be_visible()
+    ask(page, "Thanks")
+    expect(conversation(page).get_by_text("You're welcome!")).to_be_visible()
+    # THEN the console names each intent and its confidence ("n/a" when Lex gave none)
+    lines = [formatted(m) for m in console if m.type == "info" and m.text.startswith("[chatbot] intent=")]
+    assert lines == [
+        "[chatbot] intent=OrderStatus confidence=0.93",
+        "[chatbot] intent=ThankYouIntent confidence=n/a",
+    ], f"console lines: {lines}"
+
+
+def formatted(message: ConsoleMessage) -> str:
+    """The line as DevTools shows it: console.info's %s placeholders filled with the arguments."""
+    template, *values = [arg.json_value() for arg in message.args]
+    return str(template) % tuple(str(value) for value in values)
+
+
+def test_session_attributes_from_lex_are_sent_back(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a reply that sets a session attribute
+    chat.reply_to("Where is my order?", "Your customer ID?", intent="OrderStatus", attributes={"lastIntent": "Order"})
+    open_chat(page)
+    ask(page, "Where is my order?")
+    expect(conversation(page).get_by_text("Your customer ID?")).to_be_visible()
+    # WHEN the user answers
+    ask(page, "12345")
+    expect(conversation(page).get_by_text("Sorry, I did not understand")).to_be_visible()
+    # THEN the next request carries the attribute back
+    sent = chat.lex_texts()[1].json()
+    assert sent["sessionState"]["sessionAttributes"] == {"lastIntent": "Order"}, f"second request: {sent}"
+
+
+def escalation_offer(chat: ChatDouble) -> None:
+    chat.reply_to(
+        "My laptop will not boot",
+        "I could not solve this. Shall our support team contact you?",
+        intent="FallbackIntent",
+        attributes={"escalationOffered": "true"},
+    )
+
+
+def test_the_escalation_form_posts_the_conversation_and_shows_the_ticket(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a reply that offers escalation
+    escalation_offer(chat)
+    open_chat(page)
+    ask(page, "My laptop will not boot")
+    form = page.get_by_role("form", name="Contact the support team")
+    # WHEN the user leaves their name and email
+    form.get_by_label("Name").fill("Ada Lovelace")
+    form.get_by_label("Email").fill("ada@example.com")
+    form.get_by_role("button", name="Contact support").click()
+    # THEN the ticket is confirmed and the form is gone
+    expect(conversation(page).get_by_text("Ticket T-1001: our support team will email you")).to_be_visible()
+    expect(form).to_have_count(0)
+    # AND the API received the seed's payload: who, what, and the conversation oldest first
+    (request,) = chat.received("/api/escalate")
+    payload = request.json()
+    assert request.headers["content-type"] == "application/json"
+    history = payload.pop("conversationHistory")
+    assert payload == {
+        "sessionId": lex_session_id(chat),
+        "userQuery": "My laptop will not boot",
+        "userEmail": "ada@example.com",
+        "userName": "Ada Lovelace",
+    }
+    assert [(turn["role"], turn["text"]) for turn in history] == [
+        ("user", "My laptop will not boot"),
+        ("bot", "I could not solve this. Shall our support team contact you?"),
+    ]
+    stamps = [turn["timestamp"] for turn in history]
+    assert all(isinstance(t, int) for t in stamps), f"timestamps are not integer epoch ms: {stamps}"
+    assert stamps == sorted(stamps), f"history is not oldest first: {stamps}"
+
+
+def test_the_escalation_form_checks_fields_before_posting(page: Page, chat: ChatDouble) -> None:
+    # GIVEN the escalation form
+    escalation_offer(chat)
+    open_chat(page)
+    ask(page, "My laptop will not boot")
+    form = page.get_by_role("form", name="Contact the support team")
+    # WHEN the user submits a bad email and no name
+    form.get_by_label("Email").fill("not-an-email")
+    form.get_by_role("button", name="Contact support").click()
+    # THEN both fields say why, and nothing was posted
+    expect(form.get_by_label("Name")).to_have_attribute("aria-invalid", "true")
+    expect(form.get_by_text("Please enter your name.")).to_be_visible()
+    expect(form.get_by_text("Enter an email address like name@example.com.")).to_be_visible()
+    assert chat.received("/api/escalate") == []
+
+
+def test_escalation_errors_from_the_api_show_next_to_the_fields(page: Page, chat: ChatDouble) -> None:
+    # GIVEN an API that refuses the email address
+    escalation_offer(chat)
+    chat.escalate_answer = (
+        422,
+        {"message": "invalid request", "errors": [{"field": "userEmail", "reason": "domain does not accept mail"}]},
+    )
+    open_chat(page)
+    ask(page, "My laptop will not boot")
+    form = page.get_by_role("form", name="Contact the support team")
+    # WHEN the user submits
+    form.get_by_label("Name").fill("Ada")
+    form.get_by_label("Email").fill("ada@example.invalid")
+    form.get_by_role("button", name="Contact support").click()
+    # THEN the API's reason is shown under the email field, which is marked invalid
+    email = form.get_by_label("Email")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_have_accessible_description("domain does not accept mail")
+
+
+def test_a_phone_viewport_has_no_horizontal_scroll(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a 320 px wide phone
+    page.set_viewport_size(PHONE)
+    question = "Hello " + "x" * 120
+    chat.reply_to(question, "A-very-long-unbroken-token-" * 8 + "\n1. step one\n2. step two")
+    open_chat(page)
+    # WHEN a conversation with long words is on screen
+    ask(page, question)
+    expect(conversation(page).locator("ol")).to_be_visible()
+    # THEN nothing is wider than the screen
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"scrollWidth {widths[0]} > clientWidth {widths[1]}"
+
+
+def test_keyboard_alone_sends_a_message_and_toggles_dark_mode(page: Page, chat: ChatDouble) -> None:
+    # GIVEN the page and a user without a mouse
+    chat.reply_to("Hello", "Hi there!")
+    open_chat(page)
+    # WHEN they Tab to the message box, type and press Enter
+    tab_to(page, message_box(page))
+    page.keyboard.type("Hello")
+    page.keyboard.press("Enter")
+    # THEN the answer arrives and the focus is back in the message box, with a visible focus ring
+    expect(conversation(page).get_by_text("Hi there!")).to_be_visible()
+    expect(message_box(page)).to_be_focused()
+    # WHEN they Tab to the dark mode toggle and press Space
+    toggle = page.get_by_role("button", name="Dark mode")
+    tab_to(page, toggle)
+    outline = toggle.evaluate("el => getComputedStyle(el).outlineStyle")
+    page.keyboard.press("Space")
+    # THEN dark mode is on, and the focused toggle showed a focus ring
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("html")).to_have_class(re.compile(r"\bdark\b"))
+    assert outline != "none", "the focused toggle has no visible focus ring"
+
+
+def tab_to(page: Page, target: Locator, limit: int = 20) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if target.evaluate("el => el === document.activeElement"):
+            return
+    pytest.fail(f"{target} cannot be reached with Tab in {limit} presses")
+
+
+def test_dark_mode_is_remembered_and_applied_before_the_app_runs(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a user who turned dark mode on
+    page.emulate_media(color_scheme="light")
+    open_chat(page)
+    page.get_by_role("button", name="Dark mode").click()
+    # WHEN the page loads again with the app script blocked (only theme-init.js can act before first paint)
+    page.route(re.compile(r"/assets/app-[0-9a-f]+\.js$"), lambda route: route.abort())
+    page.reload()
+    # THEN the page is dark already: the class is on <html> and the body paints dark
+    expect(page.locator("html")).to_have_class(re.compile(r"\bdark\b"))
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert lightness(background) < 0.3, f"body background {background} is not dark"
+    # AND theme-init.js is a blocking script in <head>, ahead of the stylesheet
+    order = page.evaluate(
+        """[...document.head.querySelectorAll('script, link[rel=stylesheet]')]
+             .map(e => e.tagName + (e.type ? ':' + e.type : '') + (e.defer || e.async ? ':deferred' : ''))"""
+    )
+    assert order[:2] == ["SCRIPT", "LINK"], f"head order: {order}"
+
+
+def test_dark_mode_defaults_to_the_system_preference(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a system in dark mode and no saved choice
+    page.emulate_media(color_scheme="dark")
+    # WHEN the page opens
+    open_chat(page)
+    # THEN it is dark and the toggle says so
+    expect(page.locator("html")).to_have_class(re.compile(r"\bdark\b"))
+    expect(page.get_by_role("button", name="Dark mode")).to_have_attribute("aria-pressed", "true")
+
+
+def lightness(css_color: str) -> float:
+    """0 (black) to 1 (white), from the oklch() Tailwind 4 colours compute to, or rgb()."""
+    numbers = [float(n) for n in re.findall(r"[\d.]+", css_color)]
+    if css_color.startswith("oklch("):
+        return numbers[0]
+    red, green, blue = (n / 255 for n in numbers[:3])
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def test_each_reply_is_posted_to_the_query_log(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a scripted answer
+    chat.reply_to("Where is my order?", "Your order shipped.", "Anything else?", intent="OrderStatus", confidence=0.8)
+    open_chat(page)
+    # WHEN the user asks
+    ask(page, "Where is my order?")
+    # THEN the query log receives the turn: who, when, what was asked and answered, intent and confidence
+    chat.wait_for(lambda: len(chat.received("/api/store-query")) == 1, "a store-query post")
+    row = chat.received("/api/store-query")[0].json()
+    timestamp = row.pop("timestamp")
+    assert isinstance(timestamp, int), f"timestamp {timestamp!r} is not integer epoch ms"
+    assert row == {
+        "sessionId": lex_session_id(chat),
+        "userQuery": "Where is my order?",
+        "botResponse": "Your order shipped.\nAnything else?",
+        "confidenceScore": 0.8,
+        "intentName": "OrderStatus",
+    }
+
+
+def test_a_failed_query_log_post_is_kept_and_sent_on_the_next_turn(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a query log that fails once with a 503
+    chat.store_query_statuses.extend([503])
+    open_chat(page)
+    ask(page, "first question")
+    chat.wait_for(lambda: len(chat.received("/api/store-query")) == 1, "the first store-query post")
+    expect(conversation(page).get_by_text("Sorry, I did not understand")).to_be_visible()
+    # WHEN the user asks again
+    ask(page, "second question")
+    # THEN the first row is posted again, then the second, and nothing stays queued
+    chat.wait_for(lambda: len(chat.received("/api/store-query")) == 3, "the retried and the new post")
+    queries = [r.json()["userQuery"] for r in chat.received("/api/store-query")]
+    assert queries == ["first question", "first question", "second question"], f"posts: {queries}"
+    assert page.evaluate("localStorage.getItem('chatbot.pendingQueries')") == "[]"
+
+
+def test_a_query_log_row_that_failed_is_sent_on_the_next_visit(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a row that could not be posted (503) when the user left
+    chat.store_query_statuses.extend([503])
+    open_chat(page)
+    ask(page, "first question")
+    chat.wait_for(lambda: len(chat.received("/api/store-query")) == 1, "the failing store-query post")
+    # WHEN the page loads again
+    page.reload()
+    # THEN the row is posted again without a new question
+    chat.wait_for(lambda: len(chat.received("/api/store-query")) == 2, "the retry on load")
+    assert chat.received("/api/store-query")[1].json()["userQuery"] == "first question"
+
+
+def test_the_counter_appears_near_the_limit_and_the_input_is_capped(page: Page, chat: ChatDouble) -> None:
+    # GIVEN the page
+    open_chat(page)
+    box = message_box(page)
+    counter = page.get_by_text(re.compile(r"characters left"))
+    # WHEN the message is 900 characters long, no counter; at 950 it shows what is left
+    box.fill("a" * 900)
+    expect(counter).to_be_hidden()
+    box.fill("a" * 950)
+    expect(counter).to_have_text("74 of 1024 characters left")
+    # WHEN the user types past the limit
+    box.press("End")
+    page.keyboard.type("b" * 100)
+    # THEN the message stops at 1024 characters
+    expect(counter).to_have_text("0 of 1024 characters left")
+    assert len(box.input_value()) == 1024
+
+
+def test_throttling_shows_an_error_with_a_retry_button_that_resends(page: Page, chat: ChatDouble) -> None:
+    # GIVEN Lex throttles the next three attempts (the client retries twice by itself)
+    chat.lex_statuses.extend([(429, "ThrottlingException")] * 3)
+    chat.reply_to("Hello", "Hi there!")
+    open_chat(page)
+    # WHEN the user asks
+    ask(page, "Hello")
+    # THEN the page says the assistant is busy and offers Retry; the composer is usable again
+    alert = page.get_by_role("alert").filter(has_text="busy")
+    expect(alert).to_be_visible()
+    expect(message_box(page)).to_be_enabled()
+    assert len(chat.lex_texts()) == 3, "expected three bounded attempts"
+    # WHEN the user retries
+    alert.get_by_role("button", name="Retry").click()
+    # THEN the same question is answered and the error is gone
+    expect(conversation(page).get_by_text("Hi there!")).to_be_visible()
+    expect(alert).to_be_hidden()
+    assert [r.json()["text"] for r in chat.lex_texts()] == ["Hello"] * 4
+
+
+def test_a_lex_error_shows_an_error_with_retry(page: Page, chat: ChatDouble) -> None:
+    # GIVEN Lex answers 400 (not retried)
+    chat.lex_statuses.append((400, "BadRequestException"))
+    open_chat(page)
+    # WHEN the user asks
+    ask(page, "Hello")
+    # THEN the page says it could not answer, with Retry, after one attempt
+    alert = page.get_by_role("alert").filter(has_text="could not answer")
+    expect(alert.get_by_role("button", name="Retry")).to_be_visible()
+    assert len(chat.lex_texts()) == 1
+
+
+def test_the_network_down_shows_an_offline_error(page: Page, chat: ChatDouble) -> None:
+    # GIVEN the page loaded, then the network went away
+    open_chat(page)
+    page.context.set_offline(True)
+    # WHEN the user asks
+    ask(page, "Hello")
+    # THEN the page says so and offers Retry
+    alert = page.get_by_role("alert").filter(has_text="offline")
+    expect(alert.get_by_role("button", name="Retry")).to_be_visible()
+    # WHEN the network is back and the user retries
+    page.context.set_offline(False)
+    alert.get_by_role("button", name="Retry").click()
+    # THEN the question is answered
+    expect(conversation(page).get_by_text("Sorry, I did not understand")).to_be_visible()
+
+
+def test_the_composer_is_disabled_while_a_request_is_in_flight(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a Lex that takes a moment (the route holds the request until the test checks)
+    open_chat(page)
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(re.compile(r"/sessions/[^/]+/text$"), hold)
+    # WHEN the user sends a message
+    ask(page, "Hello")
+    # THEN input and button are disabled and the typing indicator shows
+    expect(message_box(page)).to_be_disabled()
+    expect(page.get_by_role("button", name="Send")).to_be_disabled()
+    expect(page.get_by_role("status").filter(has_text="typing")).to_be_visible()
+    for _ in range(100):  # the route handler runs when Playwright next dispatches events
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert len(held) == 1, "the request never left the page"
+    # WHEN the answer comes
+    held[0].continue_()
+    # THEN the composer is usable again
+    expect(message_box(page)).to_be_enabled()
+
+
+def test_a_reload_restores_the_conversation(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a conversation
+    chat.reply_to("Hello", "Hi there!")
+    open_chat(page)
+    ask(page, "Hello")
+    expect(conversation(page).get_by_text("Hi there!")).to_be_visible()
+    first_session = lex_session_id(chat)
+    # WHEN the tab reloads and the user goes on
+    page.reload()
+    expect(conversation(page).get_by_text("Hi there!")).to_be_visible()
+    ask(page, "Hello")
+    expect(conversation(page).get_by_text("Hi there!")).to_have_count(2)
+    # THEN the same Lex session continues
+    assert lex_session_id(chat) == first_session
+
+
+def test_new_conversation_clears_the_transcript_and_deletes_the_lex_session(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a conversation
+    chat.reply_to("Hello", "Hi there!")
+    open_chat(page)
+    ask(page, "Hello")
+    expect(conversation(page).get_by_text("Hi there!")).to_be_visible()
+    old_session = lex_session_id(chat)
+    # WHEN the user starts a new one
+    page.get_by_role("button", name="New conversation").click()
+    # THEN the transcript is empty, Lex forgets the old session, and the next question uses a new one
+    expect(conversation(page).get_by_text("Hi there!")).to_have_count(0)
+    chat.wait_for(lambda: len(chat.received("/bots/", "DELETE")) == 1, "DeleteSession")
+    assert chat.received("/bots/", "DELETE")[0].path.endswith(f"/sessions/{old_session}")
+    ask(page, "Hello")
+    expect(conversation(page).get_by_text("Hi there!")).to_be_visible()
+    assert lex_session_id(chat) != old_session
+
+
+def test_a_missing_config_shows_a_clear_error(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a config.js without the bot's ids
+    chat.config = {"region": "us-east-1"}
+    # WHEN the page opens
+    page.goto("/")
+    # THEN it says what is wrong instead of a blank page, and the composer is locked
+    alert = page.get_by_role("alert").filter(has_text="not configured")
+    expect(alert).to_contain_text("botId")
+    expect(message_box(page)).to_be_disabled()
+
+
+def test_the_page_runs_under_a_strict_content_security_policy(
+    page: Page, chat: ChatDouble, console: list[ConsoleMessage]
+) -> None:
+    # GIVEN the server's CSP forbids inline scripts and styles
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    # WHEN the page opens, chats and toggles the theme
+    open_chat(page)
+    ask(page, "Hello")
+    expect(conversation(page).get_by_text("Sorry, I did not understand")).to_be_visible()
+    page.get_by_role("button", name="Dark mode").click()
+    # THEN the browser reported no violation
+    assert violations == [], f"CSP violations: {violations}"
+
+
+def test_the_first_load_fits_the_budget() -> None:
+    # GIVEN the built site
+    size = json.loads((DIST / "size.json").read_text())
+    html = (DIST / "index.html").read_text()
+    assets = re.findall(r'(?:src|href)="(assets/[^"]+)"', html)
+    # WHEN its first load is measured again (HTML + every asset it references + the recorded config.js)
+    measured = {"index.html": gzipped(DIST / "index.html")} | {path: gzipped(DIST / path) for path in assets}
+    total = sum(measured.values()) + size["files"]["config.js"]
+    # THEN the total is within 40 KB gzipped, and size.json agrees (zlib builds differ by a few bytes)
+    assert len(assets) == 3, f"index.html should reference app JS, app CSS and theme-init JS: {assets}"
+    assert total <= FIRST_LOAD_BUDGET_BYTES, f"first load is {total} B gzipped, over {FIRST_LOAD_BUDGET_BYTES} B"
+    recorded = size["firstLoadGzipBytes"]
+    assert abs(total - recorded) <= total * 0.01, f"size.json says {recorded} B, measured {total} B"
+
+
+def gzipped(path: Path) -> int:
+    return len(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_screenshots_for_review(
+    page: Page, chat: ChatDouble, artifacts_dir: Path, theme: str, viewport: ViewportSize
+) -> None:
+    # GIVEN a conversation with a list answer and an escalation offer, in each theme and size
+    page.set_viewport_size(viewport)
+    page.emulate_media(color_scheme=theme)  # type: ignore[arg-type]
+    chat.reply_to(
+        "I forgot my password", "Here is how:\n" + "\n".join(f"{n}. {s}" for n, s in enumerate(PASSWORD_STEPS, 1))
+    )
+    escalation_offer(chat)
+    open_chat(page)
+    ask(page, "I forgot my password")
+    expect(conversation(page).locator("ol")).to_be_visible()
+    ask(page, "My laptop will not boot")
+    expect(page.get_by_role("form", name="Contact the support team")).to_be_visible()
+    # WHEN a screenshot is taken
+    name = "desktop" if viewport == DESKTOP else "phone"
+    path = artifacts_dir / f"chat-{name}-{theme}.png"
+    page.screenshot(path=str(path))
+    # THEN it was written, in the theme asked for
+    assert path.stat().st_size > 0
+    expect(page.locator("html")).to_have_class(
+        re.compile(r"\bdark\b") if theme == "dark" else re.compile(r"^(?!.*dark)")
+    )
