@@ -1,0 +1,123 @@
+"""The escalation sender: for each queued ticket, email the support team through SES v2, then mark it `sent`.
+
+Delivery is at least once, so a ticket already `sent` is skipped (no second email). An SES error (throttling,
+an unverified sender, an outage) fails only that record: it is reported in `batchItemFailures`, SQS delivers it
+again, and after the queue's maxReceiveCount it moves to the DLQ, where an alarm calls a human. A message whose
+ticket is missing fails the same way (it is never dropped silently). If marking `sent` fails after SES accepted
+the mail, the record fails too and the team may get the email twice: a duplicate is preferred to a lost ticket.
+
+Environment: TICKETS_TABLE_NAME, SENDER_ADDRESS (a verified SES identity), RECIPIENTS (a JSON list of addresses).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from chatbot_shared import escalation
+from chatbot_shared.escalation import EscalationEmail, Ticket, render_email
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_sesv2.client import SESV2Client
+
+logger = Logger()
+# A batch whose every record failed is reported like any partial failure (all ids listed) rather than raised:
+# SQS retries the same records either way, and the answer stays one shape.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+class TicketMessage(BaseModel):
+    """The queue message: the ticket's id (the rest of the body is informative; the table is the truth)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    ticket_id: StrictStr = Field(alias="ticketId")
+
+
+class TicketMissingError(Exception):
+    """A message names a ticket the table does not hold."""
+
+
+class Mailer:
+    """SES v2 with the team's addresses; the client is created on first use (tests swap `handler.mailer`)."""
+
+    def __init__(self, sender_address: str | None = None, recipients: list[str] | None = None) -> None:
+        self._sender_address = sender_address
+        self._recipients = recipients
+        self._client: SESV2Client | None = None
+
+    @property
+    def sender_address(self) -> str:
+        return self._sender_address or os.environ["SENDER_ADDRESS"]
+
+    @property
+    def recipients(self) -> list[str]:
+        if self._recipients is not None:
+            return self._recipients
+        recipients = json.loads(os.environ["RECIPIENTS"])
+        if not isinstance(recipients, list) or not recipients or not all(isinstance(r, str) for r in recipients):
+            raise ValueError("RECIPIENTS must be a JSON list of email addresses")
+        return recipients
+
+    @property
+    def client(self) -> SESV2Client:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("sesv2")
+        return self._client
+
+    def send(self, email: EscalationEmail, *, reply_to: str) -> str:
+        """Send `email` to the team with the user's address as Reply-To; the SES message id."""
+        answer = self.client.send_email(
+            FromEmailAddress=self.sender_address,
+            Destination={"ToAddresses": self.recipients},
+            ReplyToAddresses=[reply_to],
+            Content={
+                "Simple": {
+                    "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+                    "Body": {
+                        "Html": {"Data": email.html, "Charset": "UTF-8"},
+                        "Text": {"Data": email.text, "Charset": "UTF-8"},
+                    },
+                }
+            },
+        )
+        return answer["MessageId"]
+
+
+mailer = Mailer()
+
+
+def send_ticket(ticket: Ticket) -> None:
+    """Email one queued ticket and mark it sent."""
+    message_id = mailer.send(render_email(ticket), reply_to=ticket.request.user_email)
+    if escalation.desk.mark_sent(ticket.ticket_id):
+        logger.info("Ticket sent", extra={"ticket_id": ticket.ticket_id, "ses_message_id": message_id})
+    else:
+        logger.warning("Ticket was marked sent by another delivery", extra={"ticket_id": ticket.ticket_id})
+
+
+def record_handler(record: SQSRecord) -> None:
+    """Send the ticket a message names, unless it was sent already; raise to have SQS deliver it again."""
+    ticket_id = TicketMessage.model_validate_json(record.body).ticket_id
+    logger.append_keys(ticket_id=ticket_id)
+    ticket = escalation.desk.load(ticket_id)
+    if ticket is None:
+        raise TicketMissingError(f"ticket {ticket_id} is not in the tickets table")
+    if ticket.status == "sent":
+        logger.info("Ticket already sent; skipping the repeat delivery")
+        return
+    send_ticket(ticket)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
