@@ -6,18 +6,20 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 
-from local.stack import LocalStack, LocalStackError
+from local.stack import SITE_DIR, LocalStack, LocalStackError
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description="Run the support chatbot on one machine.")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    parser.add_argument("--site-dir", type=Path, default=SITE_DIR, help="the built chat page (default: site/dist)")
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
     args = parser.parse_args(argv)
 
-    stack = LocalStack(args.host, args.port, verbose=args.verbose)
+    stack = LocalStack(args.host, args.port, site_dir=args.site_dir, verbose=args.verbose)
     print("Starting the local stack...", flush=True)
     try:
         info = stack.start()

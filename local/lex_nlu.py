@@ -204,18 +204,20 @@ def _typed_value(slot_type: SlotType, original: str, canonical: str) -> SlotValu
 def _builtin_value(type_name: str, text: str) -> SlotValue | None:
     if type_name == "AMAZON.EmailAddress":
         match = _EMAIL.search(text)
-        return SlotValue(match.group(), match.group()) if match else None
+        return SlotValue(match.group(), match.group(), (match.group(),)) if match else None
     if type_name == "AMAZON.Number":
         number = _NUMBER.search(text)
         if number:
-            return SlotValue(number.group(), number.group())
+            return SlotValue(number.group(), number.group(), (number.group(),))
         spelled = next((token for token in tokenize(text) if token.word in _NUMBER_WORDS), None)
-        return SlotValue(text[spelled.start : spelled.end], _NUMBER_WORDS[spelled.word]) if spelled else None
+        if spelled is None:
+            return None
+        return SlotValue(text[spelled.start : spelled.end], _NUMBER_WORDS[spelled.word], (_NUMBER_WORDS[spelled.word],))
     if type_name == "AMAZON.FirstName":
         return _first_name(text)
     if type_name == "AMAZON.AlphaNumeric":
         compact = text.replace(" ", "")
-        return SlotValue(text, compact) if _ALPHANUMERIC.match(compact) else None
+        return SlotValue(text, compact, (compact,)) if _ALPHANUMERIC.match(compact) else None
     raise ValueError(f"built-in slot type {type_name} is not supported by the local runtime")
 
 
@@ -229,7 +231,7 @@ def _first_name(text: str) -> SlotValue | None:
     if not tokens or len(tokens) > MAX_NAME_WORDS:
         return None
     name = text[tokens[0].start : tokens[0].end]
-    return SlotValue(name, name) if _NAME.match(name) else None
+    return SlotValue(name, name, (name,)) if _NAME.match(name) else None
 
 
 # --- classification -----------------------------------------------------------------------------------------

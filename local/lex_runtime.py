@@ -598,7 +598,8 @@ class _Turn:
 
     def _interpretations(self, chosen: Match, ranked: list[Match]) -> list[dict[str, Any]]:
         """Lex's list: the chosen intent first, other candidates by confidence, FallbackIntent without a score."""
-        ordered = [chosen, *[match for match in ranked if match.intent not in {chosen.intent, FALLBACK_INTENT}]]
+        others = [m for m in ranked if m.intent not in {chosen.intent, FALLBACK_INTENT} and m.score > 0]
+        ordered = [chosen, *others]
         items: list[dict[str, Any]] = []
         for match in ordered[: MAX_INTERPRETATIONS - 1]:
             intent = self.locale.intent(match.intent)

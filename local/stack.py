@@ -112,7 +112,7 @@ class LocalStack:
         self.site_dir = site_dir
         self.log_level = log_level
         self.verbose = verbose
-        self.info: StackInfo | None = None
+        self._info: StackInfo | None = None
         self.runtime: LexRuntime | None = None
         self.worker: QueueWorker | None = None
         self._http: LocalHttpServer | None = None
@@ -130,9 +130,14 @@ class LocalStack:
         self.stop()
 
     @property
-    def origin(self) -> str:
-        if self.info is None:
+    def info(self) -> StackInfo:
+        """Where everything runs; RuntimeError when the stack is not running."""
+        if self._info is None:
             raise RuntimeError("the stack is not running")
+        return self._info
+
+    @property
+    def origin(self) -> str:
         return self.info.origin
 
     def start(self) -> StackInfo:
@@ -155,7 +160,6 @@ class LocalStack:
         except BaseException:
             self.stop()
             raise
-        assert self.info is not None
         return self.info
 
     def _start_backends(self) -> None:
@@ -220,7 +224,7 @@ class LocalStack:
         self.worker.start()
         self._http_thread = threading.Thread(target=self._http.serve_forever, name="local-http", daemon=True)
         self._http_thread.start()
-        self.info = StackInfo(
+        self._info = StackInfo(
             origin=origin,
             moto_url=moto_url,
             bot=bot,
@@ -256,7 +260,7 @@ class LocalStack:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
-        self.info = None
+        self._info = None
 
     def _set_env(self, values: dict[str, str]) -> None:
         for name, value in values.items():

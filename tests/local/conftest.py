@@ -7,7 +7,6 @@ AWS_ENDPOINT_URL or its handler modules.
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,20 +17,13 @@ import pytest
 
 from bot.schema import BotDefinition, load_definition
 from local.stack import SITE_DIR, LocalStack
-from tests.local.lex_helpers import Say
+from tests.local.stack_helpers import Say, free_port
 
 if TYPE_CHECKING:
     from mypy_boto3_lexv2_runtime.client import LexRuntimeV2Client
 
 HERE = Path(__file__).resolve().parent
 _running: list[LocalStack] = []
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +67,6 @@ def lex(local_stack: LocalStack) -> LexRuntimeV2Client:
 @pytest.fixture
 def say(lex: LexRuntimeV2Client, local_stack: LocalStack) -> Say:
     """Send one user turn in a fresh conversation (one session per test); Lex's parsed answer."""
-    assert local_stack.info is not None
     bot = local_stack.info.bot
     session_id = f"test-{uuid.uuid4()}"
 

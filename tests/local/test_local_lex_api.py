@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.local.lex_helpers import Say, message_texts
+from tests.local.stack_helpers import Say, message_texts
 
 pytestmark = pytest.mark.local_stack
 

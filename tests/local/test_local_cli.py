@@ -1,0 +1,91 @@
+"""`python -m local` as a newcomer runs it: it starts, says where, serves the page, and stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.local.stack_helpers import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.local_stack
+
+
+def clean_env() -> dict[str, str]:
+    """The environment of a fresh shell: no AWS settings leaking in from the test session."""
+    return {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "POWERTOOLS_"))}
+
+
+def test_python_m_local_prints_the_url_serves_the_page_and_stops_on_ctrl_c() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local", "--port", str(port)],
+        cwd=REPO,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        # WHEN it has started
+        url = f"http://127.0.0.1:{port}/"
+        lines = read_until(process, "Stop with Ctrl-C", timeout=60)
+        # THEN it said where, what runs where, and how to stop
+        printed = "\n".join(lines)
+        assert f"open {url}" in printed
+        assert "What runs where" in printed
+        assert "Ctrl-C" in printed
+        # AND the page is served
+        with urllib.request.urlopen(url, timeout=10) as page:
+            assert page.status == 200
+            assert b"config.js" in page.read()
+        # WHEN the user presses Ctrl-C
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+        # THEN everything stops cleanly: exit code 0, no traceback
+        assert process.returncode == 0, output
+        assert "Stopped." in output
+        assert "Traceback" not in output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_python_m_local_without_a_site_build_says_run_make_site(tmp_path: Path) -> None:
+    # WHEN the page was never built
+    result = subprocess.run(
+        [sys.executable, "-m", "local", "--port", str(free_port()), "--site-dir", str(tmp_path)],
+        cwd=REPO,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # THEN it exits non-zero with one line naming the fix, and no traceback
+    assert result.returncode != 0
+    assert "run `make site`" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> list[str]:
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if marker in line:
+            return lines
+    raise AssertionError(f"{marker!r} not printed; output so far:\n" + "\n".join(lines))

@@ -1,0 +1,212 @@
+"""The local stack's one origin over real HTTP: the page, config.js, the API, Cognito, the staff pages."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from typing import Any
+
+import pytest
+
+from local.stack import LocalStack, LocalStackError
+from tests.local.stack_helpers import free_port
+
+pytestmark = pytest.mark.local_stack
+
+
+def fetch(url: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None):
+    data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def query_row(session_id: str, text: str) -> dict[str, Any]:
+    return {
+        "sessionId": session_id,
+        "timestamp": int(time.time() * 1000),
+        "userQuery": text,
+        "botResponse": "Hello!",
+        "confidenceScore": 0.93,
+        "intentName": "Welcome",
+    }
+
+
+def test_root_serves_the_built_page_with_security_headers(local_stack: LocalStack) -> None:
+    status, headers, body = fetch(local_stack.origin + "/")
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert b'<script src="config.js"></script>' in body
+    assert "connect-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_page_assets_are_served_with_their_content_types(local_stack: LocalStack) -> None:
+    _, _, page = fetch(local_stack.origin + "/")
+    script = page.split(b'type="module" src="')[1].split(b'"')[0].decode()
+    status, headers, _ = fetch(f"{local_stack.origin}/{script.lstrip('/')}")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/javascript")
+
+
+def test_config_js_points_the_page_at_this_origin(local_stack: LocalStack, definition) -> None:
+    status, headers, body = fetch(local_stack.origin + "/config.js")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/javascript")
+    text = body.decode()
+    assert text.startswith("window.CHATBOT_CONFIG = ")
+    assert text.rstrip().endswith(";")
+    config = json.loads(text.removeprefix("window.CHATBOT_CONFIG = ").rstrip().removesuffix(";"))
+    origin = local_stack.origin
+    assert config == {
+        "region": "us-east-1",
+        "identityPoolId": local_stack.info.identity_pool_id,
+        "botId": "LOCALBOTID",
+        "botAliasId": "LOCALALIAS",
+        "localeId": "en_US",
+        "apiBasePath": "/api",
+        "lexEndpoint": origin,
+        "cognitoEndpoint": f"{origin}/cognito-identity",
+        "suggestions": definition.locales["en_US"].suggestions(),
+    }
+
+
+def test_store_query_stores_the_turn_in_the_query_log(local_stack: LocalStack) -> None:
+    # GIVEN a turn the page logs
+    session_id = f"http-{uuid.uuid4()}"
+    # WHEN it is posted to the API on the page's origin
+    status, _, body = fetch(
+        local_stack.origin + "/api/store-query",
+        "POST",
+        query_row(session_id, "hello there"),
+        {"Content-Type": "application/json"},
+    )
+    # THEN the real handler stores it and the staff page lists it
+    assert (status, json.loads(body)) == (201, {"stored": True})
+    _, _, page = fetch(local_stack.origin + "/_local/query-log?format=json")
+    assert [row["userQuery"] for row in json.loads(page)["rows"] if row["sessionId"] == session_id] == ["hello there"]
+
+
+def test_bad_store_query_gets_a_4xx_naming_the_field(local_stack: LocalStack) -> None:
+    row = {**query_row("http-bad", "hi"), "confidenceScore": 7}
+    status, _, body = fetch(local_stack.origin + "/api/store-query", "POST", row, {"Content-Type": "application/json"})
+    assert 400 <= status < 500
+    assert "confidenceScore" in body.decode()
+
+
+def test_unknown_api_route_is_a_json_404(local_stack: LocalStack) -> None:
+    status, headers, body = fetch(local_stack.origin + "/api/nothing-here", "POST", {})
+    assert status == 404
+    assert headers["Content-Type"] == "application/json"
+    assert "nothing-here" in json.loads(body)["message"]
+
+
+def test_cognito_guest_flow_works_through_the_origin(local_stack: LocalStack) -> None:
+    # WHEN the page's unsigned Cognito calls go to /cognito-identity
+    target = {"Content-Type": "application/x-amz-json-1.1"}
+    status, _, body = fetch(
+        local_stack.origin + "/cognito-identity",
+        "POST",
+        {"IdentityPoolId": local_stack.info.identity_pool_id},
+        {**target, "X-Amz-Target": "AWSCognitoIdentityService.GetId"},
+    )
+    assert status == 200
+    identity = json.loads(body)["IdentityId"]
+    status, _, body = fetch(
+        local_stack.origin + "/cognito-identity",
+        "POST",
+        {"IdentityId": identity},
+        {**target, "X-Amz-Target": "AWSCognitoIdentityService.GetCredentialsForIdentity"},
+    )
+    # THEN moto's guest credentials come back
+    assert status == 200
+    assert json.loads(body)["Credentials"]["AccessKeyId"]
+
+
+def test_paths_outside_the_site_are_not_served(local_stack: LocalStack) -> None:
+    for path in ("/../pyproject.toml", "/%2e%2e/pyproject.toml", "/assets/../../README.md"):
+        status, _, body = fetch(local_stack.origin + path)
+        assert status == 404, path
+        assert b"[project]" not in body
+
+
+def test_query_log_page_escapes_what_users_typed(local_stack: LocalStack) -> None:
+    # GIVEN a logged turn with markup in it
+    session_id = f"xss-{uuid.uuid4()}"
+    fetch(
+        local_stack.origin + "/api/store-query",
+        "POST",
+        query_row(session_id, "<script>alert(1)</script>"),
+        {"Content-Type": "application/json"},
+    )
+    # WHEN staff open the query-log page
+    status, headers, body = fetch(local_stack.origin + "/_local/query-log")
+    # THEN the text is shown escaped, under a CSP with no scripts at all
+    assert status == 200
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert b"<script>alert(1)" not in body
+    assert "script-src" not in headers["Content-Security-Policy"]
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+
+
+def test_escalation_is_emailed_through_the_queue_with_user_values_escaped(local_stack: LocalStack) -> None:
+    # GIVEN an escalation whose every user value carries markup
+    session_id = f"esc-{uuid.uuid4()}"
+    request = {
+        "sessionId": session_id,
+        "userQuery": "<img src=x onerror=alert(1)> my VPN is down",
+        "userEmail": "ana@example.com",
+        "userName": "<b>Ana</b>",
+        "conversationHistory": [{"role": "user", "text": "<i>hi</i>", "timestamp": int(time.time() * 1000)}],
+    }
+    # WHEN the page posts it
+    status, _, body = fetch(local_stack.origin + "/api/escalate", "POST", request, {"Content-Type": "application/json"})
+    assert status == 202, body
+    ticket = json.loads(body)["ticketId"]
+    # THEN the queue loop has the sender email it: the outbox shows it, with the user's address as Reply-To
+    email = wait_for_email(local_stack, ticket)
+    assert email["reply_to"] == ["ana@example.com"]
+    assert "<img src=x" not in email["html"]
+    assert "&lt;img src=x" in email["html"]
+    assert "<b>Ana</b>" not in email["html"]
+    # AND the outbox page puts the body in a sandboxed iframe with the markup escaped once more
+    _, headers, page = fetch(local_stack.origin + "/_local/outbox")
+    assert b'<iframe sandbox=""' in page
+    assert b"<img src=x" not in page
+    assert "script-src" not in headers["Content-Security-Policy"]
+
+
+def wait_for_email(local_stack: LocalStack, ticket: str, timeout: float = 15.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, _, body = fetch(local_stack.origin + "/_local/outbox?format=json")
+        for email in json.loads(body)["emails"]:
+            # Reply-To is noted when the sender's SendEmail call returns, a moment after SES has the email.
+            if ticket in email["subject"] and email["reply_to"]:
+                return dict(email)
+        time.sleep(0.2)
+    raise AssertionError(f"no email (with a Reply-To) for ticket {ticket} within {timeout} s")
+
+
+def test_a_busy_port_is_a_one_line_error_naming_the_fix(local_stack: LocalStack) -> None:
+    # GIVEN the running stack's port
+    port = int(local_stack.origin.rsplit(":", 1)[1])
+    # WHEN a second stack tries the same port
+    with pytest.raises(LocalStackError) as error:
+        LocalStack("127.0.0.1", port).start()
+    # THEN the error says the port is in use and how to pick another
+    message = str(error.value)
+    assert "already in use" in message
+    assert "--port" in message
+    assert "\n" not in message
+
+
+def test_a_missing_site_build_is_a_one_line_error_naming_make_site(tmp_path) -> None:
+    with pytest.raises(LocalStackError, match="run `make site`"):
+        LocalStack("127.0.0.1", free_port(), site_dir=tmp_path).start()

@@ -1,0 +1,241 @@
+"""The local Lex runtime's dialog, with a small code hook standing in for the fulfillment Lambda.
+
+The hook here is a test double of the *Lambda* (an external dependency of the runtime); it records the
+events it receives so the tests can check them against Lex V2's event format.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.schema import BotDefinition
+from local.lex_runtime import LexDependencyFailedError, LexRuntime, LexValidationError
+
+BOT = ("LOCALBOTID", "LOCALALIAS", "en_US")
+
+
+class Hook:
+    """A code hook that delegates dialog turns and closes fulfillment with a fixed message."""
+
+    def __init__(self, dialog: dict[str, Any] | None = None) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.dialog = dialog  # a canned answer for DialogCodeHook, or None to delegate
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        self.events.append(event)
+        state = event["sessionState"]
+        if event["invocationSource"] == "DialogCodeHook":
+            return self.dialog or {"sessionState": {**state, "dialogAction": {"type": "Delegate"}}}
+        intent = {**state["intent"], "state": "Fulfilled"}
+        return {
+            "sessionState": {**state, "intent": intent, "dialogAction": {"type": "Close"}},
+            "messages": [{"contentType": "PlainText", "content": f"done {intent['name']}"}],
+        }
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def hook() -> Hook:
+    return Hook()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def runtime(definition: BotDefinition, hook: Hook, clock: Clock) -> LexRuntime:
+    return LexRuntime(definition, hook, clock=clock)
+
+
+def say(runtime: LexRuntime, text: str, session: str = "s-1", **body: Any) -> dict[str, Any]:
+    return runtime.recognize_text(*BOT, session, {"text": text, **body})
+
+
+def texts(answer: dict[str, Any]) -> list[str]:
+    return [message["content"] for message in answer.get("messages", [])]
+
+
+def test_dialog_hook_gets_a_lex_v2_event_for_a_recognised_intent(runtime, hook) -> None:
+    # WHEN the user names an intent with a dialog code hook and fills its slot in the sentence
+    say(runtime, "Track my order 12345")
+    # THEN the hook first receives a DialogCodeHook event shaped like Lex V2's
+    event = hook.events[0]
+    assert event["invocationSource"] == "DialogCodeHook"
+    assert event["messageVersion"] == "1.0"
+    assert event["inputMode"] == "Text"
+    assert event["inputTranscript"] == "Track my order 12345"
+    assert event["sessionId"] == "s-1"
+    assert event["bot"] == {
+        "id": "LOCALBOTID",
+        "name": "SupportChatbot",
+        "aliasId": "LOCALALIAS",
+        "aliasName": "live",
+        "localeId": "en_US",
+        "version": "1",
+    }
+    intent = event["sessionState"]["intent"]
+    assert intent["name"] == "OrderStatus"
+    assert intent["slots"]["CustomerId"]["value"]["interpretedValue"] == "12345"
+    assert event["interpretations"][0]["nluConfidence"] == 1.0, "the event carries the score as a bare number"
+
+
+def test_fulfillment_hook_runs_once_every_required_slot_is_filled(runtime, hook) -> None:
+    answer = say(runtime, "Track my order 12345")
+    # THEN DialogCodeHook (delegated) is followed by FulfillmentCodeHook, whose message is the answer
+    assert [event["invocationSource"] for event in hook.events] == ["DialogCodeHook", "FulfillmentCodeHook"]
+    assert hook.events[1]["sessionState"]["intent"]["state"] == "ReadyForFulfillment"
+    assert texts(answer) == ["done OrderStatus"]
+    assert answer["sessionState"]["intent"]["state"] == "Fulfilled"
+
+
+def test_missing_slot_is_elicited_with_the_definition_prompt_and_proposed_to_the_hook(runtime, hook) -> None:
+    answer = say(runtime, "Where is my order")
+    assert texts(answer) == ["Could you please provide your customer ID?"]
+    assert answer["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "CustomerId"}
+    assert hook.events[0]["proposedNextState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "CustomerId"}
+
+
+def test_unfilled_answer_reprompts_up_to_max_retries_then_fails_the_intent(definition) -> None:
+    # GIVEN ProductName (TOP_RESOLUTION, max_retries 2) being elicited
+    runtime = LexRuntime(definition, Hook())
+    prompt = definition.locales["en_US"].intent("ProductInfo").slot("ProductName").prompt
+    first = say(runtime, "Tell me about")
+    assert texts(first) == [prompt]
+    # WHEN the user twice answers with no product
+    retries = [say(runtime, "hmm, bicycles maybe"), say(runtime, "something else")]
+    # THEN the bot re-prompts each time
+    assert [texts(answer) for answer in retries] == [[prompt], [prompt]]
+    # WHEN the third answer fails too
+    last = say(runtime, "no idea")
+    # THEN the intent fails politely and closes
+    assert last["sessionState"]["dialogAction"]["type"] == "Close"
+    assert last["sessionState"]["intent"]["state"] == "Failed"
+    assert "talk to a human" in texts(last)[0]
+
+
+def test_an_answer_that_fills_the_slot_continues_to_fulfillment(runtime) -> None:
+    say(runtime, "Tell me about")
+    answer = say(runtime, "tablets please")
+    assert texts(answer) == ["done ProductInfo"]
+    assert answer["sessionState"]["intent"]["slots"]["ProductName"]["value"]["interpretedValue"] == "tablet"
+
+
+def test_a_clear_new_intent_while_a_slot_is_elicited_changes_the_subject(runtime) -> None:
+    say(runtime, "Tell me about")
+    answer = say(runtime, "I forgot my password")
+    assert answer["sessionState"]["intent"]["name"] == "ResetPassword"
+
+
+def test_dialog_hook_elicit_slot_is_honoured_with_its_own_message(definition) -> None:
+    # GIVEN a hook that re-asks for the customer id with its own wording
+    hook = Hook(
+        dialog={
+            "sessionState": {
+                "intent": {"name": "OrderStatus", "slots": {"CustomerId": None}, "state": "InProgress"},
+                "dialogAction": {"type": "ElicitSlot", "slotToElicit": "CustomerId"},
+                "sessionAttributes": {"checked": "yes"},
+            },
+            "messages": [{"contentType": "PlainText", "content": "Digits only, please."}],
+        }
+    )
+    answer = say(LexRuntime(definition, hook), "My customer ID is abc")
+    # THEN the runtime says the hook's message, elicits the slot, and keeps the hook's attributes
+    assert texts(answer) == ["Digits only, please."]
+    assert answer["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "CustomerId"}
+    assert answer["sessionState"]["sessionAttributes"] == {"checked": "yes"}
+
+
+def test_malformed_hook_response_is_a_dependency_failure_and_keeps_the_session(definition) -> None:
+    # GIVEN a hook that answers without a sessionState
+    runtime = LexRuntime(definition, lambda event: {"messages": []})
+    # WHEN a turn needs it
+    with pytest.raises(LexDependencyFailedError) as error:
+        say(runtime, "Track my order 12345")
+    # THEN Lex's 424 DependencyFailedException names the problem
+    assert error.value.status == 424
+    assert "sessionState" in error.value.message
+
+
+def test_raising_hook_is_a_dependency_failure(definition) -> None:
+    def broken(event: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("boom")
+
+    with pytest.raises(LexDependencyFailedError):
+        say(LexRuntime(definition, broken), "Track my order 12345")
+
+
+def test_static_answer_intent_closes_without_calling_the_hook(runtime, hook, definition) -> None:
+    answer = say(runtime, "I forgot my password")
+    assert texts(answer) == [definition.locales["en_US"].intent("ResetPassword").answer]
+    assert answer["sessionState"]["intent"]["state"] == "Fulfilled"
+    assert hook.events == []
+
+
+def test_fallback_is_fulfilled_by_the_hook(runtime, hook) -> None:
+    answer = say(runtime, "The purple elephant sings opera at midnight")
+    assert [(e["invocationSource"], e["sessionState"]["intent"]["name"]) for e in hook.events] == [
+        ("FulfillmentCodeHook", "FallbackIntent")
+    ]
+    assert texts(answer) == ["done FallbackIntent"]
+
+
+def test_request_session_attributes_replace_the_sessions(runtime) -> None:
+    say(runtime, "hello", sessionState={"sessionAttributes": {"a": "1", "b": "2"}})
+    answer = say(runtime, "hello", sessionState={"sessionAttributes": {"c": "3"}})
+    assert answer["sessionState"]["sessionAttributes"] == {"c": "3"}
+
+
+def test_session_attributes_that_are_not_strings_are_refused(runtime) -> None:
+    with pytest.raises(LexValidationError, match="sessionAttributes"):
+        say(runtime, "hello", sessionState={"sessionAttributes": {"a": 1}})
+
+
+def test_an_idle_session_expires_after_the_bots_ttl(runtime, clock, definition) -> None:
+    # GIVEN a conversation waiting for a customer id
+    say(runtime, "Where is my order")
+    # WHEN the user comes back after the idle TTL
+    clock.now += definition.bot.idle_session_ttl_seconds + 1
+    answer = say(runtime, "12345")
+    # THEN the session started afresh: "12345" alone is no intent
+    assert answer["sessionState"]["intent"]["name"] == "FallbackIntent"
+
+
+def test_a_session_within_the_ttl_continues(runtime, clock, definition) -> None:
+    say(runtime, "Where is my order")
+    clock.now += definition.bot.idle_session_ttl_seconds - 1
+    assert texts(say(runtime, "12345")) == ["done OrderStatus"]
+
+
+def test_sessions_do_not_share_state(runtime) -> None:
+    say(runtime, "Where is my order", session="s-a")
+    answer = say(runtime, "12345", session="s-b")
+    assert answer["sessionState"]["intent"]["name"] == "FallbackIntent"
+
+
+def test_delete_session_forgets_the_conversation(runtime) -> None:
+    say(runtime, "Where is my order")
+    runtime.delete_session(*BOT, "s-1")
+    assert say(runtime, "12345")["sessionState"]["intent"]["name"] == "FallbackIntent"
+
+
+@pytest.mark.parametrize("session_id", ["x", "has space", "a" * 101, "semi;colon"])
+def test_session_ids_outside_lex_pattern_are_refused(runtime, session_id) -> None:
+    with pytest.raises(LexValidationError, match="sessionId"):
+        say(runtime, "hello", session=session_id)
+
+
+@pytest.mark.parametrize("body", [{"text": ""}, {"text": 42}, {}, ["hello"]])
+def test_requests_without_text_are_refused(runtime, body) -> None:
+    with pytest.raises(LexValidationError):
+        runtime.recognize_text(*BOT, "s-1", body)
