@@ -5,8 +5,12 @@ given stack config and a `Mocks` that records each resource: its type token, nam
 the fake outputs we filled in, and the `protect` / `retain_on_delete` options as the engine would receive them.
 Whole-program tests use it the same way:
 
+    from tests.infra.conftest import run_program  # absolute: tests/ has no __init__.py, `.conftest` fails
+
     mocks = run_program(lambda: runpy.run_path("__main__.py", run_name="__main__"), config={...})
     table = mocks.one("aws:dynamodb/table:Table", "query-log-table")
+
+or through the `run_pulumi` fixture. `function_sources` swaps in placeholder handlers for one test module.
 """
 
 from __future__ import annotations
