@@ -81,6 +81,7 @@ class ChatDouble:
     lex_statuses: deque[tuple[int, str]] = field(default_factory=deque)  # (status, error type) answered first
     store_query_statuses: deque[int] = field(default_factory=deque)
     escalate_answer: tuple[int, dict[str, Any]] = (202, {"ticketId": "T-1001", "status": "queued"})
+    credential_lifetime_seconds: int = 3600
     requests: list[Recorded] = field(default_factory=list)
     signature_problems: list[str] = field(default_factory=list)
     issued: dict[str, Credentials] = field(default_factory=dict)  # access key id -> credentials
@@ -94,6 +95,7 @@ class ChatDouble:
             self.lex_statuses.clear()
             self.store_query_statuses.clear()
             self.escalate_answer = (202, {"ticketId": "T-1001", "status": "queued"})
+            self.credential_lifetime_seconds = 3600
             self.requests.clear()
             self.signature_problems.clear()
             self.issued.clear()
@@ -119,6 +121,10 @@ class ChatDouble:
     def received(self, path_prefix: str, method: str = "POST") -> list[Recorded]:
         with self.lock:
             return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
+
+    def cognito_calls(self, operation: str) -> list[Recorded]:
+        target = f"AWSCognitoIdentityService.{operation}"
+        return [r for r in self.received("/") if r.path == "/" and r.headers.get("x-amz-target") == target]
 
     def lex_texts(self) -> list[Recorded]:
         return [r for r in self.received("/bots/") if r.path.endswith("/text")]
@@ -149,7 +155,7 @@ class ChatDouble:
                     "AccessKeyId": key,
                     "SecretKey": credentials.secret_key,
                     "SessionToken": credentials.token,
-                    "Expiration": int(time.time()) + 3600,
+                    "Expiration": int(time.time()) + self.credential_lifetime_seconds,
                 },
             }
         return 400, {"__type": "UnknownOperationException", "message": target}

@@ -82,6 +82,23 @@ def test_lex_requests_are_signed_with_the_guest_credentials_from_cognito(page: P
     assert chat.signature_problems == [], f"the double rejected the signature: {chat.signature_problems}"
 
 
+def test_credentials_near_expiry_are_renewed_before_the_next_request(page: Page, chat: ChatDouble) -> None:
+    # GIVEN Cognito hands out credentials that expire in 4 minutes (inside the 5-minute margin)
+    chat.credential_lifetime_seconds = 240
+    open_chat(page)
+    ask(page, "first")
+    expect(conversation(page).get_by_text("Sorry, I did not understand")).to_have_count(1)
+    # WHEN the user asks again
+    ask(page, "second")
+    expect(conversation(page).get_by_text("Sorry, I did not understand")).to_have_count(2)
+    # THEN new credentials were fetched for the same identity, and the second request was signed with them
+    renewals = chat.cognito_calls("GetCredentialsForIdentity")
+    assert len(renewals) == 2, f"expected a renewal before the second request, got {len(renewals)} calls"
+    assert len(chat.cognito_calls("GetId")) == 1, "the identity id should be reused"
+    keys = [re.search(r"Credential=([^/]+)/", r.headers["authorization"])[1] for r in chat.lex_texts()]  # type: ignore[index]
+    assert keys[0] != keys[1], "the second request was signed with the old credentials"
+
+
 def test_the_identity_id_is_kept_across_visits(page: Page, chat: ChatDouble) -> None:
     # GIVEN a user who chatted once
     open_chat(page)
@@ -397,6 +414,22 @@ def test_a_failed_query_log_post_is_kept_and_sent_on_the_next_turn(page: Page, c
     assert page.evaluate("localStorage.getItem('chatbot.pendingQueries')") == "[]"
 
 
+def test_a_query_log_row_lost_offline_is_sent_when_the_browser_is_back_online(page: Page, chat: ChatDouble) -> None:
+    # GIVEN the store-query post dies on the network (the chat itself got through)
+    open_chat(page)
+    page.route("**/api/store-query", lambda route: route.abort("internetdisconnected"))
+    ask(page, "first question")
+    expect(conversation(page).get_by_text("Sorry, I did not understand")).to_be_visible()
+    page.wait_for_function("JSON.parse(localStorage.getItem('chatbot.pendingQueries') || '[]').length === 1")
+    page.unroute("**/api/store-query")
+    # WHEN the browser goes offline and back online
+    page.context.set_offline(True)
+    page.context.set_offline(False)
+    # THEN the kept row is posted without a new question
+    chat.wait_for(lambda: len(chat.received("/api/store-query")) == 1, "the post after the online event")
+    assert chat.received("/api/store-query")[0].json()["userQuery"] == "first question"
+
+
 def test_a_query_log_row_that_failed_is_sent_on_the_next_visit(page: Page, chat: ChatDouble) -> None:
     # GIVEN a row that could not be posted (503) when the user left
     chat.store_query_statuses.extend([503])
@@ -575,6 +608,32 @@ def test_the_first_load_fits_the_budget() -> None:
     assert total <= FIRST_LOAD_BUDGET_BYTES, f"first load is {total} B gzipped, over {FIRST_LOAD_BUDGET_BYTES} B"
     recorded = size["firstLoadGzipBytes"]
     assert abs(total - recorded) <= total * 0.01, f"size.json says {recorded} B, measured {total} B"
+
+
+AXE = DIST.parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_page_has_no_wcag_aa_violations(page: Page, chat: ChatDouble, theme: str) -> None:
+    # GIVEN a conversation with a list answer, an escalation form showing field errors, and an error banner
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run `make site` (axe-core is a dev dependency of site/)")
+    page.emulate_media(color_scheme=theme)  # type: ignore[arg-type]
+    chat.reply_to("I forgot my password", "Here is how:\n1. Open the page\n2. Choose a password\n- tip: use 12+ chars")
+    escalation_offer(chat)
+    open_chat(page)
+    ask(page, "I forgot my password")
+    ask(page, "My laptop will not boot")
+    page.get_by_role("button", name="Contact support").click()
+    chat.lex_statuses.append((400, "BadRequestException"))
+    ask(page, "Hello")
+    expect(page.get_by_role("button", name="Retry")).to_be_visible()
+    # WHEN axe-core checks it against WCAG 2.1 A and AA (contrast included)
+    page.evaluate(AXE.read_text())  # evaluated by the test harness, so the page's CSP does not apply
+    result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})")
+    # THEN there is no violation
+    problems = [f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in result["violations"]]
+    assert problems == [], f"{theme} theme: {problems}"
 
 
 def gzipped(path: Path) -> int:
