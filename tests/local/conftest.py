@@ -77,3 +77,9 @@ def say(lex: LexRuntimeV2Client, local_stack: LocalStack) -> Say:
         return dict(answer)
 
     return send
+
+
+@pytest.fixture(scope="session")
+def base_url(local_stack: LocalStack) -> str:
+    """pytest-playwright's base URL: the local stack's origin (127.0.0.1 is a secure context)."""
+    return local_stack.origin
