@@ -110,13 +110,15 @@ class EscalationApi(pulumi.ComponentResource):
             deletion_protection_enabled=args.protect_data,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
         )
-        # Powertools idempotency records: short-lived (TTL `expiration`), rebuilt by a retry, so no PITR/protect.
+        # Powertools idempotency records: short-lived (TTL `expiration`) and rebuilt by a retry, so not protected;
+        # PITR anyway, as on every table (a few records cost nothing to back up).
         self.idempotency_table = aws.dynamodb.Table(
             f"{name}-idempotency",
             billing_mode="PAY_PER_REQUEST",
             hash_key="id",
             attributes=[{"name": "id", "type": "S"}],
             server_side_encryption={"enabled": True},
+            point_in_time_recovery={"enabled": True},
             ttl={"attribute_name": "expiration", "enabled": True},
             opts=child,
         )

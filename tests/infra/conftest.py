@@ -33,7 +33,7 @@ PROJECT = "support-chatbot"
 STACK = "test"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RecordedResource:
     """One resource as the engine saw it: what the program asked for and what the mocks answered."""
 
@@ -48,6 +48,9 @@ class RecordedResource:
     protect: bool
     retain_on_delete: bool
     depends_on: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return f"<{self.urn}>"
 
     def json_input(self, key: str) -> Any:
         """An input holding a JSON document (a policy, a redrive policy), decoded."""
