@@ -18,6 +18,7 @@ import { KEYS, readJson, writeJson } from './store.js'
  */
 
 export const HISTORY_LIMIT = 50 // turns sent with an escalation, oldest first
+export const RETRY_LATER_MS = 30_000 // while rows wait and the page stays open, try again this often
 
 export class SupportApi {
   /**
@@ -36,6 +37,8 @@ export class SupportApi {
     this.retry = retry
     /** @type {Promise<void> | null} */
     this._flushing = null
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this._retryTimer = undefined
   }
 
   /**
@@ -58,8 +61,12 @@ export class SupportApi {
    */
   logQuery (row) {
     const queue = this.pendingQueries().filter((queued) => !sameRow(queued, row))
-    writeJson(this.storage, KEYS.PENDING_QUERIES, [...queue, row])
-    this.flushQueries()
+    if (writeJson(this.storage, KEYS.PENDING_QUERIES, [...queue, row])) {
+      this.flushQueries()
+    } else {
+      // Storage is full: the row cannot wait, so it gets one direct attempt.
+      this._post('store-query', JSON.stringify(row)).catch(() => console.warn('[chatbot] query log row lost'))
+    }
   }
 
   /** @returns {QueryLogRow[]} rows not yet accepted by the API */
@@ -81,14 +88,19 @@ export class SupportApi {
   }
 
   async _flush () {
+    clearTimeout(this._retryTimer)
     for (let row = this.pendingQueries()[0]; row; row = this.pendingQueries()[0]) {
       let response
       try {
         response = await this._post('store-query', JSON.stringify(row))
       } catch {
-        return // offline: retried on the next turn, the `online` event or the next load
+        response = null // offline or blocked
       }
-      if (isRetryable(response.status)) return
+      if (!response || isRetryable(response.status)) {
+        // Kept: retried on the next turn, the `online` event, the next load, or in a while.
+        this._retryTimer = setTimeout(() => this.flushQueries(), RETRY_LATER_MS)
+        return
+      }
       if (!response.ok) {
         console.warn('[chatbot] query log refused a row (HTTP %s): %s', response.status, await response.text())
       }

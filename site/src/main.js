@@ -101,7 +101,9 @@ function start () {
   function showReply (turn, response) {
     const { intentName, confidence } = understanding(response)
     console.info('[chatbot] intent=%s confidence=%s', intentName ?? 'n/a', confidence ?? 'n/a')
+    const wasOffered = session.attributes.escalationOffered === 'true'
     session.attributes = stringValues(response.sessionState?.sessionAttributes)
+    const offered = session.attributes.escalationOffered === 'true'
     const texts = messageTexts(response)
     for (const text of texts) {
       /** @type {Turn} */
@@ -109,9 +111,13 @@ function start () {
       session.entries.push(reply)
       view.renderEntry(reply)
     }
-    if (session.attributes.escalationOffered === 'true') {
+    // Lex echoes session attributes: the form appears when the bot makes the offer, and goes if it withdraws it.
+    if (offered && !wasOffered) {
       session.escalationOffered = true
       view.renderEscalationForm()
+    } else if (!offered && session.escalationOffered) {
+      session.escalationOffered = false
+      view.removeEscalationForm()
     }
     saveSession(tab, session)
     api.logQuery({

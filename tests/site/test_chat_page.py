@@ -259,6 +259,19 @@ def test_the_escalation_form_posts_the_conversation_and_shows_the_ticket(page: P
     assert stamps == sorted(stamps), f"history is not oldest first: {stamps}"
 
 
+def test_a_pending_escalation_form_survives_a_reload(page: Page, chat: ChatDouble) -> None:
+    # GIVEN an escalation offer the user has not answered yet
+    escalation_offer(chat)
+    open_chat(page)
+    ask(page, "My laptop will not boot")
+    expect(page.get_by_role("form", name="Contact the support team")).to_be_visible()
+    # WHEN the tab reloads
+    page.reload()
+    # THEN the form is still offered after the restored conversation
+    expect(conversation(page).get_by_text("I could not solve this.")).to_be_visible()
+    expect(page.get_by_role("form", name="Contact the support team")).to_be_visible()
+
+
 def test_the_escalation_form_checks_fields_before_posting(page: Page, chat: ChatDouble) -> None:
     # GIVEN the escalation form
     escalation_offer(chat)
@@ -441,6 +454,20 @@ def test_a_query_log_row_that_failed_is_sent_on_the_next_visit(page: Page, chat:
     # THEN the row is posted again without a new question
     chat.wait_for(lambda: len(chat.received("/api/store-query")) == 2, "the retry on load")
     assert chat.received("/api/store-query")[1].json()["userQuery"] == "first question"
+
+
+def test_a_query_log_row_refused_with_a_4xx_is_not_retried(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a query log that refuses the first row as invalid
+    chat.store_query_statuses.extend([400])
+    open_chat(page)
+    ask(page, "first question")
+    chat.wait_for(lambda: len(chat.received("/api/store-query")) == 1, "the refused post")
+    # WHEN the user asks again
+    ask(page, "second question")
+    chat.wait_for(lambda: len(chat.received("/api/store-query")) == 2, "the second post")
+    # THEN only the new row is posted: the refused one was dropped (and logged), not queued
+    queries = [r.json()["userQuery"] for r in chat.received("/api/store-query")]
+    assert queries == ["first question", "second question"], f"posts: {queries}"
 
 
 def test_the_counter_appears_near_the_limit_and_the_input_is_capped(page: Page, chat: ChatDouble) -> None:
