@@ -96,7 +96,7 @@ class EscalationApi(pulumi.ComponentResource):
         self._name = name
         self._grants: dict[str, aws.iam.RolePolicy] = {}
         child = pulumi.ResourceOptions(parent=self)
-        account_id = aws.get_caller_identity_output().account_id
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
         # --- tickets: table, idempotency records, queue, dead-letter queue and its alarm ---
         self.tickets_table = aws.dynamodb.Table(
@@ -169,7 +169,7 @@ class EscalationApi(pulumi.ComponentResource):
                 description="POST /escalate: records a ticket, queues its email, answers 202",
                 region=args.region,
                 log_retention_days=args.log_retention_days,
-                environment={**self.ticket_environment, "ALLOWED_ORIGINS": pulumi.Output.from_input(allowed_origins)},
+                environment={**self.ticket_environment, "ALLOWED_ORIGINS": allowed_origins},
             ),
             opts=child,
         )
