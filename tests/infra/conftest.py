@@ -102,16 +102,6 @@ class Mocks(pulumi.runtime.Mocks):
         assert len(found) == 1, f"expected one {type_token} named {name!r}; the program registered {names}"
         return found[0]
 
-    def by_urn(self, urn: str) -> RecordedResource:
-        """The resource with this URN."""
-        found = [r for r in self.resources if r.urn == urn]
-        assert found, f"no resource with URN {urn}"
-        return found[0]
-
-    def children_of(self, parent: RecordedResource) -> list[RecordedResource]:
-        """Resources whose parent is `parent` (direct children only)."""
-        return [r for r in self.resources if r.parent == parent.urn]
-
     # --- the pulumi.runtime.Mocks interface ------------------------------------------------------------------
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
