@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
@@ -13,10 +14,16 @@ from tests.site.chat_double import DIST, ChatDouble, handler_for
 
 
 @pytest.fixture(scope="session")
-def site_server() -> Iterator[tuple[ThreadingHTTPServer, ChatDouble]]:
-    """The built page and the double on one loopback origin, for the whole session."""
+def built_site() -> Path:
+    """site/dist, which `make site` builds; without it the tests fail (never skip) and say how to build it."""
     if not (DIST / "index.html").is_file() or not (DIST / "size.json").is_file():
         pytest.fail(f"{DIST} has no build: run `make site`")
+    return DIST
+
+
+@pytest.fixture(scope="session")
+def site_server(built_site: Path) -> Iterator[tuple[ThreadingHTTPServer, ChatDouble]]:
+    """The built page and the double on one loopback origin, for the whole session."""
     double = ChatDouble()
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(double))
     server.daemon_threads = True
