@@ -31,7 +31,6 @@ from chatbot_shared.escalation import (
 )
 from chatbot_shared.rest import ERROR_RESPONSES, JsonApi
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
-from pydantic.alias_generators import to_camel
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -51,20 +50,20 @@ app = api.app
 class QueryLogEntry(BaseModel):
     """One turn: what the user asked, what the bot answered, and how sure Lex was."""
 
-    model_config = ConfigDict(
-        strict=True, extra="forbid", alias_generator=to_camel, validate_by_name=True, validate_by_alias=True
-    )
+    model_config = ConfigDict(strict=True, extra="forbid")
 
-    session_id: StrictStr = Field(min_length=1, max_length=100, pattern=SESSION_ID_PATTERN)
+    session_id: StrictStr = Field(alias="sessionId", min_length=1, max_length=100, pattern=SESSION_ID_PATTERN)
     timestamp: Annotated[StrictInt, Field(ge=MIN_EPOCH_MS, le=MAX_EPOCH_MS)] = Field(
         description="When the user asked, in epoch milliseconds"
     )
-    user_query: StrictStr = Field(min_length=1, max_length=MAX_QUERY_CHARS)
-    bot_response: StrictStr = Field(max_length=MAX_TURN_CHARS)
+    user_query: StrictStr = Field(alias="userQuery", min_length=1, max_length=MAX_QUERY_CHARS)
+    bot_response: StrictStr = Field(alias="botResponse", max_length=MAX_TURN_CHARS)
     confidence_score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = Field(
-        default=None, description="Lex's NLU confidence in [0, 1], or null when Lex gave none"
+        alias="confidenceScore", default=None, description="Lex's NLU confidence in [0, 1], or null when Lex gave none"
     )
-    intent_name: StrictStr | None = Field(default=None, min_length=1, max_length=100, pattern=LEX_NAME_PATTERN)
+    intent_name: StrictStr | None = Field(
+        alias="intentName", default=None, min_length=1, max_length=100, pattern=LEX_NAME_PATTERN
+    )
     sentiment: Literal["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"] | None = None
 
 

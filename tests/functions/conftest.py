@@ -10,6 +10,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ class LambdaContext:
         return 10_000
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def lambda_context() -> LambdaContext:
     return LambdaContext()
 
@@ -68,8 +69,8 @@ def aws() -> AwsClients:
     return AwsClients()
 
 
-@pytest.fixture
-def stand_ins(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInNames]:
+@contextmanager
+def running_stand_ins(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInNames]:
     """moto running, every stand-in created, and the handlers' environment variables set."""
     with mock_aws():
         names = provision()
@@ -81,6 +82,20 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInNames]:
 
 
 @pytest.fixture
+def stand_ins(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInNames]:
+    """moto running, every stand-in created, and the handlers' environment variables set (for one test)."""
+    with running_stand_ins(monkeypatch) as names:
+        yield names
+
+
+@pytest.fixture(scope="module")
+def module_stand_ins() -> Iterator[StandInNames]:
+    """The same, shared by every test of a module (for property-based runs of many examples)."""
+    with pytest.MonkeyPatch.context() as monkeypatch, running_stand_ins(monkeypatch) as names:
+        yield names
+
+
+@pytest.fixture(scope="session")
 def api_event() -> ApiEvent:
     """`api_event(method, path, body=None, headers=None)`: an API Gateway REST (v1) Lambda proxy event.
 
@@ -130,7 +145,7 @@ def api_event() -> ApiEvent:
     return make
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sqs_event() -> SqsEvent:
     """`sqs_event(messages)`: the Lambda SQS event for messages from `receive_message` (or plain body strings)."""
 

@@ -4,8 +4,9 @@ Used by `POST /escalate` (functions/escalate) and by the fulfillment Lambda's Ta
 `open_ticket` directly (no HTTP call to our own API), and by the queue consumer (functions/send_escalation).
 
 Decisions:
-- Wire names are camelCase (`sessionId`, `conversationHistory`); Python names are snake_case; both are accepted
-  when building a model in Python. Models are strict (no `false` read as `0`) and refuse unknown fields.
+- Wire names are camelCase (`sessionId`, `conversationHistory`), also in Python constructors
+  (`EscalationRequest(sessionId=..., userQuery=..., userEmail=..., userName=...)`); attributes are snake_case.
+  Models are strict (no `false` read as `0`) and refuse unknown fields.
 - The email address is checked with a pattern (no `email-validator`: it is not in the Powertools layer) and,
   like the name, can never carry CR/LF or other control characters: nothing the user typed reaches a mail
   header except the address, and only as Reply-To. The subject carries the ticket id and fixed text only.
@@ -33,7 +34,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationInfo, field_validator
-from pydantic.alias_generators import to_camel
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -69,17 +69,10 @@ TicketStatus = Literal["queued", "sent"]
 
 
 class WireModel(BaseModel):
-    """camelCase on the wire, snake_case in Python, strict types, unknown fields refused."""
+    """camelCase on the wire (and in constructors: each field names its alias), snake_case attributes in Python,
+    strict types, unknown fields refused."""
 
-    model_config = ConfigDict(
-        strict=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        frozen=True,
-    )
+    model_config = ConfigDict(strict=True, extra="forbid", serialize_by_alias=True, frozen=True)
 
 
 class Turn(WireModel):
@@ -103,24 +96,41 @@ class EscalationRequest(WireModel):
     """What the page (or the bot) sends to reach a human."""
 
     session_id: StrictStr = Field(
-        min_length=1, max_length=100, pattern=SESSION_ID_PATTERN, description="The chat's Lex session id"
+        alias="sessionId",
+        min_length=1,
+        max_length=100,
+        pattern=SESSION_ID_PATTERN,
+        description="The chat's Lex session id",
     )
-    user_query: StrictStr = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="What the user needs")
+    user_query: StrictStr = Field(
+        alias="userQuery", min_length=1, max_length=MAX_QUERY_CHARS, description="What the user needs"
+    )
     user_email: StrictStr = Field(
-        min_length=3, max_length=MAX_EMAIL_CHARS, pattern=EMAIL_PATTERN, description="Where support replies"
+        alias="userEmail",
+        min_length=3,
+        max_length=MAX_EMAIL_CHARS,
+        pattern=EMAIL_PATTERN,
+        description="Where support replies",
     )
     user_name: StrictStr = Field(
-        min_length=1, max_length=100, pattern=NO_CONTROL_PATTERN, description="How support addresses the user"
+        alias="userName",
+        min_length=1,
+        max_length=100,
+        pattern=NO_CONTROL_PATTERN,
+        description="How support addresses the user",
     )
     conversation_history: list[Turn] = Field(
-        default_factory=list, max_length=MAX_HISTORY_TURNS, description="The chat so far, oldest first"
+        alias="conversationHistory",
+        default_factory=list,
+        max_length=MAX_HISTORY_TURNS,
+        description="The chat so far, oldest first",
     )
 
 
 class TicketReceipt(WireModel):
     """What the caller learns: the ticket id and where it stands."""
 
-    ticket_id: StrictStr
+    ticket_id: StrictStr = Field(alias="ticketId")
     status: TicketStatus
 
 
@@ -388,7 +398,7 @@ class TicketDesk:
             self.withdraw(ticket.ticket_id)
             raise TicketNotQueuedError("the escalation could not be queued") from exc
         logger.info("Ticket %s queued", ticket.ticket_id)
-        return TicketReceipt(ticket_id=ticket.ticket_id, status="queued")
+        return TicketReceipt(ticketId=ticket.ticket_id, status="queued")
 
     def record(self, ticket: Ticket) -> None:
         """Write a new ticket (never overwrites one with the same id)."""

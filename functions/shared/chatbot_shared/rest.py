@@ -25,7 +25,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
@@ -104,6 +107,7 @@ class JsonApi:
         self.pattern_reasons = dict(pattern_reasons or {})
         self.app = APIGatewayRestResolver(enable_validation=True)
         self.app.exception_handler(RequestValidationError)(self._invalid_request)
+        self.app.exception_handler(RequestUnsupportedContentType)(self._unsupported_content_type)
         self.app.not_found()(self._not_found)
         self.app.exception_handler(Exception)(self._unexpected)
 
@@ -122,6 +126,10 @@ class JsonApi:
         errors = field_errors(exc.errors(), self.pattern_reasons)
         logger.info("Invalid request", extra={"errors": [error.model_dump() for error in errors]})
         return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "Invalid request", errors)
+
+    @staticmethod
+    def _unsupported_content_type(_exc: Exception) -> Response:
+        return _unsupported("another media type")  # the screen refuses these first; this is the safety net
 
     @staticmethod
     def _not_found(_exc: Exception) -> Response:
@@ -162,8 +170,11 @@ def _refuse_constant(name: str) -> Any:
 
 def _screen_body(event: Mapping[str, Any]) -> tuple[Mapping[str, Any], Response | None]:
     """The event with a decoded body, or the refusal for a body that is not a small JSON document."""
+    media_type = (_header(event, "content-type") or "").split(";", 1)[0].strip().lower()
     raw = event.get("body")
     if raw is None or raw == "":
+        if media_type and media_type != JSON_MEDIA_TYPE:
+            return event, _unsupported(media_type)
         return event, None  # no body: Powertools answers 422 "body: Field required" on routes that need one
     if not isinstance(raw, str):
         return event, error_response(HTTPStatus.BAD_REQUEST, "Malformed request")
@@ -176,15 +187,8 @@ def _screen_body(event: Mapping[str, Any]) -> tuple[Mapping[str, Any], Response 
     if len(data) > MAX_BODY_BYTES:
         reason = f"larger than {MAX_BODY_BYTES} bytes"
         return event, _body_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request body too large", reason)
-    media_type = (_header(event, "content-type") or "").split(";", 1)[0].strip().lower()
     if media_type != JSON_MEDIA_TYPE:
-        reason = f"must be {JSON_MEDIA_TYPE}, got {media_type or 'nothing'}"
-        refusal = error_response(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            "Unsupported media type",
-            [FieldError(field="Content-Type", reason=reason)],
-        )
-        return event, refusal
+        return event, _unsupported(media_type)
     try:
         text = data.decode("utf-8")
         document = json.loads(text, parse_constant=_refuse_constant)
@@ -193,6 +197,13 @@ def _screen_body(event: Mapping[str, Any]) -> tuple[Mapping[str, Any], Response 
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         return event, _body_error(HTTPStatus.BAD_REQUEST, "Request body is not valid JSON", str(exc)[:200])
     return {**event, "body": text, "isBase64Encoded": False}, None
+
+
+def _unsupported(media_type: str) -> Response:
+    reason = f"must be {JSON_MEDIA_TYPE}, got {media_type or 'nothing'}"
+    return error_response(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported media type", [FieldError(field="Content-Type", reason=reason)]
+    )
 
 
 def _body_error(status: int, message: str, reason: str) -> Response:
