@@ -73,7 +73,7 @@ export class SupportApi {
   pendingQueries () {
     /** @type {unknown} */
     const queue = readJson(this.storage, KEYS.PENDING_QUERIES, [])
-    return Array.isArray(queue) ? queue : []
+    return Array.isArray(queue) ? queue.filter((row) => typeof row === 'object' && row !== null) : []
   }
 
   /**
