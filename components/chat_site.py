@@ -12,8 +12,6 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import Statement, grant
-
 SITE_DIR = Path(__file__).resolve().parent.parent / "site" / "dist"
 API_BASE_PATH = "/api"
 ASSETS_PREFIX = "assets/"  # the build content-hashes every file here, so they never change under a name
@@ -84,8 +82,6 @@ class ChatSiteArgs:
     region: pulumi.Input[str]
     bot_id: pulumi.Input[str]
     bot_alias_id: pulumi.Input[str]
-    bot_alias_arn: pulumi.Input[str]
-    """The one alias guests may talk to."""
     locale_id: pulumi.Input[str]
     api_origin_domain: pulumi.Input[str]
     """The REST API's regional domain (`{api_id}.execute-api.{region}.amazonaws.com`), served at /api/*."""
@@ -126,12 +122,8 @@ class ChatSite(pulumi.ComponentResource):
             assume_role_policy=self.identity_pool.id.apply(guest_trust_policy),
             opts=child,
         )
-        grant(
-            f"{name}-guest-lex",
-            self.guest_role,
-            [Statement(["lex:RecognizeText", "lex:DeleteSession"], [args.bot_alias_arn])],
-            parent=self,
-        )
+        # The guest role gets no permission here: the bot's owner grants it the one alias
+        # (`ChatbotBot.grant_conversation`), so access is granted by the owner of the resource.
         aws.cognito.IdentityPoolRoleAttachment(
             f"{name}-identities-roles",
             identity_pool_id=self.identity_pool.id,

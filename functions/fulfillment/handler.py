@@ -21,9 +21,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ValidationError
+
 from chatbot_shared.escalation import EscalationRequest, open_ticket
 from chatbot_shared.lex import CodeHookEvent, CodeHookResponse, Intent, close, delegate, elicit_slot
-from pydantic import BaseModel, ValidationError
 
 logger = Logger()
 metrics = Metrics(namespace="SupportChatbot")

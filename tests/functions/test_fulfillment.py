@@ -12,10 +12,10 @@ from typing import Any
 
 import boto3
 import pytest
-from chatbot_shared.lex import CodeHookResponse
 from moto import mock_aws
 
 from bot.schema import load_definition
+from chatbot_shared.lex import CodeHookResponse
 
 EVENTS = Path(__file__).parent / "events"
 LexEvent = Callable[..., dict[str, Any]]

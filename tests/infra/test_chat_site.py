@@ -12,7 +12,6 @@ import pytest
 from components.chat_site import ChatSite, ChatSiteArgs, SiteBuildMissingError, render_config_js
 
 REGION = "us-east-1"
-ALIAS_ARN = "arn:aws:lex:us-east-1:123456789012:bot-alias/BOTID12345/ALIASID123"
 API_DOMAIN = "abc123defg.execute-api.us-east-1.amazonaws.com"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
@@ -46,7 +45,6 @@ def chat_site(site_dir: Path, **overrides):
             "region": REGION,
             "bot_id": "BOTID12345",
             "bot_alias_id": "ALIASID123",
-            "bot_alias_arn": ALIAS_ARN,
             "locale_id": "en_US",
             "api_origin_domain": API_DOMAIN,
             "api_origin_path": "/live",
@@ -240,16 +238,13 @@ def test_render_config_js_refuses_missing_or_unknown_keys():
         render_config_js(values)
 
 
-def test_guest_role_may_only_talk_to_the_one_alias(mocks):
-    # GIVEN / WHEN a ChatSite
-    # THEN the guest role's only policy allows RecognizeText and DeleteSession on the alias ARN
+def test_guest_role_gets_no_permission_from_the_site_itself(mocks):
+    # GIVEN / WHEN a ChatSite on its own
+    # THEN its guest role can do nothing: only the bot's owner grants it the alias (see tests/infra/test_program.py)
     role = mocks.one("aws:iam/role:Role", "site-guest")
     policies = [p for p in mocks.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id]
-    assert len(policies) == 1, f"{role.urn} has {len(policies)} inline policies"
+    assert policies == [], f"{role.urn} should get its only policy from ChatbotBot.grant_conversation"
     assert mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == [], "no managed policy for guests"
-    assert policies[0].statements() == [
-        {"Effect": "Allow", "Action": ["lex:DeleteSession", "lex:RecognizeText"], "Resource": [ALIAS_ARN]}
-    ], f"{policies[0].urn} grants guests more than the two runtime calls on the alias"
 
 
 def test_guest_role_trusts_only_this_pools_unauthenticated_identities(mocks):

@@ -10,7 +10,6 @@ from components.escalation_api import EscalationApi, EscalationApiArgs
 from components.query_log import QueryLog, QueryLogArgs
 
 REGION = "us-east-1"
-ALIAS_ARN = "arn:aws:lex:us-east-1:123456789012:bot-alias/BOTID12345/ALIASID123"
 ORIGINS = ("https://www.example.com",)
 
 
@@ -44,7 +43,6 @@ def program(site_dir):
                 region=REGION,
                 bot_id="BOTID12345",
                 bot_alias_id="ALIASID123",
-                bot_alias_arn=ALIAS_ARN,
                 locale_id="en_US",
                 api_origin_domain=api.origin_domain,
                 api_origin_path=api.origin_path,
@@ -77,7 +75,6 @@ def test_no_identity_policy_has_a_wildcard_action_or_resource(mocks):
         "escalation-api-escalate-open-tickets",
         "escalation-api-sender-write-logs",
         "escalation-api-sender-send-tickets",
-        "chat-site-guest-lex",
     }, "a policy was added or lost: review it here"
     for policy in policies:
         for statement in policy.statements():

@@ -1,0 +1,182 @@
+"""The whole program (`__main__.py`) under Pulumi mocks, once per shipped stack file: the resource graph."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from bot.schema import load_definition
+from tests.infra.conftest import Mocks, RecordedResource, run_program
+
+REPO = Path(__file__).resolve().parents[2]
+STACKS = ("dev", "prod")
+FUNCTION = "aws:lambda/function:Function"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+TABLE = "aws:dynamodb/table:Table"
+# The only `*` resources allowed, each because AWS offers no resource-level permission (commented in the code).
+ACTIONS_WITHOUT_RESOURCES = {"polly:SynthesizeSpeech", "comprehend:DetectSentiment"}
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    return yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+def run_stack(stack: str) -> Mocks:
+    """Run __main__.py as `pulumi up` would for `stack`, returning every resource and the stack outputs."""
+
+    def program() -> dict[str, Any]:
+        runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
+        root = pulumi.runtime.get_root_resource()
+        assert root is not None
+        return dict(root.outputs)  # type: ignore[attr-defined]
+
+    return run_program(program, config=stack_config(stack), stack=stack)
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def stack(request: pytest.FixtureRequest) -> tuple[str, Mocks]:
+    if not (REPO / "site" / "dist" / "index.html").exists():
+        pytest.fail("the site is not built: run `make site`")
+    return request.param, run_stack(request.param)
+
+
+def fulfillment_function(mocks: Mocks) -> RecordedResource:
+    return mocks.one(FUNCTION, "chatbot-fulfillment-function")
+
+
+def role_statements(mocks: Mocks, role_urn_name: str) -> list[dict[str, Any]]:
+    """Every statement of every inline policy attached to the role registered as `role_urn_name`."""
+    role = mocks.named(role_urn_name)
+    policies = [p for p in mocks.of_type(ROLE_POLICY) if p.inputs.get("role") == role.id]
+    assert policies, f"{role.urn} has no inline policy"
+    return [statement for policy in policies for statement in policy.statements()]
+
+
+def test_bot_carries_the_definitions_intents_and_threshold(stack):
+    _, mocks = stack
+    bot = mocks.one("aws-native:lex:Bot")
+    locale = bot.inputs["botLocales"][0]
+    expected = load_definition().locales["en_US"]
+    assert locale["localeId"] == "en_US"
+    assert locale["nluConfidenceThreshold"] == expected.nlu_confidence_threshold
+    assert [i["name"] for i in locale["intents"]] == [i.name for i in expected.intents]
+    assert bot.inputs["autoBuildBotLocales"] is True, "the locale must be built on deploy"
+    assert bot.inputs["idleSessionTtlInSeconds"] == 600
+
+
+def test_alias_live_points_at_a_version_and_uses_the_fulfillment_lambda(stack):
+    _, mocks = stack
+    version = mocks.one("aws-native:lex:BotVersion")
+    alias = mocks.one("aws-native:lex:BotAlias")
+    assert alias.inputs["botAliasName"] == "live"
+    assert alias.inputs["botVersion"] == version.outputs["botVersion"]
+    hook = alias.inputs["botAliasLocaleSettings"][0]["botAliasLocaleSetting"]["codeHookSpecification"]
+    assert hook["lambdaCodeHook"]["lambdaArn"] == fulfillment_function(mocks).outputs["arn"]
+    logs = alias.inputs["conversationLogSettings"]["textLogSettings"][0]
+    assert logs["enabled"] is True
+
+
+def test_lex_may_invoke_the_fulfillment_lambda_only_through_the_alias(stack):
+    _, mocks = stack
+    alias = mocks.one("aws-native:lex:BotAlias")
+    permission = mocks.one("aws:lambda/permission:Permission", "chatbot-lex-invokes-fulfillment")
+    assert permission.inputs["principal"] == "lexv2.amazonaws.com"
+    assert permission.inputs["sourceArn"] == alias.outputs["arn"]
+
+
+def test_fulfillment_reads_the_customer_table_with_getitem_only(stack):
+    _, mocks = stack
+    customers = mocks.one(TABLE, "chatbot-customers")
+    statements = role_statements(mocks, "chatbot-fulfillment-role")
+    on_customers = [s for s in statements if customers.outputs["arn"] in s["Resource"]]
+    assert [s["Action"] for s in on_customers] == [["dynamodb:GetItem"]], f"customer table access: {on_customers}"
+    assert all(s["Resource"] == [customers.outputs["arn"]] for s in on_customers)
+
+
+def test_fulfillment_runs_python313_on_arm64_with_the_powertools_layer(stack):
+    _, mocks = stack
+    function = fulfillment_function(mocks)
+    assert function.inputs["runtime"] == "python3.13"
+    assert function.inputs["architectures"] == ["arm64"]
+    assert any("AWSLambdaPowertoolsPythonV3-python313-arm64" in layer for layer in function.inputs["layers"])
+
+
+def test_every_lambda_has_a_log_group_with_retention(stack):
+    name, mocks = stack
+    retention = stack_config(name)["support-chatbot:logRetentionDays"]
+    groups = {g.outputs["name"]: g for g in mocks.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    for function in mocks.of_type(FUNCTION):
+        group = groups.get(function.inputs["loggingConfig"]["logGroup"])
+        assert group is not None, f"{function.urn} logs to a group the program does not create"
+        assert group.inputs["retentionInDays"] == retention
+
+
+def test_no_policy_grants_a_wildcard_action_or_an_unexplained_wildcard_resource(stack):
+    _, mocks = stack
+    for policy in mocks.of_type(ROLE_POLICY):
+        for statement in policy.statements():
+            assert not any("*" in action for action in statement["Action"]), f"{policy.urn}: {statement}"
+            if "*" in statement["Resource"]:
+                assert set(statement["Action"]) <= ACTIONS_WITHOUT_RESOURCES, f"{policy.urn}: {statement}"
+
+
+def test_data_tables_are_encrypted_with_point_in_time_recovery(stack):
+    _, mocks = stack
+    for table in mocks.of_type(TABLE):
+        assert table.inputs["serverSideEncryption"]["enabled"] is True, f"{table.urn} is not encrypted"
+        assert table.inputs["pointInTimeRecovery"]["enabled"] is True, f"{table.urn} has no PITR"
+
+
+def test_prod_protects_data_tables_and_dev_does_not(stack):
+    name, mocks = stack
+    data_tables = [t for t in mocks.of_type(TABLE) if "idempotency" not in t.name]
+    assert len(data_tables) >= 3, f"expected customers, query log and tickets tables: {[t.name for t in data_tables]}"
+    for table in data_tables:
+        assert table.protect is (name == "prod"), f"{table.urn}: protect={table.protect} in {name}"
+
+
+def test_sample_customers_load_only_where_the_stack_asks(stack):
+    name, mocks = stack
+    items = mocks.of_type("aws:dynamodb/tableItem:TableItem")
+    if name == "dev":
+        assert sorted(i.name for i in items) == ["chatbot-customer-12345", "chatbot-customer-67890"]
+    else:
+        assert items == [], "prod must not load sample data"
+
+
+def test_stack_exports_what_users_need(stack):
+    _, mocks = stack
+    outputs = mocks.values
+    expected = {"siteUrl", "apiUrl", "botId", "botAliasId", "botAliasArn", "localeId", "identityPoolId"}
+    assert expected <= set(outputs), f"missing stack outputs: {expected - set(outputs)}"
+    assert outputs["botId"] == "BOTID12345"
+    assert outputs["botAliasId"] == "ALIASID123"
+    assert outputs["localeId"] == "en_US"
+    assert outputs["botAliasArn"].endswith(":bot-alias/BOTID12345/ALIASID123")
+
+
+def test_components_are_the_four_of_the_design(stack):
+    _, mocks = stack
+    types = {r.type for r in mocks.resources if not r.custom}
+    for component in ("QueryLog", "EscalationApi", "ChatbotBot", "ChatSite"):
+        assert f"support-chatbot:index:{component}" in types, f"{component} is missing from the program"
+
+
+def test_guests_may_only_talk_to_the_live_alias(stack):
+    _, mocks = stack
+    alias_arn = mocks.one("aws-native:lex:BotAlias").outputs["arn"]
+    assert role_statements(mocks, "chat-site-guest") == [
+        {"Effect": "Allow", "Action": ["lex:DeleteSession", "lex:RecognizeText"], "Resource": [alias_arn]}
+    ], "the guest role may only call RecognizeText and DeleteSession on the live alias"
+    guest = mocks.named("chat-site-guest")
+    attachments = [
+        a
+        for a in mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.inputs["role"] in (guest.id, guest.outputs["name"])
+    ]
+    assert attachments == [], "no managed policy for guests"
