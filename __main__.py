@@ -43,6 +43,7 @@ escalation_api = EscalationApi(
         allowed_origins=settings.allowed_origins,
         alarm_email=settings.alarm_email,
         protect_data=settings.protect_data,
+        manage_api_gateway_account=settings.manage_api_gateway_account,
     ),
 )
 

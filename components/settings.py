@@ -90,6 +90,10 @@ class StackSettings(BaseModel):
     allowed_origins: tuple[Origin, ...] = Field(
         default=(), description="Extra https origins allowed to call the API (CORS), e.g. an embedding site."
     )
+    manage_api_gateway_account: bool = Field(
+        default=True,
+        description="Set the region's API Gateway CloudWatch role (needed once per account and region for access logs).",
+    )
     escalation_max_attempts: int = Field(
         default=5, ge=1, le=20, description="Sends tried per escalation before it moves to the dead-letter queue."
     )
@@ -143,6 +147,7 @@ CONFIG_KEYS: dict[str, _Key] = {
     "api_throttle_rate": _Key("apiThrottleRate", "10"),
     "api_throttle_burst": _Key("apiThrottleBurst", "20"),
     "allowed_origins": _Key("allowedOrigins", "'[\"https://www.example.com\"]'"),
+    "manage_api_gateway_account": _Key("manageApiGatewayAccount", "false"),
     "escalation_max_attempts": _Key("escalationMaxAttempts", "5"),
     "alarm_email": _Key("alarmEmail", "ops@example.com"),
     "custom_domain": _Key("customDomain", "chat.example.com"),
