@@ -8,9 +8,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
 from chatbot_shared import escalation
 from chatbot_shared.escalation import TicketDesk
-
 from local.stand_ins import StandInNames
 
 REQUEST: dict[str, Any] = {
@@ -231,3 +231,24 @@ def test_a_retry_after_a_queue_failure_opens_the_ticket(
     assert response["statusCode"] == 202, response["body"]
     assert len(tickets()) == 1
     assert len(queued()) == 1
+
+
+def test_a_tickets_table_failure_answers_503_and_queues_nothing(
+    escalate, queued, api_event, lambda_context, monkeypatch
+):
+    # GIVEN the tickets table cannot be written (here: it does not exist)
+    monkeypatch.setattr(escalation, "desk", TicketDesk(tickets_table="NoSuchTable"))
+    # WHEN an escalation is submitted
+    response = escalate.lambda_handler(api_event("POST", "/escalate", REQUEST), lambda_context)
+    # THEN the answer is a retryable 503 and no email is queued for a ticket that does not exist
+    assert response["statusCode"] == 503, response["body"]
+    assert queued() == []
+
+
+@pytest.mark.parametrize("event", [{}, {"httpMethod": "POST"}, {"path": "/escalate", "body": 42}], ids=str)
+def test_an_event_that_is_not_from_api_gateway_gets_a_json_answer(escalate, lambda_context, event):
+    # WHEN the function is invoked with something API Gateway would never send
+    response = escalate.lambda_handler(event, lambda_context)
+    # THEN it still answers a JSON error instead of raising (which API Gateway would turn into a bare 502)
+    assert response["statusCode"] in (400, 404, 500)
+    assert "message" in body(response)

@@ -24,7 +24,6 @@ Environment: TICKETS_TABLE_NAME, ESCALATION_QUEUE_URL, IDEMPOTENCY_TABLE_NAME (e
 
 import html
 import json
-import logging
 import os
 import time
 import uuid
@@ -33,6 +32,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationInfo, field_validator
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_sqs.client import SQSClient
 
-logger = logging.getLogger(__name__)  # Powertools' Logger in the handlers formats it as JSON
+logger = Logger(child=True)  # the calling function's Logger (same service) formats it, with its correlation id
 
 MAX_QUERY_CHARS = 1024  # Lex accepts at most 1,024 characters of text input
 MAX_TURN_CHARS = 4000  # a bot answer can be longer than a user's input

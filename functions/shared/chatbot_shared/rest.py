@@ -120,7 +120,11 @@ class JsonApi:
             refusal = error_response(HTTPStatus.BAD_REQUEST, "Malformed request")
         if refusal is not None:
             return _raw(refusal)
-        return self.app.resolve(event, context)
+        try:
+            return self.app.resolve(event, context)
+        except Exception:  # a failure outside any route (an event API Gateway would never send)
+            logger.exception("Could not resolve the event")
+            return _raw(error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error"))
 
     def _invalid_request(self, exc: RequestValidationError) -> Response:
         errors = field_errors(exc.errors(), self.pattern_reasons)

@@ -1,0 +1,90 @@
+"""local.stand_ins.provision(): every AWS stand-in the functions need, shaped as the real stack shapes them."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from local.stand_ins import StandInNames, provision
+
+
+def key_schema(aws, table: str) -> list[tuple[str, str, str]]:
+    description = aws.client("dynamodb").describe_table(TableName=table)["Table"]
+    types = {attr["AttributeName"]: attr["AttributeType"] for attr in description["AttributeDefinitions"]}
+    return [(key["AttributeName"], types[key["AttributeName"]], key["KeyType"]) for key in description["KeySchema"]]
+
+
+def ttl_attribute(aws, table: str) -> str | None:
+    ttl = aws.client("dynamodb").describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    return ttl.get("AttributeName") if ttl.get("TimeToLiveStatus") == "ENABLED" else None
+
+
+@pytest.mark.parametrize(
+    ("table", "keys", "ttl"),
+    [
+        ("query_log_table", [("sessionId", "S", "HASH"), ("timestamp", "N", "RANGE")], "expiresAt"),
+        ("tickets_table", [("ticketId", "S", "HASH")], None),
+        ("idempotency_table", [("id", "S", "HASH")], "expiration"),
+        ("customers_table", [("CustomerId", "S", "HASH")], None),
+    ],
+)
+def test_each_table_has_the_keys_and_ttl_the_functions_rely_on(stand_ins, aws, table, keys, ttl):
+    name = getattr(stand_ins, table)
+    assert key_schema(aws, name) == keys
+    assert ttl_attribute(aws, name) == ttl
+
+
+def test_the_customers_table_holds_the_seed_customers_with_numeric_balances(stand_ins, aws):
+    customers = {item["CustomerId"]: item for item in aws.table_items(stand_ins.customers_table)}
+    assert set(customers) == {"12345", "67890"}
+    assert customers["12345"]["AccountBalance"] == Decimal("156.78")
+    assert customers["67890"]["Name"] == "Jane Doe"
+
+
+def test_the_escalation_queue_redrives_to_its_dlq_after_max_receive_count(stand_ins, aws):
+    sqs = aws.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=stand_ins.escalation_queue_url, AttributeNames=["All"])
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=stand_ins.escalation_dlq_url, AttributeNames=["QueueArn"])
+    redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == dlq_arn["Attributes"]["QueueArn"]
+    assert int(redrive["maxReceiveCount"]) == stand_ins.max_receive_count == 3
+
+
+def test_the_sender_identity_is_verified_and_the_pool_admits_guests(stand_ins, aws):
+    identities = aws.client("ses").list_identities()["Identities"]
+    assert stand_ins.sender_address in identities
+    pool = aws.client("cognito-identity").describe_identity_pool(IdentityPoolId=stand_ins.identity_pool_id)
+    assert pool["AllowUnauthenticatedIdentities"] is True
+
+
+def test_custom_names_are_used_and_returned_with_urls(monkeypatch):
+    from moto import mock_aws
+
+    # GIVEN names of the caller's choosing and a stricter redrive
+    wanted = StandInNames(tickets_table="Tickets2", escalation_queue="q2", escalation_dlq="q2-dlq", max_receive_count=5)
+    with mock_aws():
+        # WHEN the stand-ins are provisioned
+        names = provision(wanted)
+    # THEN the answer keeps them and fills in what AWS assigned
+    assert (names.tickets_table, names.max_receive_count) == ("Tickets2", 5)
+    assert names.escalation_queue_url.endswith("/q2")
+    assert names.escalation_dlq_url.endswith("/q2-dlq")
+    assert names.identity_pool_id.startswith("us-east-1:")
+
+
+def test_the_environment_names_every_variable_the_handlers_read(stand_ins):
+    environment = stand_ins.environment()
+    assert environment == {
+        "QUERY_LOG_TABLE_NAME": "ChatbotUserQueries",
+        "QUERY_LOG_RETENTION_DAYS": "90",
+        "TICKETS_TABLE_NAME": "EscalationTickets",
+        "IDEMPOTENCY_TABLE_NAME": "EscalationIdempotency",
+        "ESCALATION_QUEUE_URL": stand_ins.escalation_queue_url,
+        "SENDER_ADDRESS": "chatbot@example.com",
+        "RECIPIENTS": '["support@example.com"]',
+        "CUSTOMERS_TABLE_NAME": "Customers",
+        "POWERTOOLS_METRICS_NAMESPACE": "SupportChatbot",
+    }
+    assert stand_ins.escalation_queue_url, "provision() fills in the queue URL"
