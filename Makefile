@@ -43,7 +43,7 @@ site/node_modules/.installed: site/package.json site/package-lock.json
 	cd site && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-site/dist/.built: site/node_modules/.installed $(shell find site/src site/build.mjs site/index.html -type f 2>/dev/null)
+site/dist/.built: site/node_modules/.installed $(shell find site/src site/build.mjs site/index.html site/jsconfig.json site/config.example.js -type f 2>/dev/null)
 	cd site && npm run --silent build
 	touch $@
 
