@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
 from chatbot_shared import escalation
 from chatbot_shared.escalation import EscalationEmail, Ticket, render_email
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -107,8 +108,9 @@ def send_ticket(ticket: Ticket) -> None:
 
 def record_handler(record: SQSRecord) -> None:
     """Send the ticket a message names, unless it was sent already; raise to have SQS deliver it again."""
+    logger.set_correlation_id(None)  # nothing from the previous record
     ticket_id = TicketMessage.model_validate_json(record.body).ticket_id
-    logger.append_keys(ticket_id=ticket_id)
+    logger.set_correlation_id(ticket_id)  # every line about this record carries its ticket id
     ticket = escalation.desk.load(ticket_id)
     if ticket is None:
         raise TicketMissingError(f"ticket {ticket_id} is not in the tickets table")
@@ -118,6 +120,6 @@ def record_handler(record: SQSRecord) -> None:
     send_ticket(ticket)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
