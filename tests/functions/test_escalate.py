@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -252,3 +254,32 @@ def test_an_event_that_is_not_from_api_gateway_gets_a_json_answer(escalate, lamb
     # THEN it still answers a JSON error instead of raising (which API Gateway would turn into a bare 502)
     assert response["statusCode"] in (400, 404, 500)
     assert "message" in body(response)
+
+
+def test_a_twin_submitted_while_the_first_is_being_opened_gets_409(
+    escalate, tickets, api_event, lambda_context, monkeypatch
+):
+    # GIVEN a first submission (here from the bot, in another process in real life) held inside the opening of
+    # its ticket: its clock waits for a signal
+    inside, release = threading.Event(), threading.Event()
+
+    def held_clock() -> float:
+        inside.set()
+        release.wait(timeout=10)
+        return time.time()
+
+    monkeypatch.setattr(escalation, "desk", TicketDesk(clock=held_clock))
+    first: list[escalation.TicketReceipt] = []
+    request = escalation.EscalationRequest.model_validate(REQUEST)
+    worker = threading.Thread(target=lambda: first.append(escalation.open_ticket(request, lambda_context)))
+    worker.start()
+    assert inside.wait(timeout=10), "the first submission never started opening its ticket"
+    # WHEN the same submission arrives through the API meanwhile
+    twin = escalate.lambda_handler(api_event("POST", "/escalate", REQUEST), lambda_context)
+    release.set()
+    worker.join(timeout=10)
+    # THEN the twin is told to retry shortly, and the first still opens the one ticket
+    assert twin["statusCode"] == 409, twin["body"]
+    assert twin["multiValueHeaders"]["Retry-After"] == ["5"]
+    assert [receipt.status for receipt in first] == ["queued"]
+    assert [ticket["ticketId"] for ticket in tickets()] == [first[0].ticket_id]
