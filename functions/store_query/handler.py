@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
 from chatbot_shared.escalation import (
     MAX_EPOCH_MS,
     MAX_QUERY_CHARS,
@@ -28,9 +30,9 @@ from chatbot_shared.escalation import (
     MIN_EPOCH_MS,
     PATTERN_REASONS,
     SESSION_ID_PATTERN,
+    wire_title,
 )
 from chatbot_shared.rest import ERROR_RESPONSES, JsonApi
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -50,7 +52,7 @@ app = api.app
 class QueryLogEntry(BaseModel):
     """One turn: what the user asked, what the bot answered, and how sure Lex was."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", field_title_generator=wire_title)
 
     session_id: StrictStr = Field(alias="sessionId", min_length=1, max_length=100, pattern=SESSION_ID_PATTERN)
     timestamp: Annotated[StrictInt, Field(ge=MIN_EPOCH_MS, le=MAX_EPOCH_MS)] = Field(

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationInfo, field_validator
+from pydantic.fields import ComputedFieldInfo, FieldInfo
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -68,11 +69,18 @@ PATTERN_REASONS = {
 TicketStatus = Literal["queued", "sent"]
 
 
+def wire_title(name: str, field: FieldInfo | ComputedFieldInfo) -> str:
+    """A field's title in JSON Schema and OpenAPI: its wire name (`sessionId`, not `Sessionid`)."""
+    return field.alias or name
+
+
 class WireModel(BaseModel):
     """camelCase on the wire (and in constructors: each field names its alias), snake_case attributes in Python,
     strict types, unknown fields refused."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", serialize_by_alias=True, frozen=True)
+    model_config = ConfigDict(
+        strict=True, extra="forbid", serialize_by_alias=True, frozen=True, field_title_generator=wire_title
+    )
 
 
 class Turn(WireModel):
