@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from chatbot_shared import escalation
 from chatbot_shared.escalation import EscalationInProgressError, EscalationRequest, TicketNotQueuedError, TicketReceipt
 from chatbot_shared.rest import ERROR_RESPONSES, JSON_MEDIA_TYPE, ErrorBody, JsonApi, error_response
