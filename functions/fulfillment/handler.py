@@ -136,10 +136,12 @@ def product_reply(product: str, catalogue: dict[str, str]) -> str:
 
 # --- intent handlers ------------------------------------------------------------------------------------
 
-Handler = Callable[[CodeHookEvent, dict[str, str]], CodeHookResponse]
+Handler = Callable[[CodeHookEvent, dict[str, str], LambdaContext | None], CodeHookResponse]
 
 
-def handle_customer_question(event: CodeHookEvent, attributes: dict[str, str]) -> CodeHookResponse:
+def handle_customer_question(
+    event: CodeHookEvent, attributes: dict[str, str], _: LambdaContext | None
+) -> CodeHookResponse:
     """OrderStatus and BillingInquiry: validate the customer id, then look the customer up."""
     intent = event.intent
     customer_id = intent.slot_text("CustomerId")
@@ -165,7 +167,7 @@ def handle_customer_question(event: CodeHookEvent, attributes: dict[str, str]) -
     return close(intent, "Fulfilled", reply, attributes)
 
 
-def handle_product_info(event: CodeHookEvent, attributes: dict[str, str]) -> CodeHookResponse:
+def handle_product_info(event: CodeHookEvent, attributes: dict[str, str], _: LambdaContext | None) -> CodeHookResponse:
     """ProductInfo: answer from the catalogue in `bot/definition.yaml`."""
     intent = event.intent
     product = intent.slot_text("ProductName")
@@ -174,7 +176,7 @@ def handle_product_info(event: CodeHookEvent, attributes: dict[str, str]) -> Cod
     return close(intent, "Fulfilled", product_reply(product, product_catalogue()), attributes)
 
 
-def handle_fallback(event: CodeHookEvent, attributes: dict[str, str]) -> CodeHookResponse:
+def handle_fallback(event: CodeHookEvent, attributes: dict[str, str], _: LambdaContext | None) -> CodeHookResponse:
     """FallbackIntent: offer a person, and remember what went unanswered for the ticket."""
     metrics.add_metric(name="EscalationOffered", unit=MetricUnit.Count, value=1)
     remembered = {**attributes, ESCALATION_OFFERED: "true"}
@@ -183,7 +185,9 @@ def handle_fallback(event: CodeHookEvent, attributes: dict[str, str]) -> CodeHoo
     return close(event.intent, "Fulfilled", FALLBACK_OFFER, remembered)
 
 
-def handle_talk_to_human(event: CodeHookEvent, attributes: dict[str, str]) -> CodeHookResponse:
+def handle_talk_to_human(
+    event: CodeHookEvent, attributes: dict[str, str], context: LambdaContext | None
+) -> CodeHookResponse:
     """TalkToHuman: check the name and email Lex collected, then open a ticket through the escalation core."""
     intent = event.intent
     name, email = intent.slot_text("UserName"), intent.slot_text("UserEmail")
@@ -198,7 +202,7 @@ def handle_talk_to_human(event: CodeHookEvent, attributes: dict[str, str]) -> Co
     query = attributes.get(UNANSWERED_QUERY) or event.input_transcript.strip() or "The user asked to talk to a person."
     try:
         request = EscalationRequest(sessionId=event.session_id, userQuery=query[:1024], userEmail=email, userName=name)
-        receipt = open_ticket(request)
+        receipt = open_ticket(request, lambda_context=context)
     except Exception:  # any failure must still answer Lex; the ticket can be retried from the page
         logger.exception("could not open a ticket from the bot")
         return close(intent, "Failed", SORRY_TICKET, attributes)
@@ -218,14 +222,14 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def respond(event: CodeHookEvent) -> CodeHookResponse:
+def respond(event: CodeHookEvent, context: LambdaContext | None = None) -> CodeHookResponse:
     """Route the event to its intent's handler; an intent with no handler gets a helpful close."""
     attributes = dict(event.session_state.session_attributes)
     handler = HANDLERS.get(event.intent.name)
     if handler is None:
         logger.warning("no handler for intent", extra={"intent": event.intent.name})
         return close(event.intent, "Fulfilled", UNKNOWN_INTENT, attributes)
-    return handler(event, attributes)
+    return handler(event, attributes, context)
 
 
 def malformed_event_reply(raw: Any) -> dict[str, Any]:
@@ -248,4 +252,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.error("malformed Lex event", extra={"reason": str(exc)[:500]})
         return malformed_event_reply(event)
     metrics.add_metric(name=f"{lex_event.intent.name}Handled", unit=MetricUnit.Count, value=1)
-    return respond(lex_event).to_lex()
+    return respond(lex_event, context).to_lex()
