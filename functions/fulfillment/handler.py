@@ -250,6 +250,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         lex_event.intent  # noqa: B018 - raises when sessionState.intent is missing
     except (ValidationError, ValueError) as exc:
         logger.error("malformed Lex event", extra={"reason": str(exc)[:500]})
+        metrics.add_metric(name="MalformedEvent", unit=MetricUnit.Count, value=1)
         return malformed_event_reply(event)
     metrics.add_metric(name=f"{lex_event.intent.name}Handled", unit=MetricUnit.Count, value=1)
     return respond(lex_event, context).to_lex()
