@@ -92,7 +92,7 @@ class StackSettings(BaseModel):
     )
     manage_api_gateway_account: bool = Field(
         default=True,
-        description="Set the region's API Gateway CloudWatch role (needed once per account and region for access logs).",
+        description="Set the region's API Gateway CloudWatch role, which access logs need once per account and region.",
     )
     escalation_max_attempts: int = Field(
         default=5, ge=1, le=20, description="Sends tried per escalation before it moves to the dead-letter queue."

@@ -53,8 +53,10 @@ def test_shipped_definition_holds_both_seeds_intents():
 
 def test_seed_slot_types_keep_their_resolution_strategies():
     locale = load_definition().locales["en_US"]
-    assert locale.slot_type("CustomerId").resolution == "ORIGINAL_VALUE"
-    products = locale.slot_type("ProductName")
+    customer_ids, products = locale.slot_type("CustomerId"), locale.slot_type("ProductName")
+    assert customer_ids is not None, "slot type CustomerId is missing"
+    assert products is not None, "slot type ProductName is missing"
+    assert customer_ids.resolution == "ORIGINAL_VALUE"
     assert products.resolution == "TOP_RESOLUTION"
     assert products.resolve("notebook") == "laptop"
     assert products.resolve("iPad") == "tablet"
