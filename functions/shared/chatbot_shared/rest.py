@@ -10,6 +10,11 @@ Every answer is JSON, and every bad request gets a 4xx naming the field and the 
 - 422 `{"message": "Invalid request", "errors": [{"field": "conversationHistory.0.text", "reason": ...}]}`
 - 500 `{"message": "Internal error"}` for anything unexpected (logged with the stack trace, never returned).
 
+CORS: the chat page calls the API on its own origin (CloudFront serves `/api/*`), so it needs none. Extra
+origins a stack allows (`allowedOrigins`, passed as the JSON list `ALLOWED_ORIGINS`) get
+`Access-Control-Allow-Origin` echoed on every answer, errors included, with `Vary: Origin`; any other
+origin gets no CORS header at all. API Gateway answers the preflight (OPTIONS) itself.
+
 Decisions: the media type, size and JSON checks run in `JsonApi.handle` *before* Powertools sees the event,
 because Powertools parses the body itself and crashes on `multipart/form-data` without a boundary; a body
 Python's `json` would accept but JSON forbids (`NaN`, `Infinity`) is refused with 400 too. Domain errors
@@ -19,7 +24,8 @@ Python's `json` would accept but JSON forbids (`NaN`, `Infinity`) is refused wit
 import base64
 import binascii
 import json
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -103,8 +109,11 @@ class JsonApi:
     `pattern_reasons` maps a field pattern to the reason a 422 gives when a value does not match it.
     """
 
-    def __init__(self, pattern_reasons: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, pattern_reasons: Mapping[str, str] | None = None, allowed_origins: Iterable[str] | None = None
+    ) -> None:
         self.pattern_reasons = dict(pattern_reasons or {})
+        self.allowed_origins = frozenset(allowed_origins_from_env() if allowed_origins is None else allowed_origins)
         self.app = APIGatewayRestResolver(enable_validation=True)
         self.app.exception_handler(RequestValidationError)(self._invalid_request)
         self.app.exception_handler(RequestUnsupportedContentType)(self._unsupported_content_type)
@@ -112,6 +121,18 @@ class JsonApi:
         self.app.exception_handler(Exception)(self._unexpected)
 
     def handle(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """Answer the event; an allowed extra origin gets its CORS header on every answer."""
+        response = self._answer(event, context)
+        origin = _header(event, "origin")
+        if origin is not None and origin in self.allowed_origins:
+            cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+            if response.get("multiValueHeaders"):
+                response["multiValueHeaders"].update({key: [value] for key, value in cors.items()})
+            else:
+                response["headers"] = {**(response.get("headers") or {}), **cors}
+        return response
+
+    def _answer(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         """Refuse a body that is not JSON (or too large) with a 4xx, then let Powertools route and validate."""
         try:
             event, refusal = _screen_body(event)
@@ -143,6 +164,19 @@ class JsonApi:
     def _unexpected(_exc: Exception) -> Response:
         logger.exception("Unexpected failure")
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error")
+
+
+def allowed_origins_from_env() -> frozenset[str]:
+    """The extra origins in `ALLOWED_ORIGINS` (a JSON list); none when unset. A malformed value is logged, not fatal."""
+    raw = os.environ.get("ALLOWED_ORIGINS", "[]")
+    try:
+        origins = json.loads(raw)
+    except json.JSONDecodeError:
+        logger.error("ALLOWED_ORIGINS is not a JSON list; no extra origin is allowed", extra={"value": raw[:200]})
+        return frozenset()
+    return (
+        frozenset(origin for origin in origins if isinstance(origin, str)) if isinstance(origins, list) else frozenset()
+    )
 
 
 def _raw(response: Response) -> dict[str, Any]:

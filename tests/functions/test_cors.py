@@ -1,0 +1,70 @@
+"""Extra origins a stack allows get CORS headers on every answer; every other origin gets none."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chatbot_shared.rest import JsonApi
+
+ALLOWED = "https://www.example.com"
+
+
+@pytest.fixture
+def api() -> JsonApi:
+    """A JSON API allowing one extra origin, with one route that stores nothing."""
+    json_api = JsonApi(allowed_origins=[ALLOWED])
+
+    @json_api.app.post("/ping")
+    def ping() -> tuple[dict[str, bool], int]:
+        return {"pong": True}, 201
+
+    return json_api
+
+
+def headers_of(response: dict) -> dict[str, str]:
+    merged = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}
+    return {**merged, **(response.get("headers") or {})}
+
+
+def test_allowed_origin_gets_its_origin_echoed_with_vary(api, api_event, lambda_context):
+    response = api.handle(
+        api_event("POST", "/ping", body={}, headers={"Origin": ALLOWED, "Content-Type": "application/json"}),
+        lambda_context,
+    )
+    assert response["statusCode"] == 201
+    assert headers_of(response)["Access-Control-Allow-Origin"] == ALLOWED
+    assert headers_of(response)["Vary"] == "Origin"
+
+
+def test_allowed_origin_gets_cors_on_a_refusal_too(api, api_event, lambda_context):
+    # GIVEN a body that is not JSON from the allowed origin
+    event = api_event("POST", "/ping", body="x=1", headers={"Origin": ALLOWED, "Content-Type": "text/plain"})
+    # WHEN the API refuses it
+    response = api.handle(event, lambda_context)
+    # THEN the browser can still read why
+    assert response["statusCode"] == 415
+    assert headers_of(response)["Access-Control-Allow-Origin"] == ALLOWED
+    assert json.loads(response["body"])["errors"][0]["field"] == "Content-Type"
+
+
+def test_other_origin_gets_no_cors_header(api, api_event, lambda_context):
+    response = api.handle(
+        api_event(
+            "POST", "/ping", body={}, headers={"Origin": "https://evil.example", "Content-Type": "application/json"}
+        ),
+        lambda_context,
+    )
+    assert response["statusCode"] == 201
+    assert "Access-Control-Allow-Origin" not in headers_of(response)
+
+
+def test_allowed_origins_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("ALLOWED_ORIGINS", json.dumps([ALLOWED]))
+    assert JsonApi().allowed_origins == {ALLOWED}
+
+
+def test_malformed_allowed_origins_allow_none(monkeypatch):
+    monkeypatch.setenv("ALLOWED_ORIGINS", "not json")
+    assert JsonApi().allowed_origins == frozenset()
