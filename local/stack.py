@@ -130,6 +130,10 @@ class LocalStack:
         self.stop()
 
     @property
+    def running(self) -> bool:
+        return self._info is not None
+
+    @property
     def info(self) -> StackInfo:
         """Where everything runs; RuntimeError when the stack is not running."""
         if self._info is None:
@@ -196,7 +200,7 @@ class LocalStack:
 
         bot = BotIdentity()
         locale_id = next(iter(definition.locales))
-        self.runtime = LexRuntime(definition, _lambda(handlers["fulfillment"], "fulfillment"), identity=bot)
+        self.runtime = LexRuntime(definition, _code_hook(_one_at_a_time(handlers["fulfillment"])), identity=bot)
         http_host, http_port = self._http.server_address[:2]
         origin = f"http://{_url_host(str(http_host))}:{http_port}"
         config = config_values(
@@ -210,8 +214,8 @@ class LocalStack:
         self._http.app = LocalApp(
             runtime=self.runtime,
             api_handlers={
-                "/escalate": ("escalate", handlers["escalate"].lambda_handler),
-                "/store-query": ("store-query", handlers["store-query"].lambda_handler),
+                "/escalate": ("escalate", _one_at_a_time(handlers["escalate"])),
+                "/store-query": ("store-query", _one_at_a_time(handlers["store-query"])),
             },
             moto_url=moto_url,
             site_dir=self.site_dir,
@@ -220,7 +224,7 @@ class LocalStack:
             host=str(http_host),
             recorder=self._recorder,
         )
-        self.worker = QueueWorker(names.escalation_queue_url, handlers["send-escalation"].lambda_handler)
+        self.worker = QueueWorker(names.escalation_queue_url, _one_at_a_time(handlers["send-escalation"]))
         self.worker.start()
         self._http_thread = threading.Thread(target=self._http.serve_forever, name="local-http", daemon=True)
         self._http_thread.start()
@@ -285,12 +289,28 @@ def _forget_fresh_modules() -> None:
         del sys.modules[name]
 
 
-def _lambda(module: ModuleType, name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The module's `lambda_handler` as a code hook: one event in, one response out, a fresh context each call."""
+def _one_at_a_time(module: ModuleType) -> Callable[[dict[str, Any], Any], Any]:
+    """The module's `lambda_handler`, called by one thread at a time.
+
+    A Lambda execution environment runs one invocation at a time, and handlers rely on it: Powertools'
+    resolver, Logger and Metrics keep per-invocation state in module singletons. The local stack has one
+    environment per function, so concurrent requests queue for it instead of corrupting each other.
+    """
     handler = module.lambda_handler
+    lock = threading.Lock()
+
+    def invoke(event: dict[str, Any], context: Any) -> Any:
+        with lock:
+            return handler(event, context)
+
+    return invoke
+
+
+def _code_hook(handler: Callable[[dict[str, Any], Any], Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A Lambda handler as the Lex runtime's code hook: one event in, one response out, a fresh context each call."""
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = handler(event, LambdaContext(function_name=name))
+        result: dict[str, Any] = handler(event, LambdaContext(function_name="fulfillment"))
         return result
 
     return invoke

@@ -1,8 +1,9 @@
-"""Fixtures for the local stack: the bot definition, the whole stack on a free loopback port, Lex clients.
+"""Fixtures for the local stack: the bot definition, the whole stack on a loopback port, Lex clients.
 
-The stack runs in this process for the tests of this folder only: it is stopped (moto too, and the
-environment put back) right after the last of them, so tests in other folders never see its
-AWS_ENDPOINT_URL or its handler modules.
+The stack runs in this process only while this folder's tests run: it is stopped (moto too, and the
+environment put back) as soon as the next test belongs elsewhere, so tests in other folders never see its
+AWS_ENDPOINT_URL or its handler modules, and it is started again (same origin) if this folder's tests
+resume later (pytest-playwright groups browser tests across folders).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from mypy_boto3_lexv2_runtime.client import LexRuntimeV2Client
 
 HERE = Path(__file__).resolve().parent
-_running: list[LocalStack] = []
+_stack = LocalStack("127.0.0.1", free_port(), log_level="WARNING")  # one origin for the whole session
 
 
 @pytest.fixture(scope="session")
@@ -31,28 +32,48 @@ def definition() -> BotDefinition:
     return load_definition()
 
 
-@pytest.fixture(scope="session")
-def local_stack() -> Iterator[LocalStack]:
-    """The whole chatbot on http://127.0.0.1:<free port>, started once for this folder's tests."""
+@pytest.fixture
+def local_stack() -> LocalStack:
+    """The whole chatbot on http://127.0.0.1:<port>, running (started on first use)."""
+    if _stack.running:
+        return _stack
     if not (SITE_DIR / "index.html").is_file():
         pytest.fail(f"{SITE_DIR} has no build: run `make site`")
-    stack = LocalStack("127.0.0.1", free_port(), log_level="WARNING")
-    stack.start()
-    _running.append(stack)
-    yield stack
-    stack.stop()
+    _stack.start()
+    return _stack
+
+
+@pytest.fixture(autouse=True)
+def _stack_for_marked_tests(request: pytest.FixtureRequest) -> None:
+    """Tests marked `local_stack` get the stack running even when they only use the page or URLs."""
+    if request.node.get_closest_marker("local_stack"):
+        request.getfixturevalue("local_stack")
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """Stop the stack once the last test of this folder is done (after its own fixtures are torn down)."""
+    """Stop the stack when the next test is not one of this folder's (after this test's fixtures are torn down)."""
     result = yield
-    if _running and (nextitem is None or HERE not in nextitem.path.parents):
-        _running.pop().stop()
+    if _stack.running and (nextitem is None or HERE not in nextitem.path.parents):
+        _stack.stop()
     return result
 
 
-@pytest.fixture(scope="session")
+def pytest_sessionfinish() -> None:
+    _stack.stop()
+
+
+@pytest.fixture
+def browser_context_args(local_stack: LocalStack) -> dict[str, Any]:
+    """The browser context for this folder: relative URLs go to the local stack (127.0.0.1 is a secure context).
+
+    Deliberately not built on pytest-playwright's session-wide `browser_context_args`/`base_url`: resolving
+    those here would pin this folder's origin for every later browser test in the session (tests/site).
+    """
+    return {"base_url": local_stack.origin}
+
+
+@pytest.fixture
 def lex(local_stack: LocalStack) -> LexRuntimeV2Client:
     """An unmodified boto3 Lex V2 runtime client pointed at the local stack."""
     return boto3.client(
@@ -77,9 +98,3 @@ def say(lex: LexRuntimeV2Client, local_stack: LocalStack) -> Say:
         return dict(answer)
 
     return send
-
-
-@pytest.fixture(scope="session")
-def base_url(local_stack: LocalStack) -> str:
-    """pytest-playwright's base URL: the local stack's origin (127.0.0.1 is a secure context)."""
-    return local_stack.origin
