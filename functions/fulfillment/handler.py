@@ -35,8 +35,12 @@ UNANSWERED_QUERY = "lastUnansweredQuery"
 TICKET_ID = "ticketId"
 
 CUSTOMER_ID = re.compile(r"^\d{1,20}$")
-EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
-NAME = re.compile(r"^[^\x00-\x1f\x7f<>]{1,100}$")
+# What TalkToHuman asks again for, when the escalation core refuses the name or email Lex collected.
+RETRY_PROMPTS = {
+    "UserName": "Sorry, I didn't get your name. What is your first name?",
+    "UserEmail": "That doesn't look like an email address. Which one should we use?",
+}
+SLOT_OF_FIELD = {"userName": "UserName", "userEmail": "UserEmail"}
 
 SORRY_ORDER = "Sorry, I encountered an error checking your order status. Please try again later."
 SORRY_BILLING = "Sorry, I encountered an error checking your account. Please try again later."
@@ -185,25 +189,33 @@ def handle_fallback(event: CodeHookEvent, attributes: dict[str, str], _: LambdaC
     return close(event.intent, "Fulfilled", FALLBACK_OFFER, remembered)
 
 
+def escalation_request(event: CodeHookEvent, name: str, email: str, query: str) -> EscalationRequest | str:
+    """The escalation core's request, or the slot to ask again for: the core's own rules judge name and email."""
+    try:
+        return EscalationRequest(sessionId=event.session_id, userQuery=query[:1024], userEmail=email, userName=name)
+    except ValidationError as exc:
+        refused = [SLOT_OF_FIELD[str(e["loc"][0])] for e in exc.errors() if e["loc"] and e["loc"][0] in SLOT_OF_FIELD]
+        if not refused:
+            raise  # the session id or query, which the user did not type as a slot: a bug to log, not to re-ask
+        return refused[0]
+
+
 def handle_talk_to_human(
     event: CodeHookEvent, attributes: dict[str, str], context: LambdaContext | None
 ) -> CodeHookResponse:
     """TalkToHuman: check the name and email Lex collected, then open a ticket through the escalation core."""
     intent = event.intent
     name, email = intent.slot_text("UserName"), intent.slot_text("UserEmail")
-    if name is not None and not NAME.match(name):
-        return elicit_slot(intent, "UserName", "Sorry, I didn't get your name. What is your first name?", attributes)
-    if email is not None and not EMAIL.match(email):
-        return elicit_slot(
-            intent, "UserEmail", "That doesn't look like an email address. Which one should we use?", attributes
-        )
+    query = attributes.get(UNANSWERED_QUERY) or event.input_transcript.strip() or "The user asked to talk to a person."
+    # Validate what is filled so far; a stand-in fills the other slot until the user has given it.
+    checked = escalation_request(event, name or "Guest", email or "guest@example.com", query)
+    if isinstance(checked, str):
+        return elicit_slot(intent, checked, RETRY_PROMPTS[checked], attributes)
     if event.invocation_source == "DialogCodeHook" or name is None or email is None:
         return delegate(intent, attributes)
-    query = attributes.get(UNANSWERED_QUERY) or event.input_transcript.strip() or "The user asked to talk to a person."
     try:
-        request = EscalationRequest(sessionId=event.session_id, userQuery=query[:1024], userEmail=email, userName=name)
-        receipt = open_ticket(request, lambda_context=context)
-    except Exception:  # any failure must still answer Lex; the ticket can be retried from the page
+        receipt = open_ticket(checked, lambda_context=context)
+    except Exception:  # any failure must still answer Lex; the user can try again or use the page's form
         logger.exception("could not open a ticket from the bot")
         return close(intent, "Failed", SORRY_TICKET, attributes)
     metrics.add_metric(name="TicketOpenedByBot", unit=MetricUnit.Count, value=1)

@@ -183,10 +183,28 @@ def test_talking_to_a_human_opens_a_ticket_on_the_queue(fulfillment, lex_event, 
     assert ticket_id in messages[0]["Body"]
 
 
-def test_talk_to_human_refuses_an_email_that_is_not_one(fulfillment, lex_event, lambda_context):
-    event = lex_event("TalkToHuman", {"UserName": "Ada", "UserEmail": "ada at example"}, source="DialogCodeHook")
+@pytest.mark.parametrize("source", ["DialogCodeHook", "FulfillmentCodeHook"])
+@pytest.mark.parametrize(
+    ("slots", "asked_again"),
+    [
+        ({"UserName": "Ada", "UserEmail": "ada at example"}, "UserEmail"),
+        ({"UserName": "Ada", "UserEmail": "ada@exa_mple.com"}, "UserEmail"),
+        ({"UserName": "Ada", "UserEmail": "a" * 65 + "@example.com"}, "UserEmail"),
+        ({"UserName": "Ada\u2028Bcc: x@evil.example", "UserEmail": "ada@example.com"}, "UserName"),
+        ({"UserName": "Ada\x85", "UserEmail": None}, "UserName"),
+    ],
+    ids=["no-at", "underscore-domain", "long-local-part", "line-separator-in-name", "nel-in-name"],
+)
+def test_talk_to_human_asks_again_for_what_the_escalation_core_refuses(
+    fulfillment, lex_event, lambda_context, source, slots, asked_again
+):
+    # GIVEN a name or email the escalation core would refuse
+    event = lex_event("TalkToHuman", slots, source=source)
+    # WHEN the code hook checks the slots (while collecting them, or at fulfillment)
     response = fulfillment.lambda_handler(event, lambda_context)
-    assert response["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "UserEmail"}
+    # THEN the bot asks for that slot again instead of failing the conversation
+    assert response["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": asked_again}
+    assert response["sessionState"]["intent"]["slots"][asked_again] is None
 
 
 @pytest.mark.parametrize(
