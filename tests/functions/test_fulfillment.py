@@ -191,7 +191,7 @@ def test_talking_to_a_human_opens_a_ticket_on_the_queue(fulfillment, lex_event, 
         ({"UserName": "Ada", "UserEmail": "ada@exa_mple.com"}, "UserEmail"),
         ({"UserName": "Ada", "UserEmail": "a" * 65 + "@example.com"}, "UserEmail"),
         ({"UserName": "Ada\u2028Bcc: x@evil.example", "UserEmail": "ada@example.com"}, "UserName"),
-        ({"UserName": "Ada\x85", "UserEmail": None}, "UserName"),
+        ({"UserName": "Ad\x85a", "UserEmail": None}, "UserName"),
     ],
     ids=["no-at", "underscore-domain", "long-local-part", "line-separator-in-name", "nel-in-name"],
 )
