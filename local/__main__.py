@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     except LocalStackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C while starting: start() has already stopped what it began
+        print("\nStopped.", flush=True)
+        return 130
+    if args.host not in {"127.0.0.1", "localhost", "::1"}:
+        print(f"warning: listening on {args.host}: anyone who can reach it can use the stack (no authentication)")
     print(info.describe(), flush=True)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())

@@ -1,13 +1,14 @@
-"""The page's `config.js` for the local stack: the same keys ChatSite generates, pointing at this origin.
+"""The page's `config.js` for the local stack: the keys ChatSite deploys, pointing at this origin.
 
-A minimal renderer of its own: `components/chat_site.py` has the production one, but importing it loads
-pulumi_aws (seconds). The output is safe in any HTML context: JSON with `<`, `>` and `&` escaped.
+Rendered by ChatSite's own `render_config_js` (one renderer, one key list: the local page can never drift
+from the deployed one). Importing `components.chat_site` costs about 0.4 s (pulumi_aws loads lazily).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from components.chat_site import render_config_js
+
+__all__ = ["config_values", "render_config_js"]
 
 
 def config_values(
@@ -25,10 +26,3 @@ def config_values(
         "cognitoEndpoint": f"{origin}/cognito-identity",
         "suggestions": suggestions,
     }
-
-
-def render_config_js(values: Mapping[str, object]) -> str:
-    """`window.CHATBOT_CONFIG = {...};` as a script."""
-    text = json.dumps(dict(values), indent=2, ensure_ascii=True)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f"window.CHATBOT_CONFIG = {text};\n"

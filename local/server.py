@@ -35,9 +35,10 @@ from local.lambda_events import LambdaContext, api_gateway_event
 from local.lex_runtime import LexError, LexRuntime, LexValidationError
 
 MAX_BODY_BYTES = 1024 * 1024  # far above any real request (Lex text is 1,024 characters); refuses abuse
+# ChatSite's CSP (components/chat_site.py), with the AWS endpoints replaced by this origin ('self').
 PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 )
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

@@ -157,14 +157,23 @@ def test_dialog_hook_elicit_slot_is_honoured_with_its_own_message(definition) ->
 
 
 def test_malformed_hook_response_is_a_dependency_failure_and_keeps_the_session(definition) -> None:
-    # GIVEN a hook that answers without a sessionState
-    runtime = LexRuntime(definition, lambda event: {"messages": []})
-    # WHEN a turn needs it
+    # GIVEN a hook whose fulfillment answer has no sessionState, and a conversation waiting for a customer id
+    delegating = Hook()
+
+    def malformed_fulfillment(event: dict[str, Any]) -> dict[str, Any]:
+        return delegating(event) if event["invocationSource"] == "DialogCodeHook" else {"messages": []}
+
+    runtime = LexRuntime(definition, malformed_fulfillment)
+    say(runtime, "Where is my order")
+    # WHEN the answer makes the runtime call fulfillment
     with pytest.raises(LexDependencyFailedError) as error:
-        say(runtime, "Track my order 12345")
+        say(runtime, "12345")
     # THEN Lex's 424 DependencyFailedException names the problem
     assert error.value.status == 424
     assert "sessionState" in error.value.message
+    # AND the session is as it was before the failed turn: still waiting for the customer id
+    session = runtime.get_session(*BOT, "s-1")
+    assert session["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "CustomerId"}
 
 
 def test_raising_hook_is_a_dependency_failure(definition) -> None:
