@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ import pulumi_aws as aws
 from pulumi_aws_native import lex
 
 from bot.schema import BotDefinition, Intent, Locale, SlotType
-from components.iam import Statement, grant, service_trust_policy
+from components.iam import Grants, Statement, grant, service_trust_policy
 from components.python_function import PythonFunction, PythonFunctionArgs
 
 ALIAS_NAME = "live"  # production traffic never uses the rate-limited test alias TSTALIASID
@@ -59,6 +60,7 @@ class ChatbotBot(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ChatbotBotArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("support-chatbot:index:ChatbotBot", name, None, opts)
+        self._grants = Grants(self, name)
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         definition = args.definition
@@ -70,6 +72,7 @@ class ChatbotBot(pulumi.ComponentResource):
             billing_mode="PAY_PER_REQUEST",
             server_side_encryption={"enabled": True},
             point_in_time_recovery={"enabled": True},
+            deletion_protection_enabled=args.protect_data,
             opts=protected,
         )
         for customer in args.sample_customers:
@@ -119,7 +122,8 @@ class ChatbotBot(pulumi.ComponentResource):
 
         self.bot = lex.Bot(
             f"{name}-bot",
-            name=definition.bot.name,
+            # Bot names are unique per account and region: the stack in the name lets dev and prod share one.
+            name=lex_name(f"{definition.bot.name}-{pulumi.get_stack()}"),
             description=definition.bot.description,
             role_arn=self.service_role.arn,
             data_privacy=lex.DataPrivacyPropertiesArgs(child_directed=definition.bot.child_directed),
@@ -238,13 +242,18 @@ class ChatbotBot(pulumi.ComponentResource):
 
     def grant_customer_read(self, grantee: str, role: aws.iam.Role) -> aws.iam.RolePolicy:
         """Let `role` read single customers (GetItem) from the customer table, and nothing else."""
-        statement = Statement(CUSTOMER_READ_ACTIONS, [self.customer_table.arn])
-        return grant(f"{grantee}-reads-customers", role, [statement], parent=self)
+        return self._grants.grant(
+            grantee, "read-customers", role, [Statement(CUSTOMER_READ_ACTIONS, [self.customer_table.arn])]
+        )
 
     def grant_conversation(self, grantee: str, role: aws.iam.Role) -> aws.iam.RolePolicy:
         """Let `role` talk to the bot through the `live` alias only (RecognizeText, DeleteSession)."""
-        statement = Statement(CONVERSATION_ACTIONS, [self.alias.arn])
-        return grant(f"{grantee}-talks-to-bot", role, [statement], parent=self)
+        return self._grants.grant(grantee, "talk-to-bot", role, [Statement(CONVERSATION_ACTIONS, [self.alias.arn])])
+
+
+def lex_name(text: str) -> str:
+    """`text` as a Lex resource name: letters and digits joined by single `_` or `-`, at most 100 characters."""
+    return re.sub(r"[^0-9A-Za-z]+", "-", text).strip("-")[:100].rstrip("-")
 
 
 def _dynamodb_item(customer: Mapping[str, str]) -> dict[str, dict[str, str]]:

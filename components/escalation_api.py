@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import Statement, grant, service_trust_policy
+from components.iam import Grants, Statement, grant, service_trust_policy
 from components.python_function import PythonFunction, PythonFunctionArgs
 
 STAGE = "live"
@@ -94,7 +94,7 @@ class EscalationApi(pulumi.ComponentResource):
         super().__init__("support-chatbot:index:EscalationApi", name, None, opts)
         _check(args)
         self._name = name
-        self._grants: dict[str, aws.iam.RolePolicy] = {}
+        self._grants = Grants(self, name)
         child = pulumi.ResourceOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
@@ -282,18 +282,12 @@ class EscalationApi(pulumi.ComponentResource):
     def grant_open_tickets(self, grantee: str, role: aws.iam.Role) -> aws.iam.RolePolicy:
         """Let `role` call chatbot_shared.escalation.open_ticket: record/withdraw a ticket, use the idempotency
         table, queue the ticket. Pass `ticket_environment` to the same function. Repeats return the same policy."""
-        if grantee not in self._grants:
-            self._grants[grantee] = grant(
-                f"{self._name}-{grantee}-open-tickets",
-                role,
-                [
-                    Statement(OPEN_TICKET_TABLE_ACTIONS, [self.tickets_table.arn]),
-                    Statement(IDEMPOTENCY_ACTIONS, [self.idempotency_table.arn]),
-                    Statement(ENQUEUE_ACTIONS, [self.queue.arn]),
-                ],
-                parent=self,
-            )
-        return self._grants[grantee]
+        statements = [
+            Statement(OPEN_TICKET_TABLE_ACTIONS, [self.tickets_table.arn]),
+            Statement(IDEMPOTENCY_ACTIONS, [self.idempotency_table.arn]),
+            Statement(ENQUEUE_ACTIONS, [self.queue.arn]),
+        ]
+        return self._grants.grant(grantee, "open-tickets", role, statements)
 
     def _route(
         self, key: str, path: str, target: PythonFunction, allowed_origins: Sequence[str]

@@ -73,3 +73,26 @@ def grant(
         policy=policy_document(statements),
         opts=pulumi.ResourceOptions(parent=parent),
     )
+
+
+class Grants:
+    """The inline policies an owner has granted: one per (grantee, purpose), so a repeated grant is harmless.
+
+    Owners grant access to their own resources (`table.grant_write_data("fulfillment", role)`, CDK style);
+    each policy is named `{owner}-{grantee}-{purpose}` and is a child of the owner.
+    """
+
+    def __init__(self, owner: pulumi.Resource, owner_name: str) -> None:
+        self._owner = owner
+        self._owner_name = owner_name
+        self._granted: dict[tuple[str, str], aws.iam.RolePolicy] = {}
+
+    def grant(
+        self, grantee: str, purpose: str, role: aws.iam.Role, statements: Sequence[Statement]
+    ) -> aws.iam.RolePolicy:
+        """The policy letting `role` do `statements`, made on the first call for (grantee, purpose)."""
+        key = (grantee, purpose)
+        if key not in self._granted:
+            name = f"{self._owner_name}-{grantee}-{purpose}"
+            self._granted[key] = grant(name, role, statements, parent=self._owner)
+        return self._granted[key]

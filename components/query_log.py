@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import Statement, grant
+from components.iam import Grants, Statement
 from components.python_function import PythonFunction, PythonFunctionArgs
 
 # Exact actions per grant, in the spirit of aws-cdk's dynamodb perms.ts, cut to what our code calls.
@@ -41,8 +41,7 @@ class QueryLog(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: QueryLogArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("support-chatbot:index:QueryLog", name, None, opts)
-        self._name = name
-        self._grants: dict[tuple[str, str], aws.iam.RolePolicy] = {}
+        self._grants = Grants(self, name)
 
         self.table = aws.dynamodb.Table(
             f"{name}-table",
@@ -88,8 +87,4 @@ class QueryLog(pulumi.ComponentResource):
         return self._grant(grantee, "read-data", role, READ_DATA_ACTIONS)
 
     def _grant(self, grantee: str, kind: str, role: aws.iam.Role, actions: Sequence[str]) -> aws.iam.RolePolicy:
-        key = (grantee, kind)
-        if key not in self._grants:
-            statement = Statement(actions, [self.table.arn])
-            self._grants[key] = grant(f"{self._name}-{grantee}-{kind}", role, [statement], parent=self)
-        return self._grants[key]
+        return self._grants.grant(grantee, kind, role, [Statement(actions, [self.table.arn])])

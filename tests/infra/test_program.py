@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import runpy
 from pathlib import Path
 from typing import Any
@@ -180,3 +181,96 @@ def test_guests_may_only_talk_to_the_live_alias(stack):
         if a.inputs["role"] in (guest.id, guest.outputs["name"])
     ]
     assert attachments == [], "no managed policy for guests"
+
+
+def test_bot_name_carries_the_stack_so_stacks_can_share_an_account(stack):
+    name, mocks = stack
+    assert mocks.one("aws-native:lex:Bot").inputs["name"] == f"SupportChatbot-{name}"
+
+
+def test_api_has_exactly_the_two_routes_with_the_stacks_throttling(stack):
+    name, mocks = stack
+    config = stack_config(name)
+    paths = {r.id: r.outputs["path"] for r in mocks.of_type("aws:apigateway/resource:Resource")}
+    methods = mocks.of_type("aws:apigateway/method:Method")
+    routes = sorted((m.inputs["httpMethod"], paths[m.inputs["resourceId"]]) for m in methods)
+    assert routes == [("POST", "/escalate"), ("POST", "/store-query")], f"unexpected API routes {routes}"
+    settings = mocks.one("aws:apigateway/methodSettings:MethodSettings").inputs["settings"]
+    assert settings["throttlingRateLimit"] == config["support-chatbot:apiThrottleRate"]
+    assert settings["throttlingBurstLimit"] == config["support-chatbot:apiThrottleBurst"]
+
+
+def test_escalations_dead_letter_after_the_stacks_attempts_and_raise_an_alarm(stack):
+    name, mocks = stack
+    queue = mocks.one("aws:sqs/queue:Queue", "escalation-api-queue")
+    dlq = mocks.one("aws:sqs/queue:Queue", "escalation-api-dlq")
+    redrive = queue.json_input("redrivePolicy")
+    assert redrive["deadLetterTargetArn"] == dlq.outputs["arn"]
+    assert redrive["maxReceiveCount"] == stack_config(name)["support-chatbot:escalationMaxAttempts"]
+    alarms = [
+        a
+        for a in mocks.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.inputs.get("dimensions", {}).get("QueueName") == dlq.outputs["name"]
+    ]
+    assert len(alarms) == 1, "the DLQ needs exactly one alarm"
+    assert alarms[0].inputs["threshold"] == 0
+
+
+def test_query_log_and_idempotency_rows_expire_by_ttl(stack):
+    _, mocks = stack
+    assert mocks.one(TABLE, "query-log-table").inputs["ttl"] == {"attributeName": "expiresAt", "enabled": True}
+    assert mocks.one(TABLE, "escalation-api-idempotency").inputs["ttl"]["enabled"] is True
+
+
+def test_site_bucket_is_private_behind_origin_access_control(stack):
+    _, mocks = stack
+    block = mocks.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    distribution = mocks.one("aws:cloudfront/distribution:Distribution")
+    oac = mocks.one("aws:cloudfront/originAccessControl:OriginAccessControl")
+    s3_origins = [o for o in distribution.inputs["origins"] if o.get("originAccessControlId")]
+    assert [o["originAccessControlId"] for o in s3_origins] == [oac.id]
+
+
+def test_api_path_of_the_distribution_reaches_this_stacks_api(stack):
+    _, mocks = stack
+    distribution = mocks.one("aws:cloudfront/distribution:Distribution")
+    api = mocks.one("aws:apigateway/restApi:RestApi")
+    [api_behaviour] = [b for b in distribution.inputs["orderedCacheBehaviors"] if b["pathPattern"] == "/api/*"]
+    [origin] = [o for o in distribution.inputs["origins"] if o["originId"] == api_behaviour["targetOriginId"]]
+    assert origin["domainName"] == f"{api.id}.execute-api.us-east-1.amazonaws.com"
+    assert origin["originPath"] == "/live"
+    assert sorted(api_behaviour["allowedMethods"]) == sorted(
+        ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
+    )
+
+
+def test_page_is_served_with_a_csp_that_allows_only_this_regions_lex_and_cognito(stack):
+    _, mocks = stack
+    policy = mocks.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+    csp = policy.inputs["securityHeadersConfig"]["contentSecurityPolicy"]["contentSecurityPolicy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";") if d.strip())
+    assert directives["script-src"] == "'self'", csp
+    assert set(directives["connect-src"].split()) == {
+        "'self'",
+        "https://cognito-identity.us-east-1.amazonaws.com",
+        "https://runtime-v2-lex.us-east-1.amazonaws.com",
+    }, csp
+
+
+def test_config_js_points_the_page_at_this_stacks_bot_and_pool(stack):
+    _, mocks = stack
+    uploaded = next(o for o in mocks.of_type("aws:s3/bucketObjectv2:BucketObjectv2") if o.inputs["key"] == "config.js")
+    config = json.loads(uploaded.inputs["content"].removeprefix("window.CHATBOT_CONFIG = ").removesuffix(";\n"))
+    assert config["botId"] == mocks.one("aws-native:lex:Bot").outputs["awsId"]
+    assert config["botAliasId"] == mocks.one("aws-native:lex:BotAlias").outputs["botAliasId"]
+    assert config["identityPoolId"] == mocks.one("aws:cognito/identityPool:IdentityPool").id
+    assert config["suggestions"] == load_definition().locales["en_US"].suggestions()
+
+
+def test_guest_role_trusts_only_this_pools_unauthenticated_identities(stack):
+    _, mocks = stack
+    pool = mocks.one("aws:cognito/identityPool:IdentityPool")
+    [trust] = mocks.named("chat-site-guest").statements("assumeRolePolicy")
+    assert trust["Condition"]["StringEquals"] == {"cognito-identity.amazonaws.com:aud": pool.id}
+    assert trust["Condition"]["ForAnyValue:StringLike"] == {"cognito-identity.amazonaws.com:amr": "unauthenticated"}
