@@ -240,6 +240,13 @@ class EscalationApi(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=route_resources),
         )
+        # With execution logging on, API Gateway writes to this group; made here so it has a retention.
+        self.execution_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-execution-logs",
+            name=pulumi.Output.concat("API-Gateway-Execution-Logs_", self.rest_api.id, f"/{STAGE}"),
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
         self.stage = aws.apigateway.Stage(
             f"{name}-stage",
             rest_api=self.rest_api.id,
@@ -247,7 +254,9 @@ class EscalationApi(pulumi.ComponentResource):
             stage_name=STAGE,
             access_log_settings={"destination_arn": self.access_log_group.arn, "format": ACCESS_LOG_FORMAT},
             # Access logging fails until the region's API Gateway account has its CloudWatch role.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.api_account] if self.api_account else []),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.execution_log_group, *([self.api_account] if self.api_account else [])]
+            ),
         )
         self.method_settings = aws.apigateway.MethodSettings(
             f"{name}-all-methods",
@@ -449,6 +458,8 @@ def alarm_key_policy(account_id: str) -> str:
                     "Principal": {"Service": "cloudwatch.amazonaws.com"},
                     "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                     "Resource": "*",
+                    # Only alarms of this account may use the key (no confused deputy).
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
                 },
             ],
         }

@@ -108,7 +108,7 @@ def test_every_log_group_has_the_stack_retention(mocks):
     # WHEN the stack is built
     groups = mocks.of_type("aws:cloudwatch/logGroup:LogGroup")
     # THEN no log group keeps logs forever
-    assert len(groups) == 4, f"expected 3 function log groups and the access log, got {[g.name for g in groups]}"
+    assert len(groups) == 5, f"expected 3 function log groups, access and execution logs: {[g.name for g in groups]}"
     for group in groups:
         assert group.inputs.get("retentionInDays") == 30, f"{group.urn} retention {group.inputs.get('retentionInDays')}"
 

@@ -355,3 +355,13 @@ def test_bad_arguments_fail_naming_the_argument(run_pulumi, function_sources, ov
     # THEN it fails before any AWS call, naming the argument
     with pytest.raises(ValueError, match=named):
         run_pulumi(escalation_api(**override))
+
+
+def test_execution_logs_go_to_a_group_with_retention_made_before_the_stage(mocks):
+    # GIVEN / WHEN an EscalationApi with execution logging on (errors)
+    # THEN API Gateway's own log group exists with a retention, and the stage waits for it
+    group = mocks.one("aws:cloudwatch/logGroup:LogGroup", "escalation-execution-logs")
+    api = mocks.one("aws:apigateway/restApi:RestApi")
+    assert group.inputs["name"] == f"API-Gateway-Execution-Logs_{api.id}/live", group.urn
+    assert group.inputs["retentionInDays"] == 14, group.urn
+    assert group.urn in mocks.one("aws:apigateway/stage:Stage").depends_on
