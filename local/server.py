@@ -35,6 +35,7 @@ from local.lambda_events import LambdaContext, api_gateway_event
 from local.lex_runtime import LexError, LexRuntime, LexValidationError
 
 MAX_BODY_BYTES = 1024 * 1024  # far above any real request (Lex text is 1,024 characters); refuses abuse
+DRAIN_LIMIT_BYTES = 16 * MAX_BODY_BYTES  # a refused body up to this size is read and dropped before answering
 # ChatSite's CSP (components/chat_site.py), with the AWS endpoints replaced by this origin ('self').
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -266,6 +267,14 @@ def _decode_body(body: str, encoded: bool) -> bytes:
     return base64.b64decode(body) if encoded else body.encode("utf-8")
 
 
+def _drain(stream: Any, length: int) -> None:
+    while length > 0:
+        chunk = stream.read(min(length, 65536))
+        if not chunk:
+            return
+        length -= len(chunk)
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: boto3 and browsers reuse connections
     server_version = "support-chatbot-local"
@@ -290,6 +299,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         length = self.headers.get("Content-Length", "0")
         if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            if length.isdigit() and int(length) <= DRAIN_LIMIT_BYTES:
+                _drain(self.rfile, int(length))  # so the client reads our answer, not a connection reset
             self._send(_json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": f"body over {MAX_BODY_BYTES} bytes"}))
             self.close_connection = True
             return

@@ -210,3 +210,26 @@ def test_a_busy_port_is_a_one_line_error_naming_the_fix(local_stack: LocalStack)
 def test_a_missing_site_build_is_a_one_line_error_naming_make_site(tmp_path) -> None:
     with pytest.raises(LocalStackError, match="run `make site`"):
         LocalStack("127.0.0.1", free_port(), site_dir=tmp_path).start()
+
+
+def test_a_lex_request_that_is_not_json_is_a_lex_validation_error(local_stack: LocalStack) -> None:
+    bot = local_stack.info.bot
+    url = f"{local_stack.origin}/bots/{bot.bot_id}/botAliases/{bot.alias_id}/botLocales/en_US/sessions/s-json/text"
+    # WHEN the body is not JSON
+    status, headers, body = fetch(url, "POST", b"{not json", {"Content-Type": "application/json"})
+    # THEN Lex's 400 ValidationException comes back, typed in the header botocore reads
+    assert status == 400
+    assert headers["x-amzn-ErrorType"] == "ValidationException"
+    assert "JSON" in json.loads(body)["message"]
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(local_stack: LocalStack) -> None:
+    status, _, body = fetch(local_stack.origin + "/api/store-query", "POST", b"x" * (1024 * 1024 + 1))
+    assert status == 413
+    assert "body" in json.loads(body)["message"]
+
+
+def test_the_api_accepts_post_only(local_stack: LocalStack) -> None:
+    status, _, body = fetch(local_stack.origin + "/api/store-query", "GET")
+    assert status == 405
+    assert "POST" in json.loads(body)["message"]
