@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from local.stack import LocalStack
 
 Say = Callable[[str], dict[str, Any]]
 """Send one user turn in the test's conversation; Lex's parsed answer."""
@@ -20,3 +27,29 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def fetch(
+    url: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request over loopback: status, headers and body (4xx/5xx included, never raised)."""
+    data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def wait_for_email(local_stack: LocalStack, ticket: str, timeout: float = 15.0) -> dict[str, Any]:
+    """The outbox email about `ticket`, once the queue loop has had the sender send it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, _, body = fetch(local_stack.origin + "/_local/outbox?format=json")
+        for email in json.loads(body)["emails"]:
+            # Reply-To is noted when the sender's SendEmail call returns, a moment after SES has the email.
+            if ticket in email["subject"] and email["reply_to"]:
+                return dict(email)
+        time.sleep(0.2)
+    raise AssertionError(f"no email (with a Reply-To) for ticket {ticket} within {timeout} s")

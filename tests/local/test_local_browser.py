@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Dialog, Locator, Page, expect
 
 from local.stack import LocalStack
+from tests.local.stack_helpers import wait_for_email
 
 pytestmark = [pytest.mark.browser, pytest.mark.local_stack]
 
@@ -170,16 +171,6 @@ def formatted(message: ConsoleMessage) -> str:
 def get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())
-
-
-def wait_for_email(local_stack: LocalStack, ticket: str, timeout: float = 15.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for email in get_json(local_stack.origin + "/_local/outbox?format=json")["emails"]:
-            if ticket in email["subject"] and email["reply_to"]:
-                return dict(email)
-        time.sleep(0.2)
-    raise AssertionError(f"no email for ticket {ticket} within {timeout} s")
 
 
 def wait_for_rows(local_stack: LocalStack, since: int, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:

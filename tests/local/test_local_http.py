@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from typing import Any
 
 import pytest
 
 from local.stack import LocalStack, LocalStackError
-from tests.local.stack_helpers import free_port
+from tests.local.stack_helpers import fetch, free_port, wait_for_email
 
 pytestmark = pytest.mark.local_stack
-
-
-def fetch(url: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None):
-    data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
 
 
 def query_row(session_id: str, text: str) -> dict[str, Any]:
@@ -180,18 +168,6 @@ def test_escalation_is_emailed_through_the_queue_with_user_values_escaped(local_
     assert b'<iframe sandbox=""' in page
     assert b"<img src=x" not in page
     assert "script-src" not in headers["Content-Security-Policy"]
-
-
-def wait_for_email(local_stack: LocalStack, ticket: str, timeout: float = 15.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _, _, body = fetch(local_stack.origin + "/_local/outbox?format=json")
-        for email in json.loads(body)["emails"]:
-            # Reply-To is noted when the sender's SendEmail call returns, a moment after SES has the email.
-            if ticket in email["subject"] and email["reply_to"]:
-                return dict(email)
-        time.sleep(0.2)
-    raise AssertionError(f"no email (with a Reply-To) for ticket {ticket} within {timeout} s")
 
 
 def test_a_busy_port_is_a_one_line_error_naming_the_fix(local_stack: LocalStack) -> None:

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.local.stack_helpers import Say, message_texts
+from tests.local.stack_helpers import Say, message_texts, wait_for_email
 
 pytestmark = pytest.mark.local_stack
 
@@ -155,3 +155,19 @@ def test_any_sigv4_signature_is_accepted(local_stack) -> None:
     )
     # THEN the local runtime answers (signatures are not verified locally)
     assert answer["sessionState"]["intent"]["name"] == "Welcome"
+
+
+def test_talk_to_human_collects_name_and_email_then_the_team_gets_the_email(say: Say, local_stack) -> None:
+    # GIVEN a question the bot could not answer
+    say("The purple elephant sings opera at midnight")
+    # WHEN the user asks for a person and gives a name and an email when asked
+    assert message_texts(say("talk to a human")) == ["Sure, I'll get a person to help. What is your first name?"]
+    assert message_texts(say("My name is Ana")) == ["Which email address should the support team reply to?"]
+    answer = say("it's ana@example.com")
+    # THEN the fulfillment opens a ticket and says its id
+    ticket = answer["sessionState"]["sessionAttributes"]["ticketId"]
+    assert ticket in message_texts(answer)[0]
+    # AND the queue loop has the sender email the team about the unanswered question, Reply-To the user
+    email = wait_for_email(local_stack, ticket)
+    assert email["reply_to"] == ["ana@example.com"]
+    assert "The purple elephant sings opera at midnight" in email["html"]
