@@ -248,3 +248,44 @@ def test_session_ids_outside_lex_pattern_are_refused(runtime, session_id) -> Non
 def test_requests_without_text_are_refused(runtime, body) -> None:
     with pytest.raises(LexValidationError):
         runtime.recognize_text(*BOT, "s-1", body)
+
+
+class ConfirmingHook(Hook):
+    """Asks to confirm once, then closes with the confirmation state it was given."""
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        self.events.append(event)
+        intent = event["sessionState"]["intent"]
+        if intent["confirmationState"] == "None":
+            return {
+                "sessionState": {"intent": intent, "dialogAction": {"type": "ConfirmIntent"}},
+                "messages": [{"contentType": "PlainText", "content": "Check order 12345?"}],
+            }
+        closed = {**intent, "state": "Fulfilled"}
+        return {
+            "sessionState": {"intent": closed, "dialogAction": {"type": "Close"}},
+            "messages": [{"contentType": "PlainText", "content": f"confirmation: {intent['confirmationState']}"}],
+        }
+
+
+@pytest.mark.parametrize(("reply", "state"), [("yes please", "Confirmed"), ("no", "Denied")])
+def test_confirm_intent_asks_and_passes_the_users_answer_to_the_hook(definition, reply, state) -> None:
+    runtime = LexRuntime(definition, ConfirmingHook())
+    asked = say(runtime, "Track my order 12345")
+    assert texts(asked) == ["Check order 12345?"]
+    assert asked["sessionState"]["dialogAction"] == {"type": "ConfirmIntent"}
+    assert texts(say(runtime, reply)) == [f"confirmation: {state}"]
+
+
+def test_elicit_intent_from_the_hook_ends_the_intent_and_asks_what_next(definition) -> None:
+    hook = Hook(
+        dialog={
+            "sessionState": {"dialogAction": {"type": "ElicitIntent"}},
+            "messages": [{"contentType": "PlainText", "content": "What else?"}],
+        }
+    )
+    runtime = LexRuntime(definition, hook)
+    answer = say(runtime, "Where is my order")
+    assert texts(answer) == ["What else?"]
+    assert answer["sessionState"]["dialogAction"] == {"type": "ElicitIntent"}
+    assert "intent" not in answer["sessionState"]
