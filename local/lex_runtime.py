@@ -24,9 +24,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chatbot_shared.lex import MAX_INPUT_CHARS, CodeHookResponse
 from pydantic import ValidationError
 
+from chatbot_shared.lex import MAX_INPUT_CHARS, CodeHookResponse
 from local.lex_nlu import FALLBACK_INTENT, MAX_INTERPRETATIONS, Classifier, Match, SlotValue, extract_value, tokenize
 
 if TYPE_CHECKING:
