@@ -254,7 +254,8 @@ class LocalStack:
             self._moto.stop()
             self._moto = None
         self._recorder.uninstall()
-        _forget_fresh_modules()
+        if self._saved_env:  # this stack imported handlers bound to its moto: let the next importer start fresh
+            _forget_fresh_modules()
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
