@@ -25,7 +25,7 @@ lint: $(VENV)/.installed ## ruff: lint and format check
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.installed ## mypy over the program, the functions, the local stack and the tests
-	$(VENV)/bin/mypy __main__.py components bot functions local tests
+	$(VENV)/bin/mypy __main__.py components bot functions local bench scripts tests
 
 site: site/dist/.built ## build the chat page (Tailwind + esbuild, content-hashed)
 
