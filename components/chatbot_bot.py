@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from pulumi_aws_native import lex
 
 from bot.schema import BotDefinition, Intent, Locale, SlotType
+from components.alarms import Metric, alarm_above
 from components.iam import Grants, Statement, grant, service_trust_policy
 from components.python_function import PythonFunction, PythonFunctionArgs
 
@@ -190,40 +191,31 @@ class ChatbotBot(pulumi.ComponentResource):
 
         # Guests reach Lex with no sign-in, so usage is watched: a flood of requests, and the fulfillment
         # Lambda hitting its reserved concurrency (the cap that bounds what a flood can cost).
-        self.usage_alarm = aws.cloudwatch.MetricAlarm(
+        self.usage_alarm = alarm_above(
             f"{name}-usage",
-            alarm_description="Lex RecognizeText calls on the live alias are above the expected hourly volume",
-            namespace="AWS/Lex",
-            metric_name="RuntimeRequestCount",
-            dimensions={
-                "BotId": self.bot.aws_id,
-                "BotAliasId": self.alias.bot_alias_id,
-                "LocaleId": next(iter(definition.locales)),
-                "Operation": "RecognizeText",
-            },
-            statistic="Sum",
-            period=3600,
-            evaluation_periods=1,
+            "Lex RecognizeText calls on the live alias are above the expected hourly volume",
+            Metric(
+                "AWS/Lex",
+                "RuntimeRequestCount",
+                {
+                    "BotId": self.bot.aws_id,
+                    "BotAliasId": self.alias.bot_alias_id,
+                    "LocaleId": next(iter(definition.locales)),
+                    "Operation": "RecognizeText",
+                },
+                period_seconds=3600,
+            ),
             threshold=args.hourly_request_alarm,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=list(args.alarm_actions),
-            opts=child,
+            actions=args.alarm_actions,
+            parent=self,
         )
-        self.throttle_alarm = aws.cloudwatch.MetricAlarm(
+        self.throttle_alarm = alarm_above(
             f"{name}-fulfillment-throttled",
-            alarm_description="The fulfillment Lambda is throttled: its reserved concurrency is exhausted",
-            namespace="AWS/Lambda",
-            metric_name="Throttles",
-            dimensions={"FunctionName": self.fulfillment.name},
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
+            "The fulfillment Lambda is throttled: its reserved concurrency is exhausted",
+            Metric("AWS/Lambda", "Throttles", {"FunctionName": self.fulfillment.name}),
             threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=list(args.alarm_actions),
-            opts=child,
+            actions=args.alarm_actions,
+            parent=self,
         )
 
         self.bot_id = self.bot.aws_id

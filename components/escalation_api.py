@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import Metric, alarm_above
 from components.iam import Grants, Statement, grant, service_trust_policy
 from components.python_function import PythonFunction, PythonFunctionArgs
 
@@ -139,20 +140,19 @@ class EscalationApi(pulumi.ComponentResource):
             opts=child,
         )
         self.alarm_topic = self._alarm_topic(args.alarm_email, account_id) if args.alarm_email else None
-        self.dlq_alarm = aws.cloudwatch.MetricAlarm(
+        self.dlq_alarm = alarm_above(
             f"{name}-dlq-not-empty",
-            alarm_description="Escalations failed every send and wait in the dead-letter queue: check SES, redrive",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.dead_letter_queue.name},
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=1,
-            comparison_operator="GreaterThanThreshold",
+            "Escalations failed every send and wait in the dead-letter queue: check SES, redrive",
+            Metric(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                {"QueueName": self.dead_letter_queue.name},
+                statistic="Maximum",
+                period_seconds=60,
+            ),
             threshold=0,
-            treat_missing_data="notBreaching",
-            alarm_actions=[self.alarm_topic.arn] if self.alarm_topic else [],
-            opts=child,
+            actions=[self.alarm_topic.arn] if self.alarm_topic else [],
+            parent=self,
         )
         self.ticket_environment: dict[str, pulumi.Output[str]] = {
             "TICKETS_TABLE_NAME": self.tickets_table.name,

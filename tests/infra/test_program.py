@@ -274,3 +274,16 @@ def test_guest_role_trusts_only_this_pools_unauthenticated_identities(stack):
     [trust] = mocks.named("chat-site-guest").statements("assumeRolePolicy")
     assert trust["Condition"]["StringEquals"] == {"cognito-identity.amazonaws.com:aud": pool.id}
     assert trust["Condition"]["ForAnyValue:StringLike"] == {"cognito-identity.amazonaws.com:amr": "unauthenticated"}
+
+
+def test_lex_usage_and_fulfillment_throttling_are_watched(stack):
+    name, mocks = stack
+    alarms = {a.name: a for a in mocks.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    usage, throttled = alarms["chatbot-usage"], alarms["chatbot-fulfillment-throttled"]
+    assert usage.inputs["namespace"] == "AWS/Lex"
+    assert usage.inputs["dimensions"]["BotAliasId"] == mocks.one("aws-native:lex:BotAlias").outputs["botAliasId"]
+    assert throttled.inputs["dimensions"] == {"FunctionName": fulfillment_function(mocks).outputs["name"]}
+    topics = [t.outputs["arn"] for t in mocks.of_type("aws:sns/topic:Topic")]
+    expected_actions = topics if name == "prod" else []  # only prod sets alarmEmail
+    assert usage.inputs.get("alarmActions", []) == expected_actions
+    assert throttled.inputs.get("alarmActions", []) == expected_actions
