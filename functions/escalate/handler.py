@@ -11,9 +11,10 @@ No `from __future__ import annotations` here: Powertools must see the real body 
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chatbot_shared import escalation
@@ -23,6 +24,7 @@ from chatbot_shared.rest import ERROR_RESPONSES, JSON_MEDIA_TYPE, ErrorBody, Jso
 RETRY_AFTER_SECONDS = "5"
 
 logger = Logger()
+metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE
 api = JsonApi(pattern_reasons=escalation.PATTERN_REASONS)
 app = api.app
 
@@ -62,6 +64,10 @@ def escalation_in_progress(_exc: EscalationInProgressError) -> Response:
     return error_response(HTTPStatus.CONFLICT, message, headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return api.handle(event, context)
+    response = api.handle(event, context)
+    accepted = response["statusCode"] == HTTPStatus.ACCEPTED
+    metrics.add_metric(name="EscalationAccepted" if accepted else "EscalationRefused", unit=MetricUnit.Count, value=1)
+    return response

@@ -27,7 +27,7 @@ from chatbot_shared.escalation import EscalationRequest, open_ticket
 from chatbot_shared.lex import CodeHookEvent, CodeHookResponse, Intent, close, delegate, elicit_slot
 
 logger = Logger()
-metrics = Metrics(namespace="SupportChatbot")
+metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE
 
 # Session attributes the chat page reads (`escalationOffered`) or this function keeps between turns.
 ESCALATION_OFFERED = "escalationOffered"

@@ -15,7 +15,8 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sesv2.client import SESV2Client
 
 logger = Logger()
+metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE
 # A batch whose every record failed is reported like any partial failure (all ids listed) rather than raised:
 # SQS retries the same records either way, and the answer stays one shape.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -100,6 +102,7 @@ mailer = Mailer()
 def send_ticket(ticket: Ticket) -> None:
     """Email one queued ticket and mark it sent."""
     message_id = mailer.send(render_email(ticket), reply_to=ticket.request.user_email)
+    metrics.add_metric(name="EscalationEmailSent", unit=MetricUnit.Count, value=1)
     if escalation.desk.mark_sent(ticket.ticket_id):
         logger.info("Ticket sent", extra={"ticket_id": ticket.ticket_id, "ses_message_id": message_id})
     else:
@@ -120,6 +123,13 @@ def record_handler(record: SQSRecord) -> None:
     send_ticket(ticket)
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    failed = len(response.get("batchItemFailures", []))
+    # Sends that will be retried (and, after the last attempt, dead-lettered): the rate to watch when SES degrades.
+    metrics.add_metric(name="EscalationSendFailed", unit=MetricUnit.Count, value=failed)
+    return response
