@@ -187,6 +187,10 @@ def _custom_value(slot_type: SlotType, text: str) -> SlotValue | None:
     shaped = [token for token in tokens if _shape(token.word) in {_shape(item.value) for item in slot_type.values}]
     if len(tokens) > 1 and len(shaped) == 1:
         return SlotValue(text[shaped[0].start : shaped[0].end], text[shaped[0].start : shaped[0].end])
+    if len(tokens) > 1 and not shaped and canonical is None:
+        # Several words and none shaped like a sample ("possessed by ghosts" for a customer id): Lex's value
+        # expansion would not take that phrase as the value, so the sample it came from does not match.
+        return None
     return SlotValue(text, text, (canonical,) if canonical else ())
 
 

@@ -41,6 +41,8 @@ def test_sample_utterances_in_other_case_and_punctuation_get_their_intent(classi
         "What's the weather like in Paris?",
         "Can you book me a flight to London",
         "why is the sky blue",
+        "my stapler is possessed by ghosts",  # shares "my ... is" with "My customer ID is {CustomerId}"
+        "the coffee machine is broken",
     ],
 )
 def test_sentences_unlike_any_sample_fall_under_the_threshold(classifier, text) -> None:
