@@ -77,6 +77,7 @@ site = ChatSite(
         suggestions=definition.locales[locale_id].suggestions(),
         custom_domain=settings.custom_domain,
         certificate_arn=settings.certificate_arn,
+        api_rate_limit_per_ip=settings.api_rate_limit_per_ip,
     ),
 )
 chatbot.grant_conversation("site-guest", site.guest_role)

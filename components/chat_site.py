@@ -95,6 +95,8 @@ class ChatSiteArgs:
     """Domain for the page, e.g. chat.example.com (its DNS record is yours to add). None: the CloudFront domain."""
     certificate_arn: str | None = None
     """ACM certificate in us-east-1 covering `custom_domain`; set together with it. None: CloudFront's own."""
+    api_rate_limit_per_ip: int | None = None
+    """Requests one IP may send to /api/* in 5 minutes before AWS WAF blocks it. None: no web ACL (no idle cost)."""
 
 
 class ChatSite(pulumi.ComponentResource):
@@ -213,8 +215,10 @@ class ChatSite(pulumi.ComponentResource):
             opts=child,
         )
         read_only = ["GET", "HEAD"]
+        self.web_acl = self._api_rate_limit(name, args.api_rate_limit_per_ip) if args.api_rate_limit_per_ip else None
         self.distribution = aws.cloudfront.Distribution(
             f"{name}-cdn",
+            web_acl_id=self.web_acl.arn if self.web_acl else None,
             comment="support-chatbot chat page and API",
             enabled=True,
             is_ipv6_enabled=True,
@@ -344,6 +348,54 @@ class ChatSite(pulumi.ComponentResource):
                 "distribution_id": self.distribution.id,
                 "bucket": self.bucket.bucket,
             }
+        )
+
+    def _api_rate_limit(self, name: str, limit: int) -> aws.wafv2.WebAcl:
+        """A web ACL blocking an IP that sends more than `limit` requests to /api/* in 5 minutes.
+
+        Escalations email people and the query log costs writes: a flood from one address is stopped at the edge.
+        CloudFront web ACLs live in us-east-1 whatever the stack's region.
+        """
+        rule = "api-requests-per-ip"
+        return aws.wafv2.WebAcl(
+            f"{name}-api-rate-limit",
+            region="us-east-1",
+            scope="CLOUDFRONT",
+            description="Rate limit per IP on the chat page's /api/*",
+            default_action={"allow": {}},
+            rules=[
+                {
+                    "name": rule,
+                    "priority": 0,
+                    "action": {"block": {}},
+                    "statement": {
+                        "rate_based_statement": {
+                            "limit": limit,
+                            "aggregate_key_type": "IP",
+                            "evaluation_window_sec": 300,
+                            "scope_down_statement": {
+                                "byte_match_statement": {
+                                    "search_string": "/api/",
+                                    "positional_constraint": "STARTS_WITH",
+                                    "field_to_match": {"uri_path": {}},
+                                    "text_transformations": [{"priority": 0, "type": "NONE"}],
+                                }
+                            },
+                        }
+                    },
+                    "visibility_config": {
+                        "cloudwatch_metrics_enabled": True,
+                        "metric_name": rule,
+                        "sampled_requests_enabled": True,
+                    },
+                }
+            ],
+            visibility_config={
+                "cloudwatch_metrics_enabled": True,
+                "metric_name": f"{name}-api-rate-limit",
+                "sampled_requests_enabled": True,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
 

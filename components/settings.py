@@ -87,6 +87,12 @@ class StackSettings(BaseModel):
     sentiment_analysis: bool = Field(default=False, description="Amazon Comprehend sentiment on each user turn.")
     api_throttle_rate: float = Field(default=10, gt=0, le=10_000, description="Steady requests/s the API accepts.")
     api_throttle_burst: int = Field(default=20, ge=1, le=5_000, description="Burst of requests the API accepts.")
+    api_rate_limit_per_ip: int | None = Field(
+        default=None,
+        ge=10,
+        le=2_000_000_000,
+        description="Requests per IP per 5 minutes to /api/* before AWS WAF blocks the IP. Unset: no WAF.",
+    )
     allowed_origins: tuple[Origin, ...] = Field(
         default=(), description="Extra https origins allowed to call the API (CORS), e.g. an embedding site."
     )
@@ -146,6 +152,7 @@ CONFIG_KEYS: dict[str, _Key] = {
     "sentiment_analysis": _Key("sentimentAnalysis", "true"),
     "api_throttle_rate": _Key("apiThrottleRate", "10"),
     "api_throttle_burst": _Key("apiThrottleBurst", "20"),
+    "api_rate_limit_per_ip": _Key("apiRateLimitPerIp", "100"),
     "allowed_origins": _Key("allowedOrigins", "'[\"https://www.example.com\"]'"),
     "manage_api_gateway_account": _Key("manageApiGatewayAccount", "false"),
     "escalation_max_attempts": _Key("escalationMaxAttempts", "5"),

@@ -287,3 +287,23 @@ def test_lex_usage_and_fulfillment_throttling_are_watched(stack):
     expected_actions = topics if name == "prod" else []  # only prod sets alarmEmail
     assert usage.inputs.get("alarmActions", []) == expected_actions
     assert throttled.inputs.get("alarmActions", []) == expected_actions
+
+
+def test_prod_rate_limits_each_ip_on_the_api_at_the_edge_and_dev_has_no_waf(stack):
+    name, mocks = stack
+    acls = mocks.of_type("aws:wafv2/webAcl:WebAcl")
+    distribution = mocks.one("aws:cloudfront/distribution:Distribution")
+    if name == "dev":
+        assert acls == [], "dev should carry no WAF (no idle cost)"
+        assert not distribution.inputs.get("webAclId")
+        return
+    [acl] = acls
+    assert (acl.inputs["scope"], acl.inputs["region"]) == ("CLOUDFRONT", "us-east-1"), acl.urn
+    assert distribution.inputs["webAclId"] == acl.outputs["arn"]
+    [rule] = acl.inputs["rules"]
+    limit = rule["statement"]["rateBasedStatement"]
+    assert rule["action"] == {"block": {}}
+    assert limit["limit"] == stack_config(name)["support-chatbot:apiRateLimitPerIp"]
+    assert limit["aggregateKeyType"] == "IP"
+    scope = limit["scopeDownStatement"]["byteMatchStatement"]
+    assert (scope["searchString"], scope["positionalConstraint"]) == ("/api/", "STARTS_WITH")
