@@ -191,7 +191,9 @@ class ChatSite(pulumi.ComponentResource):
             comment="Strict CSP, HSTS and friends for the chat page",
             security_headers_config={
                 "content_security_policy": {
-                    "content_security_policy": pulumi.Output.from_input(args.region).apply(content_security_policy),
+                    "content_security_policy": pulumi.Output.from_input(args.region).apply(
+                        lambda region: content_security_policy(aws_endpoints(region))
+                    ),
                     "override": True,
                 },
                 "strict_transport_security": {
@@ -320,8 +322,8 @@ class ChatSite(pulumi.ComponentResource):
                     "botAliasId": values[3],
                     "localeId": values[4],
                     "apiBasePath": API_BASE_PATH,
-                    "lexEndpoint": f"https://runtime-v2-lex.{values[0]}.amazonaws.com",
-                    "cognitoEndpoint": f"https://cognito-identity.{values[0]}.amazonaws.com",
+                    "lexEndpoint": aws_endpoints(values[0])[1],
+                    "cognitoEndpoint": aws_endpoints(values[0])[0],
                     "suggestions": list(args.suggestions),
                 }
             )
@@ -437,13 +439,19 @@ def cache_control(key: str) -> str:
     return IMMUTABLE if key.startswith(ASSETS_PREFIX) else SHORT
 
 
-def content_security_policy(region: str) -> str:
-    """Only our own files, plus the two AWS endpoints the page calls from the browser (Cognito, Lex runtime)."""
+def aws_endpoints(region: str) -> tuple[str, str]:
+    """The two AWS endpoints the page calls from the browser: Cognito Identity and the Lex V2 runtime."""
+    return f"https://cognito-identity.{region}.amazonaws.com", f"https://runtime-v2-lex.{region}.amazonaws.com"
+
+
+def content_security_policy(connect_sources: Sequence[str] = ()) -> str:
+    """Only our own files; network calls to our origin plus `connect_sources`; no DOM sink may take a string
+    (Trusted Types with no policy), so even a future `innerHTML` of bot text is refused by the browser."""
+    connect = " ".join(["'self'", *connect_sources])
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"connect-src 'self' https://cognito-identity.{region}.amazonaws.com "
-        f"https://runtime-v2-lex.{region}.amazonaws.com; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+        f"connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'; "
+        "require-trusted-types-for 'script'; trusted-types 'none'"
     )
 
 

@@ -30,17 +30,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from components.chat_site import content_security_policy
 from local import staff_pages
 from local.lambda_events import LambdaContext, api_gateway_event
 from local.lex_runtime import LexError, LexRuntime, LexValidationError
 
 MAX_BODY_BYTES = 1024 * 1024  # far above any real request (Lex text is 1,024 characters); refuses abuse
 DRAIN_LIMIT_BYTES = 16 * MAX_BODY_BYTES  # a refused body up to this size is read and dropped before answering
-# ChatSite's CSP (components/chat_site.py), with the AWS endpoints replaced by this origin ('self').
-PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
-)
+# ChatSite's own CSP: locally the AWS endpoints are this origin ('self').
+PAGE_CSP = content_security_policy()
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",

@@ -20,7 +20,8 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self' https://cognito-identity.us-east-1.amazonaws.com "
     "https://runtime-v2-lex.us-east-1.amazonaws.com; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'; "
+    "require-trusted-types-for 'script'; trusted-types 'none'"
 )
 
 

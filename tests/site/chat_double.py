@@ -26,6 +26,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from components.chat_site import content_security_policy
+
 DIST = Path(__file__).resolve().parents[2] / "site" / "dist"
 REGION = "us-east-1"
 IDENTITY_POOL_ID = "us-east-1:11111111-2222-3333-4444-555555555555"
@@ -33,10 +35,7 @@ BOT_ID = "BOT0000001"
 BOT_ALIAS_ID = "ALIAS00001"
 LOCALE_ID = "en_US"
 SUGGESTIONS = ["Where is my order?", "Tell me about your laptops", "I forgot my password", "My Wi-Fi is not working"]
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
+CSP = content_security_policy()  # production's policy; the double is the page's only origin
 LEX_PATH = re.compile(
     rf"^/bots/{BOT_ID}/botAliases/{BOT_ALIAS_ID}/botLocales/{LOCALE_ID}/sessions/(?P<session>[^/]+)(?P<text>/text)?$"
 )
