@@ -254,12 +254,14 @@ def _dynamodb_item(customer: Mapping[str, str]) -> dict[str, dict[str, str]]:
 
 
 def _messages(text: str) -> list[lex.BotMessageGroupArgs]:
+    """One plain-text message group saying `text`."""
     return [
         lex.BotMessageGroupArgs(message=lex.BotMessageArgs(plain_text_message=lex.BotPlainTextMessageArgs(value=text)))
     ]
 
 
 def _lex_slot_type(slot_type: SlotType) -> lex.BotSlotTypeArgs:
+    """A custom slot type of the definition, as Lex V2 takes it inline."""
     return lex.BotSlotTypeArgs(
         name=slot_type.name,
         description=slot_type.description or None,
@@ -277,6 +279,7 @@ def _lex_slot_type(slot_type: SlotType) -> lex.BotSlotTypeArgs:
 
 
 def _lex_intent(intent: Intent) -> lex.BotIntentArgs:
+    """An intent of the definition: utterances, slots with prompts, code hooks, or its closing answer."""
     slots = [
         lex.BotSlotArgs(
             name=slot.name,
@@ -315,6 +318,7 @@ def _lex_intent(intent: Intent) -> lex.BotIntentArgs:
 
 
 def _lex_locale(locale_id: str, locale: Locale) -> lex.BotLocaleArgs:
+    """A locale of the definition with its threshold, voice, slot types and intents."""
     return lex.BotLocaleArgs(
         locale_id=locale_id,
         description=locale.description or None,

@@ -54,12 +54,14 @@ def escalate(request: EscalationRequest) -> TicketReceipt:
 
 @app.exception_handler(TicketNotQueuedError)
 def ticket_not_queued(_exc: TicketNotQueuedError) -> Response:
+    """503 with Retry-After: nothing was kept, so retrying is safe."""
     message = "The escalation could not be queued; nothing was kept. Please retry shortly."
     return error_response(HTTPStatus.SERVICE_UNAVAILABLE, message, headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
 @app.exception_handler(EscalationInProgressError)
 def escalation_in_progress(_exc: EscalationInProgressError) -> Response:
+    """409 with Retry-After: the same submission is being opened right now."""
     message = "The same escalation is being processed. Please retry shortly."
     return error_response(HTTPStatus.CONFLICT, message, headers={"Retry-After": RETRY_AFTER_SECONDS})
 
@@ -67,6 +69,7 @@ def escalation_in_progress(_exc: EscalationInProgressError) -> Response:
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """API Gateway proxy entry point; counts accepted and refused escalations."""
     response = api.handle(event, context)
     accepted = response["statusCode"] == HTTPStatus.ACCEPTED
     metrics.add_metric(name="EscalationAccepted" if accepted else "EscalationRefused", unit=MetricUnit.Count, value=1)

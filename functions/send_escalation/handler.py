@@ -126,6 +126,7 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """SQS event source entry point: one email per record; failed records are listed for retry."""
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -151,4 +151,5 @@ def store_query(entry: QueryLogEntry) -> Stored:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """API Gateway proxy entry point."""
     return api.handle(event, context)
