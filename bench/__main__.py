@@ -6,7 +6,7 @@ import statistics
 import sys
 import time
 
-from bench import load_local
+from bench import footprint, load_local
 from bot.schema import load_definition
 from local.lex_nlu import Classifier
 
@@ -37,6 +37,9 @@ def nlu_latency() -> list[tuple[str, str]]:
 
 
 def main() -> int:
+    load_local.print_table(footprint.page_weight(), "Chat page (site/dist)")
+    load_local.print_table(footprint.package_sizes(), "Lambda packages (Powertools from the public layer)")
+    load_local.print_table(footprint.cold_imports(), "Handler cold import (fresh interpreter, median of 5)")
     load_local.print_table(nlu_latency(), "Local Lex runtime NLU (in-process, no HTTP)")
     report = load_local.run()
     load_local.print_table(report.lines(), "Local stack under load (loopback, in-process)")
