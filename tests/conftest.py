@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ConsoleMessage, Page
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "artifacts"  # screenshots for review; git-ignored
@@ -56,3 +59,15 @@ def artifacts_dir() -> Path:
     """Where tests save screenshots for review (not committed)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def console(page: Page) -> list[ConsoleMessage]:
+    """Everything the page logs to the browser console, in order."""
+    messages: list[ConsoleMessage] = []
+
+    def record(message: ConsoleMessage) -> None:  # Playwright takes a Python function, not a builtin method
+        messages.append(message)
+
+    page.on("console", record)
+    return messages

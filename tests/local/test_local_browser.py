@@ -23,17 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.local_stack]
 
 
 @pytest.fixture
-def console(page: Page) -> list[ConsoleMessage]:
-    messages: list[ConsoleMessage] = []
-
-    def record(message: ConsoleMessage) -> None:
-        messages.append(message)
-
-    page.on("console", record)
-    return messages
-
-
-@pytest.fixture
 def dialogs(page: Page) -> list[Dialog]:
     """Any alert() a script injected through user text would open (there must be none)."""
     opened: list[Dialog] = []

@@ -8,7 +8,6 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page
 
 from tests.site.chat_double import DIST, ChatDouble, handler_for
 
@@ -47,15 +46,3 @@ def chat(site_server: tuple[ThreadingHTTPServer, ChatDouble]) -> ChatDouble:
 def base_url(site_server: tuple[ThreadingHTTPServer, ChatDouble]) -> str:
     """pytest-playwright's base URL: the loopback origin (a secure context, so crypto.subtle works)."""
     return site_server[1].origin
-
-
-@pytest.fixture
-def console(page: Page) -> list[ConsoleMessage]:
-    """Everything the page logs to the console, in order."""
-    messages: list[ConsoleMessage] = []
-
-    def record(message: ConsoleMessage) -> None:
-        messages.append(message)
-
-    page.on("console", record)
-    return messages
