@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -75,15 +75,16 @@ class CustomerDirectory:
 
     def __init__(self, table_name: str | None = None) -> None:
         self._table_name = table_name
-        self._table: Any = None
+
+    @cached_property
+    def table(self) -> Any:
+        """The table, made on first use so importing the module never creates a client."""
+        return boto3.resource("dynamodb").Table(self._table_name or os.environ["CUSTOMERS_TABLE_NAME"])
 
     def find(self, customer_id: str) -> Customer | None:
         """The customer with `customer_id`, None if there is none; CustomerLookupError if the table fails."""
-        if self._table is None:
-            name = self._table_name or os.environ["CUSTOMERS_TABLE_NAME"]
-            self._table = boto3.resource("dynamodb").Table(name)
         try:
-            item = self._table.get_item(Key={"CustomerId": customer_id}).get("Item")
+            item = self.table.get_item(Key={"CustomerId": customer_id}).get("Item")
         except (ClientError, BotoCoreError) as exc:
             raise CustomerLookupError(str(exc)) from exc
         if item is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -54,7 +55,6 @@ class Mailer:
     def __init__(self, sender_address: str | None = None, recipients: list[str] | None = None) -> None:
         self._sender_address = sender_address
         self._recipients = recipients
-        self._client: SESV2Client | None = None
 
     @property
     def sender_address(self) -> str:
@@ -69,13 +69,12 @@ class Mailer:
             raise ValueError("RECIPIENTS must be a JSON list of email addresses")
         return recipients
 
-    @property
+    @cached_property
     def client(self) -> SESV2Client:
-        if self._client is None:
-            import boto3
+        """Made on first use, so importing the module never creates a client."""
+        import boto3
 
-            self._client = boto3.client("sesv2")
-        return self._client
+        return boto3.client("sesv2")
 
     def send(self, email: EscalationEmail, *, reply_to: str) -> str:
         """Send `email` to the team with the user's address as Reply-To; the SES message id."""

@@ -15,6 +15,7 @@ No `from __future__ import annotations` here: Powertools must see the real body 
 import os
 import time
 from decimal import Decimal
+from functools import cached_property
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -81,7 +82,6 @@ class QueryLog:
     def __init__(self, table_name: str | None = None, retention_days: int | None = None) -> None:
         self._table_name = table_name
         self._retention_days = retention_days
-        self._client: DynamoDBClient | None = None
 
     @property
     def table_name(self) -> str:
@@ -93,13 +93,12 @@ class QueryLog:
             return self._retention_days
         return int(os.environ.get("QUERY_LOG_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
 
-    @property
+    @cached_property
     def client(self) -> "DynamoDBClient":
-        if self._client is None:
-            import boto3
+        """Made on first use, so importing the module never creates a client."""
+        import boto3
 
-            self._client = boto3.client("dynamodb")
-        return self._client
+        return boto3.client("dynamodb")
 
     def store(self, entry: QueryLogEntry, *, now: float) -> bool:
         """Write the row unless one with the same keys exists; True when this call wrote it."""

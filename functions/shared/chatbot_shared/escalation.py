@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -311,8 +312,6 @@ class TicketDesk:
         self._idempotency_table = idempotency_table
         self._clock = clock
         self._new_id = new_id
-        self._dynamodb_client: DynamoDBClient | None = None
-        self._sqs_client: SQSClient | None = None
         self._open_once_idempotent: Callable[..., TicketReceipt] | None = None
         self._idempotency_config: Any = None
 
@@ -330,21 +329,19 @@ class TicketDesk:
     def idempotency_table(self) -> str:
         return self._idempotency_table or _env("IDEMPOTENCY_TABLE_NAME")
 
-    @property
+    @cached_property
     def dynamodb(self) -> "DynamoDBClient":
-        if self._dynamodb_client is None:
-            import boto3
+        """Made on first use, so importing the module never creates a client."""
+        import boto3
 
-            self._dynamodb_client = boto3.client("dynamodb")
-        return self._dynamodb_client
+        return boto3.client("dynamodb")
 
-    @property
+    @cached_property
     def sqs(self) -> "SQSClient":
-        if self._sqs_client is None:
-            import boto3
+        """Made on first use, so importing the module never creates a client."""
+        import boto3
 
-            self._sqs_client = boto3.client("sqs")
-        return self._sqs_client
+        return boto3.client("sqs")
 
     # -- opening a ticket
 
