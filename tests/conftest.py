@@ -8,9 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from playwright.sync_api import expect
 
 if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Page
+
+# expect() retries until this bound, which only limits how long a failure takes: generous on shared CI machines.
+expect.set_options(timeout=15_000)
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "artifacts"  # screenshots for review; git-ignored

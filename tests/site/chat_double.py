@@ -128,7 +128,8 @@ class ChatDouble:
     def lex_texts(self) -> list[Recorded]:
         return [r for r in self.received("/bots/") if r.path.endswith("/text")]
 
-    def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+    def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+        """Poll until `condition` holds; `timeout` only bounds a failure (generous: CI machines are shared)."""
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
