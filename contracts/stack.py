@@ -1,0 +1,134 @@
+"""The stack contract: tables, keys, TTL attributes, function environments, API routes and limits.
+
+A fact two sides of a seam must agree on lives here once: the component that makes a table and the handler
+that writes it read the same `TableSchema`; the component that sets a function's environment and the handler
+that reads it name the same `FunctionEnvironment`; the API's routes and the page's `/api` base path are the
+same strings for API Gateway, CloudFront, the handlers, the local stack and the page's config.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+# --- limits ---------------------------------------------------------------------------------------------------
+
+MAX_USER_TEXT_CHARS = 1024  # Lex V2 RecognizeText accepts at most 1,024 characters of text
+MAX_BOT_TEXT_CHARS = 4000  # a bot answer may be longer than what a user may type
+MAX_HISTORY_TURNS = 50  # turns of conversation an escalation carries
+MAX_EMAIL_CHARS = 254  # RFC 5321 path limit
+MAX_SESSION_ID_CHARS = 100  # Lex V2 session ids: 2 to 100 characters
+SESSION_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"  # Lex V2's sessionId alphabet
+MIN_EPOCH_MS = 946_684_800_000  # 2000-01-01T00:00:00Z: nothing older is a real chat turn
+MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
+ORIGIN_PATTERN = re.compile(r"^https://[a-z0-9.-]+(:[0-9]{1,5})?$")  # an extra origin a stack may allow (CORS)
+METRICS_NAMESPACE = "SupportChatbot"  # every function's Powertools metrics; alarms and dashboards read it
+
+# --- tables ---------------------------------------------------------------------------------------------------
+
+AttributeType = Literal["S", "N", "B"]
+
+
+@dataclass(frozen=True)
+class KeyAttribute:
+    """One key attribute of a DynamoDB table: its name and type."""
+
+    name: str
+    type: AttributeType
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """What a table's owner creates and its readers and writers rely on: keys, TTL and typed attributes."""
+
+    hash_key: KeyAttribute
+    range_key: KeyAttribute | None = None
+    ttl_attribute: str | None = None
+    """The epoch-seconds attribute DynamoDB's TTL expires rows by; None: rows are kept."""
+    number_attributes: tuple[str, ...] = ()
+    """Non-key attributes stored as DynamoDB numbers (everything else a writer sends is a string)."""
+
+    @property
+    def keys(self) -> tuple[KeyAttribute, ...]:
+        """The key attributes, hash first."""
+        return (self.hash_key,) if self.range_key is None else (self.hash_key, self.range_key)
+
+
+QUERY_LOG_TABLE = TableSchema(
+    hash_key=KeyAttribute("sessionId", "S"),
+    range_key=KeyAttribute("timestamp", "N"),
+    ttl_attribute="expiresAt",
+    number_attributes=("confidenceScore",),
+)
+"""`ChatbotUserQueries`: one row per conversation turn, keyed by session and epoch-ms timestamp."""
+QUERY_LOG_TABLE_PREFIX = "ChatbotUserQueries"
+
+TICKETS_TABLE = TableSchema(hash_key=KeyAttribute("ticketId", "S"), number_attributes=("createdAt", "updatedAt"))
+"""Escalation tickets: the record of what users asked the team. No TTL: they are kept."""
+
+IDEMPOTENCY_TABLE = TableSchema(hash_key=KeyAttribute("id", "S"), ttl_attribute="expiration")
+"""Powertools idempotency records (its own attribute names: `id`, `expiration`)."""
+
+CUSTOMERS_TABLE = TableSchema(hash_key=KeyAttribute("CustomerId", "S"), number_attributes=("AccountBalance",))
+"""Customers the bot answers about: CustomerId, Name, Email, LastOrderId, LastOrderStatus, AccountBalance."""
+
+# --- the API --------------------------------------------------------------------------------------------------
+
+API_BASE_PATH = "/api"  # where the page reaches the API on its own origin (CloudFront and the local stack)
+API_STAGE = "live"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route of the REST API: its path (below the base path), method and the function that answers it."""
+
+    path: str
+    method: str
+    function: str
+    """The folder under `functions/` whose handler serves the route."""
+
+
+ESCALATE_ROUTE = Route("/escalate", "POST", "escalate")
+STORE_QUERY_ROUTE = Route("/store-query", "POST", "store_query")
+PUBLIC_ROUTES = (ESCALATE_ROUTE, STORE_QUERY_ROUTE)
+"""The routes the page calls, with no sign-in."""
+
+# --- what each function reads from its environment ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """An environment variable a function reads: its name and whether the function can run without it."""
+
+    name: str
+    required: bool = True
+
+
+QUERY_LOG_TABLE_NAME = EnvVar("QUERY_LOG_TABLE_NAME")
+QUERY_LOG_RETENTION_DAYS = EnvVar("QUERY_LOG_RETENTION_DAYS", required=False)
+TICKETS_TABLE_NAME = EnvVar("TICKETS_TABLE_NAME")
+IDEMPOTENCY_TABLE_NAME = EnvVar("IDEMPOTENCY_TABLE_NAME")
+ESCALATION_QUEUE_URL = EnvVar("ESCALATION_QUEUE_URL")
+SENDER_ADDRESS = EnvVar("SENDER_ADDRESS")
+RECIPIENTS = EnvVar("RECIPIENTS")
+"""A JSON list of the support team's addresses."""
+CUSTOMERS_TABLE_NAME = EnvVar("CUSTOMERS_TABLE_NAME")
+ALLOWED_ORIGINS = EnvVar("ALLOWED_ORIGINS", required=False)
+"""A JSON list of the extra https origins answered with CORS headers; unset: none."""
+
+OPEN_TICKETS = (TICKETS_TABLE_NAME, ESCALATION_QUEUE_URL, IDEMPOTENCY_TABLE_NAME)
+"""What a function that opens escalation tickets reads (the escalate function and the bot's code hook)."""
+
+FUNCTION_ENVIRONMENT: dict[str, tuple[EnvVar, ...]] = {
+    "store_query": (QUERY_LOG_TABLE_NAME, QUERY_LOG_RETENTION_DAYS, ALLOWED_ORIGINS),
+    "escalate": (*OPEN_TICKETS, ALLOWED_ORIGINS),
+    "send_escalation": (TICKETS_TABLE_NAME, SENDER_ADDRESS, RECIPIENTS),
+    "fulfillment": (CUSTOMERS_TABLE_NAME, *OPEN_TICKETS),
+}
+"""Every function (its folder under `functions/`) and the variables it reads. Components set exactly these."""
+
+
+def environment_names(function: str) -> frozenset[str]:
+    """The names of the variables `function` reads."""
+    return frozenset(var.name for var in FUNCTION_ENVIRONMENT[function])
