@@ -28,8 +28,9 @@ from types import ModuleType
 from typing import Any
 
 from bot.schema import load_definition
-from local.config_js import config_values, render_config_js
-from local.lambda_events import LambdaContext
+from contracts.stack import API_BASE_PATH, FUNCTION_ENVIRONMENT, PUBLIC_ROUTES
+from local.config_js import COGNITO_PATH, config_values, render_config_js
+from local.lambda_events import REGION, LambdaContext
 from local.lex_runtime import BotIdentity, LexRuntime
 from local.queue_worker import QueueWorker
 from local.server import LocalApp, LocalHttpServer
@@ -37,18 +38,14 @@ from local.staff_pages import ReplyToRecorder
 
 REPO = Path(__file__).resolve().parent.parent
 SITE_DIR = REPO / "site" / "dist"
-HANDLERS = {
-    "fulfillment": "functions.fulfillment.handler",
-    "escalate": "functions.escalate.handler",
-    "store-query": "functions.store_query.handler",
-    "send-escalation": "functions.send_escalation.handler",
-}
+HANDLERS = {function: f"functions.{function}.handler" for function in FUNCTION_ENVIRONMENT}
+"""Every function of the stack (its folder under `functions/`) and the module of its `lambda_handler`."""
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_SESSION_TOKEN": "local",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
 }
 # Modules holding boto3 clients or settings read at import: imported fresh for each stack.
 _FRESH_PREFIXES = ("functions.", "chatbot_shared.escalation", "chatbot_shared.rest")
@@ -77,6 +74,7 @@ class StackInfo:
         lex_path = (
             f"/bots/{self.bot.bot_id}/botAliases/{self.bot.alias_id}/botLocales/{self.locale_id}/sessions/<id>/text"
         )
+        api = ", ".join(f"{route.method} {self.origin}{API_BASE_PATH}{route.path}" for route in PUBLIC_ROUTES)
         return "\n".join(
             [
                 f"Support chatbot (local) is running: open {self.origin}/",
@@ -84,8 +82,8 @@ class StackInfo:
                 "What runs where:",
                 f"  chat page         {self.origin}/  (site/dist, with a generated {self.origin}/config.js)",
                 f"  Lex V2 runtime    {self.origin}{lex_path}  (bot/definition.yaml, functions/fulfillment)",
-                f"  support API       {self.origin}/api/escalate, {self.origin}/api/store-query",
-                f"  Cognito identity  {self.origin}/cognito-identity  (forwarded to moto)",
+                f"  support API       {api}",
+                f"  Cognito identity  {self.origin}{COGNITO_PATH}  (forwarded to moto)",
                 f"  staff pages       {self.origin}/_local/outbox, {self.origin}/_local/query-log",
                 f"  AWS stand-ins     {self.moto_url}  (moto: DynamoDB, SQS, SES, Cognito Identity)",
                 "  escalation queue  polled in-process into functions/send_escalation (retries, then DLQ)",
@@ -213,10 +211,7 @@ class LocalStack:
         )
         self._http.app = LocalApp(
             runtime=self.runtime,
-            api_handlers={
-                "/escalate": ("escalate", _one_at_a_time(handlers["escalate"])),
-                "/store-query": ("store-query", _one_at_a_time(handlers["store-query"])),
-            },
+            api_handlers={route: _one_at_a_time(handlers[route.function]) for route in PUBLIC_ROUTES},
             moto_url=moto_url,
             site_dir=self.site_dir,
             config_js=render_config_js(config),
@@ -224,7 +219,7 @@ class LocalStack:
             host=str(http_host),
             recorder=self._recorder,
         )
-        self.worker = QueueWorker(names.escalation_queue_url, _one_at_a_time(handlers["send-escalation"]))
+        self.worker = QueueWorker(names.escalation_queue_url, _one_at_a_time(handlers["send_escalation"]))
         self.worker.start()
         self._http_thread = threading.Thread(target=self._http.serve_forever, name="local-http", daemon=True)
         self._http_thread.start()
