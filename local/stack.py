@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.schema import load_definition
 from contracts.stack import API_BASE_PATH, FUNCTION_ENVIRONMENT, PUBLIC_ROUTES
@@ -35,6 +35,10 @@ from local.lex_runtime import BotIdentity, LexRuntime
 from local.queue_worker import QueueWorker
 from local.server import LocalApp, LocalHttpServer
 from local.staff_pages import ReplyToRecorder
+
+if TYPE_CHECKING:
+    from bot.schema import BotDefinition
+    from local.stand_ins import StandInNames
 
 REPO = Path(__file__).resolve().parent.parent
 SITE_DIR = REPO / "site" / "dist"
@@ -165,35 +169,12 @@ class LocalStack:
         return self.info
 
     def _start_backends(self) -> None:
-        from moto.server import ThreadedMotoServer
-
+        """Everything behind the (already listening) HTTP server, in order; then serve."""
         assert self._http is not None
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
-        self._moto = ThreadedMotoServer("127.0.0.1", 0, verbose=False)
-        self._moto.start()
-        moto_host, moto_port = self._moto.get_host_and_port()
-        moto_url = f"http://{moto_host}:{moto_port}"
         definition = load_definition()
-        self._workdir = Path(tempfile.mkdtemp(prefix="chatbot-local-"))
-        content = self._workdir / "bot_content.json"
-        content.write_text(definition.code_hook_content(), encoding="utf-8")
-        self._set_env(
-            {
-                **FAKE_CREDENTIALS,
-                "AWS_ENDPOINT_URL": moto_url,
-                "BOT_CONTENT_PATH": str(content),
-                "POWERTOOLS_SERVICE_NAME": "support-chatbot-local",
-                "POWERTOOLS_METRICS_DISABLED": "true",
-                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL") or self.log_level,
-                "POWERTOOLS_DEV": "false",
-            }
-        )
-        urllib.request.urlopen(urllib.request.Request(moto_url + "/moto-api/reset", method="POST"), timeout=10).close()
-        self._recorder.install()
-        from local.stand_ins import provision
-
-        names = provision()
-        self._set_env(names.environment())
+        moto_url = self._start_moto()
+        self._set_env(self._function_settings(moto_url, definition))
+        names = self._provision_stand_ins(moto_url)
         handlers = self._import_handlers()
 
         bot = BotIdentity()
@@ -233,6 +214,42 @@ class LocalStack:
             escalation_queue_url=names.escalation_queue_url,
             escalation_dlq_url=names.escalation_dlq_url,
         )
+
+    def _start_moto(self) -> str:
+        """A moto server on a free loopback port; its URL."""
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
+        self._moto = ThreadedMotoServer("127.0.0.1", 0, verbose=False)
+        self._moto.start()
+        moto_host, moto_port = self._moto.get_host_and_port()
+        return f"http://{moto_host}:{moto_port}"
+
+    def _function_settings(self, moto_url: str, definition: BotDefinition) -> dict[str, str]:
+        """What every function's environment holds besides the stand-ins' names: AWS at moto, the bot's
+        content for the code hook, Powertools settings."""
+        self._workdir = Path(tempfile.mkdtemp(prefix="chatbot-local-"))
+        content = self._workdir / "bot_content.json"
+        content.write_text(definition.code_hook_content(), encoding="utf-8")
+        return {
+            **FAKE_CREDENTIALS,
+            "AWS_ENDPOINT_URL": moto_url,
+            "BOT_CONTENT_PATH": str(content),
+            "POWERTOOLS_SERVICE_NAME": "support-chatbot-local",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL") or self.log_level,
+            "POWERTOOLS_DEV": "false",
+        }
+
+    def _provision_stand_ins(self, moto_url: str) -> StandInNames:
+        """Empty moto, note SES calls for the outbox, create the stand-ins and point the environment at them."""
+        from local.stand_ins import provision
+
+        urllib.request.urlopen(urllib.request.Request(moto_url + "/moto-api/reset", method="POST"), timeout=10).close()
+        self._recorder.install()
+        names = provision()
+        self._set_env(names.environment())
+        return names
 
     def stop(self) -> None:
         """Stop serving, stop the queue loop, stop moto, and put the environment back. Safe to call twice."""
