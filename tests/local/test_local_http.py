@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from contracts.page import ASSETS_PREFIX, cache_control, content_security_policy, content_type, security_headers
+from contracts.stack import API_BASE_PATH
 from local.stack import SITE_DIR, LocalStack, LocalStackError
 from local.staff_pages import STAFF_CSP
 from tests.local.stack_helpers import fetch, free_port, wait_for_email
@@ -123,7 +124,7 @@ def test_config_js_points_the_page_at_this_origin(local_stack: LocalStack, defin
         "botId": "LOCALBOTID",
         "botAliasId": "LOCALALIAS",
         "localeId": "en_US",
-        "apiBasePath": "/api",
+        "apiBasePath": API_BASE_PATH,
         "lexEndpoint": origin,
         "cognitoEndpoint": f"{origin}/cognito-identity",
         "suggestions": definition.locales["en_US"].suggestions(),
