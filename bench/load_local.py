@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from contracts.stack import API_BASE_PATH, STORE_QUERY_ROUTE
+from local.lambda_events import REGION
 from local.stack import LocalStack
 from local.staff_pages import query_log
 
@@ -182,7 +184,7 @@ def _store_query(
         "intentName": answer["sessionState"].get("intent", {}).get("name"),
     }
     request = urllib.request.Request(  # noqa: S310 - the local stack's loopback origin, http only
-        origin + "/api/store-query",
+        origin + API_BASE_PATH + STORE_QUERY_ROUTE.path,
         data=json.dumps(row).encode(),
         method="POST",
         headers={"Content-Type": "application/json"},
@@ -194,7 +196,7 @@ def _store_query(
 
 def _lex_client(origin: str) -> LexRuntimeV2Client:
     """An unmodified boto3 client; it signs with the fake credentials the running stack put in the environment."""
-    return boto3.client("lexv2-runtime", endpoint_url=origin, region_name="us-east-1")
+    return boto3.client("lexv2-runtime", endpoint_url=origin, region_name=REGION)
 
 
 def _free_port() -> int:

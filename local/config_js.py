@@ -1,14 +1,18 @@
 """The page's `config.js` for the local stack: the keys ChatSite deploys, pointing at this origin.
 
-Rendered by ChatSite's own `render_config_js` (one renderer, one key list: the local page can never drift
-from the deployed one). Importing `components.chat_site` costs about 0.4 s (pulumi_aws loads lazily).
+Rendered by the page contract's `render_config_js` (one renderer, one key list, `contracts.page`): the local
+page reads exactly what the deployed page reads, with every endpoint on this one origin.
 """
 
 from __future__ import annotations
 
-from components.chat_site import render_config_js
+from contracts.page import render_config_js
+from contracts.stack import API_BASE_PATH
+from local.lambda_events import REGION
 
-__all__ = ["config_values", "render_config_js"]
+__all__ = ["COGNITO_PATH", "config_values", "render_config_js"]
+
+COGNITO_PATH = "/cognito-identity"  # where the local server forwards the page's Cognito Identity calls to moto
 
 
 def config_values(
@@ -16,13 +20,13 @@ def config_values(
 ) -> dict[str, object]:
     """`window.CHATBOT_CONFIG` for a page served at `origin` (e.g. http://127.0.0.1:8000)."""
     return {
-        "region": "us-east-1",
+        "region": REGION,
         "identityPoolId": identity_pool_id,
         "botId": bot_id,
         "botAliasId": bot_alias_id,
         "localeId": locale_id,
-        "apiBasePath": "/api",
-        "lexEndpoint": origin,
-        "cognitoEndpoint": f"{origin}/cognito-identity",
+        "apiBasePath": API_BASE_PATH,
+        "lexEndpoint": origin,  # the Lex runtime answers on this origin, at Lex's own paths
+        "cognitoEndpoint": origin + COGNITO_PATH,
         "suggestions": suggestions,
     }

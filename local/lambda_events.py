@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from contracts.stack import API_STAGE
+
 ACCOUNT_ID = "123456789012"  # moto's default account
-REGION = "us-east-1"
-API_STAGE = "live"
+REGION = "us-east-1"  # the local stack's one region: moto's default, the page's config and every stand-in
 
 
 @dataclass

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from chatbot_shared.lex import MAX_INPUT_CHARS, CodeHookResponse
+from chatbot_shared.lex import CodeHookResponse
+from contracts.stack import MAX_SESSION_ID_CHARS, MAX_USER_TEXT_CHARS, SESSION_ID_PATTERN
 from local.lex_nlu import FALLBACK_INTENT, MAX_INTERPRETATIONS, Classifier, Match, SlotValue, extract_value, tokenize
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
 CodeHook = Callable[[dict[str, Any]], dict[str, Any]]
 """The fulfillment Lambda: takes a Lex V2 code-hook event, returns its response (a dict)."""
 
-SESSION_ID = re.compile(r"^[0-9a-zA-Z._:-]{2,100}$")  # botocore: SessionId, min 2, max 100
+MIN_SESSION_ID_CHARS = 2  # botocore's SessionId: 2 to MAX_SESSION_ID_CHARS characters of SESSION_ID_PATTERN
+_SESSION_ID = re.compile(SESSION_ID_PATTERN)
 SWITCH_CONFIDENCE = 0.9  # while a slot is elicited, only a near-exact other intent changes the subject
 MESSAGE_VERSION = "1.0"
 GAVE_UP = (
@@ -224,10 +226,11 @@ class LexRuntime:
             raise LexNotFoundError(f"Could not find alias {alias_id}; the local alias is {self.identity.alias_id}")
         if locale_id not in self.definition.locales:
             raise LexNotFoundError(f"Could not find locale {locale_id} in bot {bot_id}")
-        if not SESSION_ID.match(session_id):
+        if not MIN_SESSION_ID_CHARS <= len(session_id) <= MAX_SESSION_ID_CHARS or not _SESSION_ID.fullmatch(session_id):
             raise LexValidationError(
                 "1 validation error detected: Value at 'sessionId' failed to satisfy constraint: "
-                "Member must have length between 2 and 100 and match pattern [0-9a-zA-Z._:-]+"
+                f"Member must have length between {MIN_SESSION_ID_CHARS} and {MAX_SESSION_ID_CHARS} "
+                f"and match pattern {SESSION_ID_PATTERN.strip('^$')}"
             )
         return self.definition.locales[locale_id]
 
@@ -244,10 +247,10 @@ def _parse_recognize_text(body: Any, locale: Locale) -> tuple[str, dict[str, Any
             "1 validation error detected: Value at 'text' failed to satisfy constraint: "
             "Member must not be null and must have length greater than or equal to 1"
         )
-    if len(text) > MAX_INPUT_CHARS:
+    if len(text) > MAX_USER_TEXT_CHARS:
         raise LexValidationError(
             f"1 validation error detected: Value at 'text' failed to satisfy constraint: "
-            f"Member must have length less than or equal to {MAX_INPUT_CHARS}"
+            f"Member must have length less than or equal to {MAX_USER_TEXT_CHARS}"
         )
     state_in = body.get("sessionState") or {}
     if not isinstance(state_in, dict):

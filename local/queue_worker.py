@@ -33,7 +33,7 @@ class QueueWorker:
         queue_url: str,
         handler: Handler,
         *,
-        function_name: str = "send-escalation",
+        function_name: str = "send_escalation",
         visibility_timeout: int = 10,
         wait_seconds: int = 1,
     ) -> None:

@@ -15,9 +15,9 @@ stdlib `ThreadingHTTPServer`: one thread per connection, HTTP/1.1 keep-alive, no
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
-import mimetypes
 import re
 import urllib.error
 import urllib.parse
@@ -30,27 +30,35 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from components.chat_site import content_security_policy
+from contracts.page import (
+    ASSETS_PREFIX,
+    CONFIG_FILE,
+    cache_control,
+    content_security_policy,
+    content_type,
+    security_headers,
+)
+from contracts.stack import API_BASE_PATH, Route
 from local import staff_pages
+from local.config_js import COGNITO_PATH
 from local.lambda_events import LambdaContext, api_gateway_event
 from local.lex_runtime import LexError, LexRuntime, LexValidationError
 
-MAX_BODY_BYTES = 1024 * 1024  # far above any real request (Lex text is 1,024 characters); refuses abuse
+MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: far above any real request (a user's text is at most 1,024 characters)
 DRAIN_LIMIT_BYTES = 16 * MAX_BODY_BYTES  # a refused body up to this size is read and dropped before answering
-# ChatSite's own CSP: locally the AWS endpoints are this origin ('self').
-PAGE_CSP = content_security_policy()
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-    "X-Frame-Options": "DENY",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
+# Exactly the headers CloudFront adds to every behaviour of the distribution (the page, its assets, /api/*).
+# The CSP's connect-src needs no AWS endpoint here: Lex and Cognito answer on this origin ('self'). Browsers
+# ignore Strict-Transport-Security over plain http (RFC 6797, 8.1), so sending it to 127.0.0.1 pins nothing.
+PAGE_HEADERS = security_headers(content_security_policy())
+# The page itself (index.html) and config.js are revalidated on every load, where CloudFront lets browsers
+# keep them a minute: each start of the local stack makes a new identity pool, and `make site`
+# rebuilds the page while the stack runs: a cached config.js would point the page at a pool that no longer
+# exists. Assets keep the contract's rule: their names are content hashes, so they never go stale.
+PAGE_CACHE = "no-cache"
 _LEX_PATH = re.compile(
     r"^/bots/(?P<bot>[^/]+)/botAliases/(?P<alias>[^/]+)/botLocales/(?P<locale>[^/]+)"
     r"/sessions/(?P<session>[^/]+)(?P<text>/text)?$"
 )
-_CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 log = logging.getLogger("local.server")
 
 ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -82,7 +90,7 @@ class LocalApp:
     """Routes requests to the runtime, the handlers, moto, the site and the staff pages."""
 
     runtime: LexRuntime
-    api_handlers: dict[str, tuple[str, ApiHandler]]  # "/escalate" -> (function name, lambda_handler)
+    api_handlers: dict[Route, ApiHandler]  # each route of the REST API and the lambda_handler that serves it
     moto_url: str
     site_dir: Path
     config_js: str
@@ -94,16 +102,16 @@ class LocalApp:
         path = request.path
         if path.startswith("/bots/"):
             return self._lex(request)
-        if path.startswith("/api/"):
+        if path.startswith(API_BASE_PATH + "/"):
             return self._api(request)
-        if path.rstrip("/") == "/cognito-identity":
+        if path.rstrip("/") == COGNITO_PATH:
             return self._cognito(request)
         if path.startswith("/_local"):
             return self._staff(request)
         if request.method not in {"GET", "HEAD"}:
             return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": f"{request.method} is not allowed on {path}"})
-        if path == "/config.js":
-            return _page_asset(self.config_js.encode(), "text/javascript; charset=utf-8")
+        if path == "/" + CONFIG_FILE:
+            return _page_file(CONFIG_FILE, self.config_js.encode())
         return self._static(path)
 
     # --- Lex -------------------------------------------------------------------------------------------------
@@ -133,13 +141,15 @@ class LocalApp:
     # --- the API ---------------------------------------------------------------------------------------------
 
     def _api(self, request: Request) -> Response:
-        resource = request.path.removeprefix("/api")
-        route = self.api_handlers.get(resource)
-        if route is None:
+        resource = request.path.removeprefix(API_BASE_PATH)
+        routes = {route.method: (route, fn) for route, fn in self.api_handlers.items() if route.path == resource}
+        if not routes:
             return _json(HTTPStatus.NOT_FOUND, {"message": f"No API route {resource}", "errors": []})
-        if request.method != "POST":
-            return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": f"{resource} accepts POST only", "errors": []})
-        name, handler = route
+        if request.method not in routes:
+            allowed = ", ".join(sorted(routes))
+            return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": f"{resource} accepts {allowed} only", "errors": []})
+        route, handler = routes[request.method]
+        name = route.function
         event = api_gateway_event(
             request.method,
             resource,
@@ -160,7 +170,7 @@ class LocalApp:
         except Exception:  # API Gateway answers 502 when the function fails or answers nonsense
             log.exception("%s failed", name)
             return _json(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"})
-        return Response(status, payload, {**headers, **SECURITY_HEADERS})
+        return Response(status, payload, {**headers, **PAGE_HEADERS})  # CloudFront's policy overrides the API's
 
     # --- Cognito ---------------------------------------------------------------------------------------------
 
@@ -219,23 +229,19 @@ class LocalApp:
             target = target / "index.html"
         if not target.is_relative_to(root) or not target.is_file():
             return Response(HTTPStatus.NOT_FOUND, b"Not found\n", {"Content-Type": "text/plain; charset=utf-8"})
-        kind = _CONTENT_TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        if kind.startswith("text/") and "charset" not in kind:
-            kind += "; charset=utf-8"
-        return _page_asset(target.read_bytes(), kind)
+        return _page_file(target.relative_to(root).as_posix(), target.read_bytes())
 
 
-def _page_asset(body: bytes, kind: str) -> Response:
-    return Response(
-        HTTPStatus.OK,
-        body,
-        {"Content-Type": kind, "Cache-Control": "no-cache", "Content-Security-Policy": PAGE_CSP, **SECURITY_HEADERS},
-    )
+def _page_file(key: str, body: bytes) -> Response:
+    """A file of the page (`key`: its path in the build, as ChatSite uploads it) with the page's headers."""
+    cache = cache_control(key) if key.startswith(ASSETS_PREFIX) else PAGE_CACHE
+    return Response(HTTPStatus.OK, body, {"Content-Type": content_type(key), "Cache-Control": cache, **PAGE_HEADERS})
 
 
 def _staff_html(text: str) -> Response:
+    # The same protections as the page, under the staff pages' own CSP (no script at all).
     headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
-    return Response(HTTPStatus.OK, text.encode(), {**headers, "Content-Security-Policy": staff_pages.STAFF_CSP})
+    return Response(HTTPStatus.OK, text.encode(), {**headers, **security_headers(staff_pages.STAFF_CSP)})
 
 
 def _staff_json(text: str) -> Response:
@@ -246,7 +252,7 @@ def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> R
     return Response(
         status,
         json.dumps(payload).encode(),
-        {"Content-Type": "application/json", **SECURITY_HEADERS, **(headers or {})},
+        {"Content-Type": "application/json", **PAGE_HEADERS, **(headers or {})},
     )
 
 
@@ -260,8 +266,6 @@ def _header_value(value: Any) -> str:
 
 
 def _decode_body(body: str, encoded: bool) -> bytes:
-    import base64
-
     return base64.b64decode(body) if encoded else body.encode("utf-8")
 
 

@@ -25,30 +25,31 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.schema import load_definition
-from local.config_js import config_values, render_config_js
-from local.lambda_events import LambdaContext
+from contracts.stack import API_BASE_PATH, FUNCTION_ENVIRONMENT, PUBLIC_ROUTES
+from local.config_js import COGNITO_PATH, config_values, render_config_js
+from local.lambda_events import REGION, LambdaContext
 from local.lex_runtime import BotIdentity, LexRuntime
 from local.queue_worker import QueueWorker
 from local.server import LocalApp, LocalHttpServer
 from local.staff_pages import ReplyToRecorder
 
+if TYPE_CHECKING:
+    from bot.schema import BotDefinition
+    from local.stand_ins import StandInNames
+
 REPO = Path(__file__).resolve().parent.parent
 SITE_DIR = REPO / "site" / "dist"
-HANDLERS = {
-    "fulfillment": "functions.fulfillment.handler",
-    "escalate": "functions.escalate.handler",
-    "store-query": "functions.store_query.handler",
-    "send-escalation": "functions.send_escalation.handler",
-}
+HANDLERS = {function: f"functions.{function}.handler" for function in FUNCTION_ENVIRONMENT}
+"""Every function of the stack (its folder under `functions/`) and the module of its `lambda_handler`."""
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_SESSION_TOKEN": "local",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
 }
 # Modules holding boto3 clients or settings read at import: imported fresh for each stack.
 _FRESH_PREFIXES = ("functions.", "chatbot_shared.escalation", "chatbot_shared.rest")
@@ -77,6 +78,7 @@ class StackInfo:
         lex_path = (
             f"/bots/{self.bot.bot_id}/botAliases/{self.bot.alias_id}/botLocales/{self.locale_id}/sessions/<id>/text"
         )
+        api = ", ".join(f"{route.method} {self.origin}{API_BASE_PATH}{route.path}" for route in PUBLIC_ROUTES)
         return "\n".join(
             [
                 f"Support chatbot (local) is running: open {self.origin}/",
@@ -84,8 +86,8 @@ class StackInfo:
                 "What runs where:",
                 f"  chat page         {self.origin}/  (site/dist, with a generated {self.origin}/config.js)",
                 f"  Lex V2 runtime    {self.origin}{lex_path}  (bot/definition.yaml, functions/fulfillment)",
-                f"  support API       {self.origin}/api/escalate, {self.origin}/api/store-query",
-                f"  Cognito identity  {self.origin}/cognito-identity  (forwarded to moto)",
+                f"  support API       {api}",
+                f"  Cognito identity  {self.origin}{COGNITO_PATH}  (forwarded to moto)",
                 f"  staff pages       {self.origin}/_local/outbox, {self.origin}/_local/query-log",
                 f"  AWS stand-ins     {self.moto_url}  (moto: DynamoDB, SQS, SES, Cognito Identity)",
                 "  escalation queue  polled in-process into functions/send_escalation (retries, then DLQ)",
@@ -167,35 +169,12 @@ class LocalStack:
         return self.info
 
     def _start_backends(self) -> None:
-        from moto.server import ThreadedMotoServer
-
+        """Everything behind the (already listening) HTTP server, in order; then serve."""
         assert self._http is not None
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
-        self._moto = ThreadedMotoServer("127.0.0.1", 0, verbose=False)
-        self._moto.start()
-        moto_host, moto_port = self._moto.get_host_and_port()
-        moto_url = f"http://{moto_host}:{moto_port}"
         definition = load_definition()
-        self._workdir = Path(tempfile.mkdtemp(prefix="chatbot-local-"))
-        content = self._workdir / "bot_content.json"
-        content.write_text(definition.code_hook_content(), encoding="utf-8")
-        self._set_env(
-            {
-                **FAKE_CREDENTIALS,
-                "AWS_ENDPOINT_URL": moto_url,
-                "BOT_CONTENT_PATH": str(content),
-                "POWERTOOLS_SERVICE_NAME": "support-chatbot-local",
-                "POWERTOOLS_METRICS_DISABLED": "true",
-                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL") or self.log_level,
-                "POWERTOOLS_DEV": "false",
-            }
-        )
-        urllib.request.urlopen(urllib.request.Request(moto_url + "/moto-api/reset", method="POST"), timeout=10).close()
-        self._recorder.install()
-        from local.stand_ins import provision
-
-        names = provision()
-        self._set_env(names.environment())
+        moto_url = self._start_moto()
+        self._set_env(self._function_settings(moto_url, definition))
+        names = self._provision_stand_ins(moto_url)
         handlers = self._import_handlers()
 
         bot = BotIdentity()
@@ -213,10 +192,7 @@ class LocalStack:
         )
         self._http.app = LocalApp(
             runtime=self.runtime,
-            api_handlers={
-                "/escalate": ("escalate", _one_at_a_time(handlers["escalate"])),
-                "/store-query": ("store-query", _one_at_a_time(handlers["store-query"])),
-            },
+            api_handlers={route: _one_at_a_time(handlers[route.function]) for route in PUBLIC_ROUTES},
             moto_url=moto_url,
             site_dir=self.site_dir,
             config_js=render_config_js(config),
@@ -224,7 +200,7 @@ class LocalStack:
             host=str(http_host),
             recorder=self._recorder,
         )
-        self.worker = QueueWorker(names.escalation_queue_url, _one_at_a_time(handlers["send-escalation"]))
+        self.worker = QueueWorker(names.escalation_queue_url, _one_at_a_time(handlers["send_escalation"]))
         self.worker.start()
         self._http_thread = threading.Thread(target=self._http.serve_forever, name="local-http", daemon=True)
         self._http_thread.start()
@@ -238,6 +214,42 @@ class LocalStack:
             escalation_queue_url=names.escalation_queue_url,
             escalation_dlq_url=names.escalation_dlq_url,
         )
+
+    def _start_moto(self) -> str:
+        """A moto server on a free loopback port; its URL."""
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
+        self._moto = ThreadedMotoServer("127.0.0.1", 0, verbose=False)
+        self._moto.start()
+        moto_host, moto_port = self._moto.get_host_and_port()
+        return f"http://{moto_host}:{moto_port}"
+
+    def _function_settings(self, moto_url: str, definition: BotDefinition) -> dict[str, str]:
+        """What every function's environment holds besides the stand-ins' names: AWS at moto, the bot's
+        content for the code hook, Powertools settings."""
+        self._workdir = Path(tempfile.mkdtemp(prefix="chatbot-local-"))
+        content = self._workdir / "bot_content.json"
+        content.write_text(definition.code_hook_content(), encoding="utf-8")
+        return {
+            **FAKE_CREDENTIALS,
+            "AWS_ENDPOINT_URL": moto_url,
+            "BOT_CONTENT_PATH": str(content),
+            "POWERTOOLS_SERVICE_NAME": "support-chatbot-local",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL") or self.log_level,
+            "POWERTOOLS_DEV": "false",
+        }
+
+    def _provision_stand_ins(self, moto_url: str) -> StandInNames:
+        """Empty moto, note SES calls for the outbox, create the stand-ins and point the environment at them."""
+        from local.stand_ins import provision
+
+        urllib.request.urlopen(urllib.request.Request(moto_url + "/moto-api/reset", method="POST"), timeout=10).close()
+        self._recorder.install()
+        names = provision()
+        self._set_env(names.environment())
+        return names
 
     def stop(self) -> None:
         """Stop serving, stop the queue loop, stop moto, and put the environment back. Safe to call twice."""

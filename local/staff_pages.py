@@ -19,6 +19,8 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
+from local.lambda_events import REGION
+
 QUERY_LOG_ROWS = 200  # the page shows the most recent rows; the table keeps them all
 STAFF_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-src 'self'; "
@@ -92,7 +94,7 @@ class ReplyToRecorder:
             self._by_message_id[str(message_id)] = context["local_reply_to"]
 
 
-def outbox(recorder: ReplyToRecorder | None = None, region: str = "us-east-1") -> list[OutboxEmail]:
+def outbox(recorder: ReplyToRecorder | None = None, region: str = REGION) -> list[OutboxEmail]:
     """Every email the SES stand-in accepted (SES v1 and v2), newest first."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends

@@ -3,16 +3,18 @@
 `provision(names=None) -> StandInNames` creates, with whatever boto3 reaches (moto's `mock_aws` in tests, a moto
 server through `AWS_ENDPOINT_URL` in the local stack):
 
-- the query-log table (`sessionId` S hash, `timestamp` N range, TTL on `expiresAt`);
-- the tickets table (`ticketId` S hash) and the idempotency table (`id` S hash, TTL on `expiration`);
-- the customers table (`CustomerId` S hash) loaded with bot/sample_customers.json (`AccountBalance` a Number);
+- the query-log, tickets, idempotency and customers tables, each with the keys and TTL attribute its schema in
+  `contracts.stack` gives (the schemas the components deploy and the handlers rely on);
+- the customers loaded from bot/sample_customers.json, with the schema's number attributes (`AccountBalance`)
+  stored as DynamoDB numbers;
 - the escalation queue with its DLQ and a redrive policy (`max_receive_count`, default 3);
 - the verified SES sender identity;
 - a Cognito identity pool that allows unauthenticated (guest) identities.
 
 It returns the names with the queue URLs and the pool id filled in; `StandInNames.environment()` is every
-environment variable the handlers read. The signature is stable: callers pass `StandInNames(...)` with their
-own names (or nothing for the defaults) and use what comes back.
+environment variable the functions read (`contracts.stack.FUNCTION_ENVIRONMENT`), pointing at these stand-ins.
+The signature is stable: callers pass `StandInNames(...)` with their own names (or nothing for the defaults)
+and use what comes back.
 """
 
 from __future__ import annotations
@@ -28,10 +30,30 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 
+from contracts.stack import (
+    ALLOWED_ORIGINS,
+    CUSTOMERS_TABLE,
+    CUSTOMERS_TABLE_NAME,
+    ESCALATION_QUEUE_URL,
+    IDEMPOTENCY_TABLE,
+    IDEMPOTENCY_TABLE_NAME,
+    METRICS_NAMESPACE,
+    QUERY_LOG_RETENTION_DAYS,
+    QUERY_LOG_TABLE,
+    QUERY_LOG_TABLE_NAME,
+    QUERY_LOG_TABLE_PREFIX,
+    RECIPIENTS,
+    SENDER_ADDRESS,
+    TICKETS_TABLE,
+    TICKETS_TABLE_NAME,
+    KeyAttribute,
+    TableSchema,
+)
+from local.lambda_events import REGION
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-KeySpec = tuple[str, Literal["S", "N", "B"], Literal["HASH", "RANGE"]]  # attribute, type, role
 SAMPLE_CUSTOMERS = Path(__file__).resolve().parent.parent / "bot" / "sample_customers.json"
 
 
@@ -39,8 +61,8 @@ SAMPLE_CUSTOMERS = Path(__file__).resolve().parent.parent / "bot" / "sample_cust
 class StandInNames:
     """Names of the stand-ins; the URLs and the pool id are filled in by `provision`."""
 
-    region: str = "us-east-1"
-    query_log_table: str = "ChatbotUserQueries"
+    region: str = REGION
+    query_log_table: str = QUERY_LOG_TABLE_PREFIX
     tickets_table: str = "EscalationTickets"
     idempotency_table: str = "EscalationIdempotency"
     customers_table: str = "Customers"
@@ -48,26 +70,29 @@ class StandInNames:
     escalation_dlq: str = "escalations-dlq"
     sender_address: str = "chatbot@example.com"
     recipients: tuple[str, ...] = ("support@example.com",)
+    allowed_origins: tuple[str, ...] = ()  # extra https origins answered with CORS; the page's own needs none
     identity_pool_name: str = "chatbot_guests"
     max_receive_count: int = 3
     query_log_retention_days: int = 90
-    metrics_namespace: str = "SupportChatbot"
+    metrics_namespace: str = METRICS_NAMESPACE
     escalation_queue_url: str = ""  # filled in by provision()
     escalation_dlq_url: str = ""  # filled in by provision()
     identity_pool_id: str = ""  # filled in by provision()
 
     def environment(self) -> dict[str, str]:
-        """The environment variables the handlers read, pointing at these stand-ins."""
+        """The environment variables the functions read, pointing at these stand-ins (values as the components
+        set them: lists as JSON, numbers as text)."""
         return {
-            "QUERY_LOG_TABLE_NAME": self.query_log_table,
-            "QUERY_LOG_RETENTION_DAYS": str(self.query_log_retention_days),
-            "TICKETS_TABLE_NAME": self.tickets_table,
-            "IDEMPOTENCY_TABLE_NAME": self.idempotency_table,
-            "ESCALATION_QUEUE_URL": self.escalation_queue_url,
-            "SENDER_ADDRESS": self.sender_address,
-            "RECIPIENTS": json.dumps(list(self.recipients)),
-            "CUSTOMERS_TABLE_NAME": self.customers_table,
-            "POWERTOOLS_METRICS_NAMESPACE": self.metrics_namespace,
+            QUERY_LOG_TABLE_NAME.name: self.query_log_table,
+            QUERY_LOG_RETENTION_DAYS.name: str(self.query_log_retention_days),
+            TICKETS_TABLE_NAME.name: self.tickets_table,
+            IDEMPOTENCY_TABLE_NAME.name: self.idempotency_table,
+            ESCALATION_QUEUE_URL.name: self.escalation_queue_url,
+            SENDER_ADDRESS.name: self.sender_address,
+            RECIPIENTS.name: json.dumps(list(self.recipients)),
+            CUSTOMERS_TABLE_NAME.name: self.customers_table,
+            ALLOWED_ORIGINS.name: json.dumps(list(self.allowed_origins)),
+            "POWERTOOLS_METRICS_NAMESPACE": self.metrics_namespace,  # Powertools' own variable
         }
 
 
@@ -75,10 +100,10 @@ def provision(names: StandInNames | None = None) -> StandInNames:
     """Create every stand-in (see the module docstring); the names with URLs and the pool id filled in."""
     names = names or StandInNames()
     dynamodb = _client("dynamodb", names.region)
-    _table(dynamodb, names.query_log_table, [("sessionId", "S", "HASH"), ("timestamp", "N", "RANGE")], "expiresAt")
-    _table(dynamodb, names.tickets_table, [("ticketId", "S", "HASH")])
-    _table(dynamodb, names.idempotency_table, [("id", "S", "HASH")], "expiration")
-    _table(dynamodb, names.customers_table, [("CustomerId", "S", "HASH")])
+    _table(dynamodb, names.query_log_table, QUERY_LOG_TABLE)
+    _table(dynamodb, names.tickets_table, TICKETS_TABLE)
+    _table(dynamodb, names.idempotency_table, IDEMPOTENCY_TABLE)
+    _table(dynamodb, names.customers_table, CUSTOMERS_TABLE)
     _load_customers(dynamodb, names.customers_table)
 
     sqs = _client("sqs", names.region)
@@ -111,16 +136,20 @@ def _cached_client(service: str, region: str, endpoint_url: str | None) -> Any:
     return boto3.client(service, region_name=region, endpoint_url=endpoint_url)  # type: ignore[call-overload]
 
 
-def _table(dynamodb: DynamoDBClient, name: str, keys: list[KeySpec], ttl_attribute: str | None = None) -> None:
+def _table(dynamodb: DynamoDBClient, name: str, schema: TableSchema) -> None:
+    """Create table `name` with the keys and TTL of `schema`, billed per request as the deployed tables are."""
+    roles: list[tuple[KeyAttribute, Literal["HASH", "RANGE"]]] = [(schema.hash_key, "HASH")]
+    if schema.range_key is not None:
+        roles.append((schema.range_key, "RANGE"))
     dynamodb.create_table(
         TableName=name,
-        AttributeDefinitions=[{"AttributeName": attr, "AttributeType": kind} for attr, kind, _ in keys],
-        KeySchema=[{"AttributeName": attr, "KeyType": role} for attr, _, role in keys],
+        AttributeDefinitions=[{"AttributeName": key.name, "AttributeType": key.type} for key, _ in roles],
+        KeySchema=[{"AttributeName": key.name, "KeyType": role} for key, role in roles],
         BillingMode="PAY_PER_REQUEST",
     )
-    if ttl_attribute is not None:
+    if schema.ttl_attribute is not None:
         dynamodb.update_time_to_live(
-            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute}
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": schema.ttl_attribute}
         )
 
 
@@ -129,5 +158,6 @@ def _load_customers(dynamodb: DynamoDBClient, table: str) -> None:
 
     serialize = TypeSerializer().serialize
     for customer in json.loads(SAMPLE_CUSTOMERS.read_text(encoding="utf-8")):
-        customer["AccountBalance"] = Decimal(customer["AccountBalance"])
+        for attribute in CUSTOMERS_TABLE.number_attributes:  # the file holds them as text: exact decimals
+            customer[attribute] = Decimal(customer[attribute])
         dynamodb.put_item(TableName=table, Item={key: serialize(value) for key, value in customer.items()})

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test folder: the browser, offline AWS credentials, paths."""
+"""Fixtures shared by every test folder: the browser, offline AWS credentials, paths, the bot and the page build."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import expect
 
+from bot.schema import BotDefinition, load_definition
+
 if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Page
 
@@ -18,6 +20,7 @@ expect.set_options(timeout=15_000)
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "artifacts"  # screenshots for review; git-ignored
+SITE_DIST = REPO / "site" / "dist"  # what `make site` builds: the page ChatSite deploys and the local stack serves
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -56,6 +59,20 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
             pytest.fail(reason)
         pytest.skip(reason)
     return {**browser_type_launch_args, "executable_path": path, "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture(scope="session")
+def definition() -> BotDefinition:
+    """The shipped bot definition (bot/definition.yaml), validated."""
+    return load_definition()
+
+
+@pytest.fixture(scope="session")
+def built_site() -> Path:
+    """site/dist, which `make site` builds; without it the tests fail (never skip) and say how to build it."""
+    if not (SITE_DIST / "index.html").is_file() or not (SITE_DIST / "size.json").is_file():
+        pytest.fail(f"{SITE_DIST} has no build: run `make site`")
+    return SITE_DIST
 
 
 @pytest.fixture(scope="session")

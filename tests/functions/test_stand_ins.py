@@ -7,6 +7,24 @@ from decimal import Decimal
 
 import pytest
 
+from contracts.stack import (
+    ALLOWED_ORIGINS,
+    CUSTOMERS_TABLE,
+    CUSTOMERS_TABLE_NAME,
+    ESCALATION_QUEUE_URL,
+    FUNCTION_ENVIRONMENT,
+    IDEMPOTENCY_TABLE,
+    IDEMPOTENCY_TABLE_NAME,
+    QUERY_LOG_RETENTION_DAYS,
+    QUERY_LOG_TABLE,
+    QUERY_LOG_TABLE_NAME,
+    RECIPIENTS,
+    SENDER_ADDRESS,
+    TICKETS_TABLE,
+    TICKETS_TABLE_NAME,
+    TableSchema,
+    environment_names,
+)
 from local.stand_ins import StandInNames, provision
 
 
@@ -21,22 +39,31 @@ def ttl_attribute(aws, table: str) -> str | None:
     return ttl.get("AttributeName") if ttl.get("TimeToLiveStatus") == "ENABLED" else None
 
 
+def contract_keys(schema: TableSchema) -> list[tuple[str, str, str]]:
+    """The key schema DynamoDB describes for a table made from `schema`: hash first, then range."""
+    return [(key.name, key.type, role) for key, role in zip(schema.keys, ("HASH", "RANGE"), strict=False)]
+
+
 @pytest.mark.parametrize(
-    ("table", "keys", "ttl"),
+    ("table", "schema"),
     [
-        ("query_log_table", [("sessionId", "S", "HASH"), ("timestamp", "N", "RANGE")], "expiresAt"),
-        ("tickets_table", [("ticketId", "S", "HASH")], None),
-        ("idempotency_table", [("id", "S", "HASH")], "expiration"),
-        ("customers_table", [("CustomerId", "S", "HASH")], None),
+        ("query_log_table", QUERY_LOG_TABLE),
+        ("tickets_table", TICKETS_TABLE),
+        ("idempotency_table", IDEMPOTENCY_TABLE),
+        ("customers_table", CUSTOMERS_TABLE),
     ],
 )
-def test_each_table_has_the_keys_and_ttl_the_functions_rely_on(stand_ins, aws, table, keys, ttl):
+def test_each_table_has_the_keys_and_ttl_of_its_contract_schema(stand_ins, aws, table, schema):
+    # GIVEN the stand-ins, provisioned
     name = getattr(stand_ins, table)
-    assert key_schema(aws, name) == keys
-    assert ttl_attribute(aws, name) == ttl
+    # WHEN DynamoDB describes the table
+    keys, ttl = key_schema(aws, name), ttl_attribute(aws, name)
+    # THEN its keys and TTL are those the deployed table has (contracts.stack)
+    assert keys == contract_keys(schema), f"{name}: keys {keys}, contract {contract_keys(schema)}"
+    assert ttl == schema.ttl_attribute, f"{name}: TTL on {ttl}, contract {schema.ttl_attribute}"
 
 
-def test_the_customers_table_holds_the_seed_customers_with_numeric_balances(stand_ins, aws):
+def test_the_customers_table_holds_the_sample_customers_with_balances_as_numbers(stand_ins, aws):
     customers = {item["CustomerId"]: item for item in aws.table_items(stand_ins.customers_table)}
     assert set(customers) == {"12345", "67890"}
     assert customers["12345"]["AccountBalance"] == Decimal("156.78")
@@ -74,17 +101,29 @@ def test_custom_names_are_used_and_returned_with_urls(monkeypatch):
     assert names.identity_pool_id.startswith("us-east-1:")
 
 
-def test_the_environment_names_every_variable_the_handlers_read(stand_ins):
+@pytest.mark.parametrize("function", sorted(FUNCTION_ENVIRONMENT))
+def test_the_environment_sets_every_variable_each_function_reads(stand_ins, function):
+    # GIVEN the variables the contract says `function` reads
+    wanted = environment_names(function)
+    # WHEN the stand-ins give their environment
+    environment = stand_ins.environment()
+    # THEN every one of them is set
+    missing = sorted(wanted - set(environment))
+    assert not missing, f"StandInNames.environment() does not set {missing}, which {function} reads"
+
+
+def test_the_environment_points_each_variable_at_its_stand_in(stand_ins):
     environment = stand_ins.environment()
     assert environment == {
-        "QUERY_LOG_TABLE_NAME": "ChatbotUserQueries",
-        "QUERY_LOG_RETENTION_DAYS": "90",
-        "TICKETS_TABLE_NAME": "EscalationTickets",
-        "IDEMPOTENCY_TABLE_NAME": "EscalationIdempotency",
-        "ESCALATION_QUEUE_URL": stand_ins.escalation_queue_url,
-        "SENDER_ADDRESS": "chatbot@example.com",
-        "RECIPIENTS": '["support@example.com"]',
-        "CUSTOMERS_TABLE_NAME": "Customers",
+        QUERY_LOG_TABLE_NAME.name: "ChatbotUserQueries",
+        QUERY_LOG_RETENTION_DAYS.name: "90",
+        TICKETS_TABLE_NAME.name: "EscalationTickets",
+        IDEMPOTENCY_TABLE_NAME.name: "EscalationIdempotency",
+        ESCALATION_QUEUE_URL.name: stand_ins.escalation_queue_url,
+        SENDER_ADDRESS.name: "chatbot@example.com",
+        RECIPIENTS.name: '["support@example.com"]',
+        CUSTOMERS_TABLE_NAME.name: "Customers",
+        ALLOWED_ORIGINS.name: "[]",
         "POWERTOOLS_METRICS_NAMESPACE": "SupportChatbot",
     }
     assert stand_ins.escalation_queue_url, "provision() fills in the queue URL"

@@ -1,4 +1,4 @@
-"""Fixtures for the local stack: the bot definition, the whole stack on a loopback port, Lex clients.
+"""Fixtures for the local stack: the whole stack on a loopback port, Lex clients.
 
 The stack runs in this process only while this folder's tests run: it is stopped (moto too, and the
 environment put back) as soon as the next test belongs elsewhere, so tests in other folders never see its
@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from bot.schema import BotDefinition, load_definition
-from local.stack import SITE_DIR, LocalStack
+from local.stack import LocalStack
 from tests.local.stack_helpers import Say, free_port
 
 if TYPE_CHECKING:
@@ -27,18 +26,12 @@ HERE = Path(__file__).resolve().parent
 _stack = LocalStack("127.0.0.1", free_port(), log_level="WARNING")  # one origin for the whole session
 
 
-@pytest.fixture(scope="session")
-def definition() -> BotDefinition:
-    return load_definition()
-
-
 @pytest.fixture
-def local_stack() -> LocalStack:
-    """The whole chatbot on http://127.0.0.1:<port>, running (started on first use)."""
+def local_stack(built_site: Path) -> LocalStack:
+    """The whole chatbot on http://127.0.0.1:<port>, running (started on first use), serving the page build."""
     if _stack.running:
         return _stack
-    if not (SITE_DIR / "index.html").is_file():
-        pytest.fail(f"{SITE_DIR} has no build: run `make site`")
+    _stack.site_dir = built_site
     _stack.start()
     return _stack
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 import urllib.error
@@ -20,6 +21,11 @@ Say = Callable[[str], dict[str, Any]]
 def message_texts(answer: dict[str, Any]) -> list[str]:
     """The contents of a Lex answer's messages."""
     return [message["content"] for message in answer.get("messages", [])]
+
+
+def clean_env() -> dict[str, str]:
+    """The environment of a fresh shell: no AWS settings leaking in from the test session."""
+    return {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "POWERTOOLS_"))}
 
 
 def free_port() -> int:

@@ -53,9 +53,9 @@ def expect_reply(page: Page, text: str) -> None:
     expect(conversation(page).get_by_text(text, exact=True)).to_be_visible(timeout=15_000)
 
 
-def test_the_three_seed_questions_are_answered(page: Page) -> None:
+def test_the_customer_service_questions_are_answered(page: Page) -> None:
     open_chat(page)
-    # WHEN the user asks seed 002's three questions
+    # WHEN the user asks about an order, a balance and a product
     ask(page, "What is my order status for customer 12345?")
     # THEN each is answered from the customer table or the catalogue
     expect_reply(page, "Hi John Smith! Your last order ORD-789 is currently Shipped.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,15 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.local.stack_helpers import free_port
+from tests.local.stack_helpers import clean_env, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.local_stack
-
-
-def clean_env() -> dict[str, str]:
-    """The environment of a fresh shell: no AWS settings leaking in from the test session."""
-    return {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "POWERTOOLS_"))}
 
 
 def test_python_m_local_prints_the_url_serves_the_page_and_stops_on_ctrl_c() -> None:

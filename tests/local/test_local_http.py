@@ -9,10 +9,14 @@ from typing import Any
 
 import pytest
 
-from local.stack import LocalStack, LocalStackError
+from contracts.page import ASSETS_PREFIX, cache_control, content_security_policy, content_type, security_headers
+from contracts.stack import API_BASE_PATH
+from local.stack import SITE_DIR, LocalStack, LocalStackError
+from local.staff_pages import STAFF_CSP
 from tests.local.stack_helpers import fetch, free_port, wait_for_email
 
 pytestmark = pytest.mark.local_stack
+PAGE_SECURITY_HEADERS = security_headers(content_security_policy())  # what CloudFront adds; 'self' is Lex's origin
 
 
 def query_row(session_id: str, text: str) -> dict[str, Any]:
@@ -26,6 +30,16 @@ def query_row(session_id: str, text: str) -> dict[str, Any]:
     }
 
 
+def site_files() -> list[str]:
+    """Every file of the built page, as its path in the build (the key ChatSite uploads it under)."""
+    return sorted(path.relative_to(SITE_DIR).as_posix() for path in SITE_DIR.rglob("*") if path.is_file())
+
+
+def security_header_values(headers: dict[str, str]) -> dict[str, str | None]:
+    """The response's value of each header the page contract's security set names (None when missing)."""
+    return {name: headers.get(name) for name in PAGE_SECURITY_HEADERS}
+
+
 def test_root_serves_the_built_page_with_security_headers(local_stack: LocalStack) -> None:
     status, headers, body = fetch(local_stack.origin + "/")
     assert status == 200
@@ -35,12 +49,64 @@ def test_root_serves_the_built_page_with_security_headers(local_stack: LocalStac
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
+@pytest.mark.parametrize("path", ["/", "/config.js", "/index.html"])
+def test_the_page_carries_exactly_the_security_headers_cloudfront_sends(local_stack: LocalStack, path: str) -> None:
+    # WHEN the browser loads the page or its config
+    status, headers, _ = fetch(local_stack.origin + path)
+    # THEN every header of the page contract's set is there, with the contract's value
+    assert status == 200
+    assert security_header_values(headers) == PAGE_SECURITY_HEADERS, f"{path}: {headers}"
+
+
+def test_page_assets_carry_exactly_the_security_headers_cloudfront_sends(local_stack: LocalStack) -> None:
+    for key in site_files():
+        _, headers, _ = fetch(f"{local_stack.origin}/{key}")
+        assert security_header_values(headers) == PAGE_SECURITY_HEADERS, f"/{key}: {headers}"
+
+
+def test_api_answers_carry_exactly_the_security_headers_cloudfront_sends(local_stack: LocalStack) -> None:
+    # WHEN the page posts a turn to the API (CloudFront adds the same header set to /api/*)
+    row = query_row(f"headers-{uuid.uuid4()}", "hello")
+    status, headers, _ = fetch(
+        local_stack.origin + "/api/store-query", "POST", row, {"Content-Type": "application/json"}
+    )
+    # THEN the answer carries the page's security headers too
+    assert status == 201
+    assert security_header_values(headers) == PAGE_SECURITY_HEADERS
+
+
+def test_page_files_are_served_with_the_content_types_of_the_page_contract(local_stack: LocalStack) -> None:
+    # GIVEN every file of the build (HTML, scripts, styles, JSON) and the generated config.js
+    for key in [*site_files(), "config.js"]:
+        # WHEN it is fetched
+        status, headers, _ = fetch(f"{local_stack.origin}/{key}")
+        # THEN its Content-Type is the one S3 stores it with
+        assert (status, headers["Content-Type"]) == (200, content_type(key)), f"/{key}"
+
+
 def test_page_assets_are_served_with_their_content_types(local_stack: LocalStack) -> None:
     _, _, page = fetch(local_stack.origin + "/")
     script = page.split(b'type="module" src="')[1].split(b'"')[0].decode()
     status, headers, _ = fetch(f"{local_stack.origin}/{script.lstrip('/')}")
     assert status == 200
     assert headers["Content-Type"].startswith("text/javascript")
+
+
+def test_content_hashed_assets_are_cached_as_the_contract_says(local_stack: LocalStack) -> None:
+    assets = [key for key in site_files() if key.startswith(ASSETS_PREFIX)]
+    assert assets, f"the build has no {ASSETS_PREFIX} files"
+    for key in assets:
+        _, headers, _ = fetch(f"{local_stack.origin}/{key}")
+        assert headers["Cache-Control"] == cache_control(key), f"/{key}"
+
+
+@pytest.mark.parametrize("path", ["/", "/config.js"])
+def test_the_page_and_its_config_are_revalidated_on_every_load(local_stack: LocalStack, path: str) -> None:
+    # GIVEN a local stack, whose config.js names a new identity pool on every start
+    # WHEN the page or its config is fetched
+    _, headers, _ = fetch(local_stack.origin + path)
+    # THEN the browser must revalidate it before each use, so a restart is never served from a stale cache
+    assert headers["Cache-Control"] == "no-cache"
 
 
 def test_config_js_points_the_page_at_this_origin(local_stack: LocalStack, definition) -> None:
@@ -58,7 +124,7 @@ def test_config_js_points_the_page_at_this_origin(local_stack: LocalStack, defin
         "botId": "LOCALBOTID",
         "botAliasId": "LOCALALIAS",
         "localeId": "en_US",
-        "apiBasePath": "/api",
+        "apiBasePath": API_BASE_PATH,
         "lexEndpoint": origin,
         "cognitoEndpoint": f"{origin}/cognito-identity",
         "suggestions": definition.locales["en_US"].suggestions(),
@@ -141,6 +207,17 @@ def test_query_log_page_escapes_what_users_typed(local_stack: LocalStack) -> Non
     assert b"<script>alert(1)" not in body
     assert "script-src" not in headers["Content-Security-Policy"]
     assert "default-src 'none'" in headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("path", ["/_local", "/_local/outbox", "/_local/query-log"])
+def test_staff_pages_carry_the_page_protections_under_their_own_script_free_csp(
+    local_stack: LocalStack, path: str
+) -> None:
+    # WHEN staff open a page
+    status, headers, _ = fetch(local_stack.origin + path)
+    # THEN it carries every security header of the page's set, with the staff pages' CSP (no script at all)
+    assert status == 200
+    assert security_header_values(headers) == security_headers(STAFF_CSP), f"{path}: {headers}"
 
 
 def test_escalation_is_emailed_through_the_queue_with_user_values_escaped(local_stack: LocalStack) -> None:

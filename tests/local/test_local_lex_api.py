@@ -1,4 +1,7 @@
-"""An unmodified boto3 `lexv2-runtime` client holds seed 002's conversations against the local stack.
+"""An unmodified boto3 `lexv2-runtime` client holds the bot's conversations against the local stack.
+
+Orders, balances and products answered by the fulfillment Lambda from the customer table, slots elicited over
+several turns, escalation, and Lex's errors.
 
 The client parsing every answer with botocore's own service model is the proof of the shapes; the
 assertions add the fields a caller relies on.
@@ -10,13 +13,14 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from contracts.stack import MAX_USER_TEXT_CHARS
 from tests.local.stack_helpers import Say, message_texts, wait_for_email
 
 pytestmark = pytest.mark.local_stack
 
 
 def test_order_status_with_customer_id_answers_from_the_customer_table(say: Say) -> None:
-    # GIVEN the seed customer 12345 (John Smith, last order ORD-789, Shipped)
+    # GIVEN the sample customer 12345 (John Smith, last order ORD-789, Shipped)
     # WHEN the user asks for the order status with the id in the sentence
     answer = say("What is my order status for customer 12345?")
     # THEN the fulfillment Lambda answers from the table and Lex closes the intent
@@ -29,7 +33,7 @@ def test_order_status_with_customer_id_answers_from_the_customer_table(say: Say)
 
 
 def test_balance_question_answers_with_the_balance_to_the_cent(say: Say) -> None:
-    # GIVEN the seed customer 67890 (Jane Doe, balance 89.23)
+    # GIVEN the sample customer 67890 (Jane Doe, balance 89.23)
     # WHEN the user asks for the balance
     answer = say("Check my account balance for customer 67890")
     # THEN the answer names her and the balance
@@ -112,12 +116,16 @@ def test_get_and_delete_session(lex, local_stack) -> None:
     assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
-def test_text_over_1024_characters_is_refused_like_lex(lex, local_stack) -> None:
+def test_text_over_lex_limit_is_refused_like_lex(lex, local_stack) -> None:
     bot = local_stack.info.bot
     # WHEN the text is one character over Lex's limit
     with pytest.raises(ClientError) as error:
         lex.recognize_text(
-            botId=bot.bot_id, botAliasId=bot.alias_id, localeId="en_US", sessionId="s-long", text="a" * 1025
+            botId=bot.bot_id,
+            botAliasId=bot.alias_id,
+            localeId="en_US",
+            sessionId="s-long",
+            text="a" * (MAX_USER_TEXT_CHARS + 1),
         )
     # THEN Lex's ValidationException (400) comes back and names the field
     assert error.value.response["Error"]["Code"] == "ValidationException"

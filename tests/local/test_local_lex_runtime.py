@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.schema import BotDefinition
+from contracts.stack import MAX_SESSION_ID_CHARS
 from local.lex_runtime import LexDependencyFailedError, LexRuntime, LexValidationError
 
 BOT = ("LOCALBOTID", "LOCALALIAS", "en_US")
@@ -238,10 +239,18 @@ def test_delete_session_forgets_the_conversation(runtime) -> None:
     assert say(runtime, "12345")["sessionState"]["intent"]["name"] == "FallbackIntent"
 
 
-@pytest.mark.parametrize("session_id", ["x", "has space", "a" * 101, "semi;colon"])
+@pytest.mark.parametrize(
+    "session_id", ["x", "has space", "a" * (MAX_SESSION_ID_CHARS + 1), "semi;colon", "new-line-at-the-end\n"]
+)
 def test_session_ids_outside_lex_pattern_are_refused(runtime, session_id) -> None:
     with pytest.raises(LexValidationError, match="sessionId"):
         say(runtime, "hello", session=session_id)
+
+
+@pytest.mark.parametrize("session_id", ["ab", "a" * MAX_SESSION_ID_CHARS, "us-east-1:0f.9_A"])
+def test_session_ids_of_lex_pattern_and_length_are_accepted(runtime, session_id) -> None:
+    answer = say(runtime, "hello", session=session_id)
+    assert answer["sessionId"] == session_id
 
 
 @pytest.mark.parametrize("body", [{"text": ""}, {"text": 42}, {}, ["hello"]])

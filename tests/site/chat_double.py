@@ -9,7 +9,6 @@ DeleteSession (SigV4 checked with botocore against the credentials it issued), a
 from __future__ import annotations
 
 import json
-import mimetypes
 import re
 import threading
 import time
@@ -26,7 +25,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from components.chat_site import content_security_policy
+from contracts.page import CONFIG_FILE, content_security_policy, content_type, render_config_js, security_headers
+from contracts.stack import API_BASE_PATH, ESCALATE_ROUTE, STORE_QUERY_ROUTE
 
 DIST = Path(__file__).resolve().parents[2] / "site" / "dist"
 REGION = "us-east-1"
@@ -35,7 +35,9 @@ BOT_ID = "BOT0000001"
 BOT_ALIAS_ID = "ALIAS00001"
 LOCALE_ID = "en_US"
 SUGGESTIONS = ["Where is my order?", "Tell me about your laptops", "I forgot my password", "My Wi-Fi is not working"]
-CSP = content_security_policy()  # production's policy; the double is the page's only origin
+# Served as CloudFront serves the page: production's policy (the double is the page's only origin) and every
+# other security header of the page contract.
+PAGE_HEADERS = security_headers(content_security_policy())
 LEX_PATH = re.compile(
     rf"^/bots/{BOT_ID}/botAliases/{BOT_ALIAS_ID}/botLocales/{LOCALE_ID}/sessions/(?P<session>[^/]+)(?P<text>/text)?$"
 )
@@ -111,11 +113,17 @@ class ChatDouble:
             "botId": BOT_ID,
             "botAliasId": BOT_ALIAS_ID,
             "localeId": LOCALE_ID,
-            "apiBasePath": "/api",
+            "apiBasePath": API_BASE_PATH,
             "lexEndpoint": self.origin,
             "cognitoEndpoint": self.origin,
             "suggestions": SUGGESTIONS,
         }
+
+    def config_js(self) -> str:
+        """The page's config.js: rendered by the page contract, or a scripted (possibly broken) config as is."""
+        if self.config is None:
+            return render_config_js(self.page_config())
+        return f"window.CHATBOT_CONFIG = {json.dumps(self.config)}\n"
 
     def received(self, path_prefix: str, method: str = "POST") -> list[Recorded]:
         with self.lock:
@@ -219,9 +227,9 @@ class ChatDouble:
         return None if expected == match["signature"] else "SigV4 signature does not match the request"
 
     def api(self, path: str) -> tuple[int, dict[str, Any]]:
-        if path == "/api/escalate":
+        if path == API_BASE_PATH + ESCALATE_ROUTE.path:
             return self.escalate_answer
-        if path == "/api/store-query":
+        if path == API_BASE_PATH + STORE_QUERY_ROUTE.path:
             with self.lock:
                 status = self.store_query_statuses.popleft() if self.store_query_statuses else 200
             return status, {"message": "stored"} if status < 300 else {"message": f"HTTP {status}"}
@@ -237,15 +245,14 @@ def handler_for(double: ChatDouble) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
-            if path == "/config.js":
-                body = f"window.CHATBOT_CONFIG = {json.dumps(double.page_config())}\n".encode()
-                self._send(200, body, "text/javascript")
+            if path == "/" + CONFIG_FILE:
+                self._send(200, double.config_js().encode(), content_type(CONFIG_FILE))
                 return
             file = (DIST / ("index.html" if path == "/" else path.lstrip("/"))).resolve()
             if DIST.resolve() not in file.parents or not file.is_file():
                 self._send(404, b"not found", "text/plain")
                 return
-            self._send(200, file.read_bytes(), mimetypes.guess_type(file.name)[0] or "application/octet-stream")
+            self._send(200, file.read_bytes(), content_type(file.relative_to(DIST.resolve()).as_posix()))
 
         def do_POST(self) -> None:
             self._answer()
@@ -264,7 +271,7 @@ def handler_for(double: ChatDouble) -> type[BaseHTTPRequestHandler]:
             lex = LEX_PATH.match(self.path)
             if lex:
                 status, payload, headers = double.lex(recorded, lex["session"], bool(lex["text"]))
-            elif self.path.startswith("/api/"):
+            elif self.path.startswith(API_BASE_PATH + "/"):
                 status, payload = double.api(self.path)
             elif self.path == "/" and "x-amz-target" in recorded.headers:
                 status, payload = double.cognito(recorded.headers["x-amz-target"], recorded.json())
@@ -278,7 +285,8 @@ def handler_for(double: ChatDouble) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
-            self.send_header("Content-Security-Policy", CSP)
+            for name, value in PAGE_HEADERS.items():
+                self.send_header(name, value)
             for name, value in (extra or {}).items():
                 self.send_header(name, value)
             self.end_headers()
