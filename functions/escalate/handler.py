@@ -17,15 +17,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from chatbot_shared import escalation
-from chatbot_shared.escalation import EscalationInProgressError, EscalationRequest, TicketNotQueuedError, TicketReceipt
+from chatbot_shared.escalation import desk
+from chatbot_shared.escalation.desk import EscalationInProgressError, TicketNotQueuedError
+from chatbot_shared.escalation.models import PATTERN_REASONS, EscalationRequest, TicketReceipt
 from chatbot_shared.rest import ERROR_RESPONSES, JSON_MEDIA_TYPE, ErrorBody, JsonApi, error_response
 
 RETRY_AFTER_SECONDS = "5"
 
 logger = Logger()
 metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE
-api = JsonApi(pattern_reasons=escalation.PATTERN_REASONS)
+api = JsonApi(pattern_reasons=PATTERN_REASONS)
 app = api.app
 
 
@@ -49,7 +50,7 @@ app = api.app
 )
 def escalate(request: EscalationRequest) -> TicketReceipt:
     """Open (or find again) the ticket for this request."""
-    return escalation.open_ticket(request, app.lambda_context)
+    return desk.open_ticket(request, app.lambda_context)
 
 
 @app.exception_handler(TicketNotQueuedError)

@@ -23,7 +23,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ValidationError
 
-from chatbot_shared.escalation import EscalationRequest, open_ticket
+from chatbot_shared.escalation.desk import open_ticket
+from chatbot_shared.escalation.models import EscalationRequest
 from chatbot_shared.lex import CodeHookEvent, CodeHookResponse, Intent, close, delegate, elicit_slot
 
 logger = Logger()

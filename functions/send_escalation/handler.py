@@ -22,8 +22,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from chatbot_shared import escalation
-from chatbot_shared.escalation import EscalationEmail, Ticket, render_email
+from chatbot_shared.escalation import desk
+from chatbot_shared.escalation.mail import EscalationEmail, render_email
+from chatbot_shared.escalation.models import Ticket
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -102,7 +103,7 @@ def send_ticket(ticket: Ticket) -> None:
     """Email one queued ticket and mark it sent."""
     message_id = mailer.send(render_email(ticket), reply_to=ticket.request.user_email)
     metrics.add_metric(name="EscalationEmailSent", unit=MetricUnit.Count, value=1)
-    if escalation.desk.mark_sent(ticket.ticket_id):
+    if desk.desk.mark_sent(ticket.ticket_id):
         logger.info("Ticket sent", extra={"ticket_id": ticket.ticket_id, "ses_message_id": message_id})
     else:
         logger.warning("Ticket was marked sent by another delivery", extra={"ticket_id": ticket.ticket_id})
@@ -113,7 +114,7 @@ def record_handler(record: SQSRecord) -> None:
     logger.set_correlation_id(None)  # nothing from the previous record
     ticket_id = TicketMessage.model_validate_json(record.body).ticket_id
     logger.set_correlation_id(ticket_id)  # every line about this record carries its ticket id
-    ticket = escalation.desk.load(ticket_id)
+    ticket = desk.desk.load(ticket_id)
     if ticket is None:
         raise TicketMissingError(f"ticket {ticket_id} is not in the tickets table")
     if ticket.status == "sent":

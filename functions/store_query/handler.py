@@ -22,18 +22,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from chatbot_shared.escalation import (
-    MAX_EPOCH_MS,
-    MAX_QUERY_CHARS,
-    MAX_TURN_CHARS,
-    MIN_EPOCH_MS,
-    PATTERN_REASONS,
-    SESSION_ID_PATTERN,
-    wire_title,
-)
 from chatbot_shared.rest import ERROR_RESPONSES, JsonApi
+from chatbot_shared.wire import EpochMs, SessionId, wire_title
+from contracts.stack import MAX_BOT_TEXT_CHARS, MAX_USER_TEXT_CHARS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -44,9 +37,7 @@ CONFIDENCE_DECIMALS = 4  # Lex reports two decimals; four keep every real score 
 LEX_NAME_PATTERN = r"^[0-9A-Za-z](?:[_-]?[0-9A-Za-z])*[_-]?$"  # Lex V2 intent names: ^([0-9a-zA-Z][_-]?){1,100}$
 
 logger = Logger()
-api = JsonApi(
-    pattern_reasons={**PATTERN_REASONS, LEX_NAME_PATTERN: "must be a Lex intent name: letters, digits, _ and -"}
-)
+api = JsonApi(pattern_reasons={LEX_NAME_PATTERN: "must be a Lex intent name: letters, digits, _ and -"})
 app = api.app
 
 
@@ -55,12 +46,10 @@ class QueryLogEntry(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid", field_title_generator=wire_title)
 
-    session_id: StrictStr = Field(alias="sessionId", min_length=1, max_length=100, pattern=SESSION_ID_PATTERN)
-    timestamp: Annotated[StrictInt, Field(ge=MIN_EPOCH_MS, le=MAX_EPOCH_MS)] = Field(
-        description="When the user asked, in epoch milliseconds"
-    )
-    user_query: StrictStr = Field(alias="userQuery", min_length=1, max_length=MAX_QUERY_CHARS)
-    bot_response: StrictStr = Field(alias="botResponse", max_length=MAX_TURN_CHARS)
+    session_id: SessionId = Field(alias="sessionId")
+    timestamp: EpochMs = Field(description="When the user asked, in epoch milliseconds")
+    user_query: StrictStr = Field(alias="userQuery", min_length=1, max_length=MAX_USER_TEXT_CHARS)
+    bot_response: StrictStr = Field(alias="botResponse", max_length=MAX_BOT_TEXT_CHARS)
     confidence_score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = Field(
         alias="confidenceScore", default=None, description="Lex's NLU confidence in [0, 1], or null when Lex gave none"
     )

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from chatbot_shared import escalation
-from chatbot_shared.escalation import TicketDesk
+from chatbot_shared.escalation import desk
+from chatbot_shared.escalation.desk import TicketDesk
+from chatbot_shared.escalation.models import EscalationRequest, TicketReceipt
 from local.stand_ins import StandInNames
 
 REQUEST: dict[str, Any] = {
@@ -210,7 +211,7 @@ def test_a_queue_failure_answers_503_and_keeps_no_ticket(
 ):
     # GIVEN the queue cannot be reached (here: a queue URL that does not exist)
     missing_queue = stand_ins.escalation_queue_url + "-gone"
-    monkeypatch.setattr(escalation, "desk", TicketDesk(queue_url=missing_queue))
+    monkeypatch.setattr(desk, "desk", TicketDesk(queue_url=missing_queue))
     # WHEN an escalation is submitted
     response = escalate.lambda_handler(api_event("POST", "/escalate", REQUEST), lambda_context)
     # THEN the answer is a retryable 503, and no ticket claims to be queued
@@ -224,10 +225,10 @@ def test_a_retry_after_a_queue_failure_opens_the_ticket(
     escalate, stand_ins, tickets, queued, api_event, lambda_context, monkeypatch
 ):
     # GIVEN a submission that failed because the queue was unreachable
-    monkeypatch.setattr(escalation, "desk", TicketDesk(queue_url=stand_ins.escalation_queue_url + "-gone"))
+    monkeypatch.setattr(desk, "desk", TicketDesk(queue_url=stand_ins.escalation_queue_url + "-gone"))
     escalate.lambda_handler(api_event("POST", "/escalate", REQUEST), lambda_context)
     # WHEN the queue is back and the page retries the same submission
-    monkeypatch.setattr(escalation, "desk", TicketDesk())
+    monkeypatch.setattr(desk, "desk", TicketDesk())
     response = escalate.lambda_handler(api_event("POST", "/escalate", REQUEST), lambda_context)
     # THEN the retry is not answered from the failed attempt: a ticket is opened and queued
     assert response["statusCode"] == 202, response["body"]
@@ -239,7 +240,7 @@ def test_a_tickets_table_failure_answers_503_and_queues_nothing(
     escalate, queued, api_event, lambda_context, monkeypatch
 ):
     # GIVEN the tickets table cannot be written (here: it does not exist)
-    monkeypatch.setattr(escalation, "desk", TicketDesk(tickets_table="NoSuchTable"))
+    monkeypatch.setattr(desk, "desk", TicketDesk(tickets_table="NoSuchTable"))
     # WHEN an escalation is submitted
     response = escalate.lambda_handler(api_event("POST", "/escalate", REQUEST), lambda_context)
     # THEN the answer is a retryable 503 and no email is queued for a ticket that does not exist
@@ -268,10 +269,10 @@ def test_a_twin_submitted_while_the_first_is_being_opened_gets_409(
         release.wait(timeout=10)
         return time.time()
 
-    monkeypatch.setattr(escalation, "desk", TicketDesk(clock=held_clock))
-    first: list[escalation.TicketReceipt] = []
-    request = escalation.EscalationRequest.model_validate(REQUEST)
-    worker = threading.Thread(target=lambda: first.append(escalation.open_ticket(request, lambda_context)))
+    monkeypatch.setattr(desk, "desk", TicketDesk(clock=held_clock))
+    first: list[TicketReceipt] = []
+    request = EscalationRequest.model_validate(REQUEST)
+    worker = threading.Thread(target=lambda: first.append(desk.open_ticket(request, lambda_context)))
     worker.start()
     assert inside.wait(timeout=10), "the first submission never started opening its ticket"
     # WHEN the same submission arrives through the API meanwhile

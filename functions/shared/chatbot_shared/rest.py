@@ -38,6 +38,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
+from chatbot_shared.wire import PATTERN_REASONS
+
 MAX_BODY_BYTES = 64 * 1024  # far above any valid request (50 turns of chat); keeps parsing cheap
 JSON_MEDIA_TYPE = "application/json"
 
@@ -106,13 +108,14 @@ class JsonApi:
     """An `APIGatewayRestResolver` with validation, JSON-only input and the project's error answers.
 
     Register routes on `.app` (`@api.app.post(...)`); call `.handle(event, context)` from `lambda_handler`.
-    `pattern_reasons` maps a field pattern to the reason a 422 gives when a value does not match it.
+    `pattern_reasons` maps a field pattern to the reason a 422 gives when a value does not match it, beyond the
+    common ones of `chatbot_shared.wire` (session id, no control characters), which every API knows.
     """
 
     def __init__(
         self, pattern_reasons: Mapping[str, str] | None = None, allowed_origins: Iterable[str] | None = None
     ) -> None:
-        self.pattern_reasons = dict(pattern_reasons or {})
+        self.pattern_reasons = {**PATTERN_REASONS, **(pattern_reasons or {})}
         self.allowed_origins = frozenset(allowed_origins_from_env() if allowed_origins is None else allowed_origins)
         self.app = APIGatewayRestResolver(enable_validation=True)
         self.app.exception_handler(RequestValidationError)(self._invalid_request)

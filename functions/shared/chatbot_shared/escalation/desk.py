@@ -1,41 +1,32 @@
-"""Escalation to a human: the request, the ticket, the email, and the one AWS edge that records and queues tickets.
-
-Used by `POST /escalate` (functions/escalate) and by the fulfillment Lambda's TalkToHuman intent, which calls
-`open_ticket` directly (no HTTP call to our own API), and by the queue consumer (functions/send_escalation).
+"""The ticket desk: the one place that talks to DynamoDB and SQS about escalation tickets.
 
 Decisions:
-- Wire names are camelCase (`sessionId`, `conversationHistory`), also in Python constructors
-  (`EscalationRequest(sessionId=..., userQuery=..., userEmail=..., userName=...)`); attributes are snake_case.
-  Models are strict (no `false` read as `0`) and refuse unknown fields.
-- The email address is checked with a pattern (no `email-validator`: it is not in the Powertools layer) and,
-  like the name, can never carry CR/LF or other control characters: nothing the user typed reaches a mail
-  header except the address, and only as Reply-To. The subject carries the ticket id and fixed text only.
-- The pure core (`new_ticket`, `render_email`) takes time and ids as arguments; `TicketDesk` is the only
-  place that talks to DynamoDB and SQS, with clients made on first use (tests swap `escalation.desk`).
 - Never half-written: the ticket is recorded (status `queued`), then its id is queued. When queueing fails the
   ticket is deleted again (conditionally, while still `queued`) and `TicketNotQueuedError` says "retry"
   (the API answers 503). If that delete fails too, an error naming the ticket is logged for an operator.
-- Idempotent: `open_ticket` runs at most once per (sessionId, userQuery) within `IDEMPOTENCY_EXPIRY_SECONDS`
-  (Powertools idempotency on the idempotency table); a repeat answers the first ticket id, and a repeat
-  arriving while the first is still running gets `EscalationInProgressError` (409).
+- Idempotent: `open` runs at most once per (sessionId, userQuery) within `IDEMPOTENCY_EXPIRY_SECONDS`
+  (Powertools idempotency on the idempotency table, key prefix `escalation.open_ticket` shared by every function
+  that opens tickets); a repeat answers the first ticket id, and a repeat arriving while the first is still
+  running gets `EscalationInProgressError` (409).
+- boto3 clients are made on first use, so importing the module never creates one (tests swap `desk`).
 
 Environment: TICKETS_TABLE_NAME, ESCALATION_QUEUE_URL, IDEMPOTENCY_TABLE_NAME (each read on first use).
 """
 
-import html
+from __future__ import annotations
+
 import json
 import os
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationInfo, field_validator
-from pydantic.fields import ComputedFieldInfo, FieldInfo
+
+from chatbot_shared.escalation.models import EscalationRequest, Ticket, TicketReceipt, new_ticket
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -44,125 +35,7 @@ if TYPE_CHECKING:
 
 logger = Logger(child=True)  # the calling function's Logger (same service) formats it, with its correlation id
 
-MAX_QUERY_CHARS = 1024  # Lex accepts at most 1,024 characters of text input
-MAX_TURN_CHARS = 4000  # a bot answer can be longer than a user's input
-MAX_HISTORY_TURNS = 50
-MAX_EMAIL_CHARS = 254  # RFC 5321 path limit
-MIN_EPOCH_MS = 946_684_800_000  # 2000-01-01T00:00:00Z: nothing older is a real chat turn
-MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 IDEMPOTENCY_EXPIRY_SECONDS = 3600  # a double click or a retried request within the hour opens no second ticket
-SESSION_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
-# WHATWG's valid-email pattern, with at least one dot in the domain; anchors are end-of-text in pydantic's regex
-# engine, and the character classes exclude CR, LF and every other control character.
-EMAIL_PATTERN = (
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
-    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
-# No C0/C1 control characters (CR, LF, TAB, NUL, NEL...) and no Unicode line or paragraph separators.
-NO_CONTROL_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$"
-# What a 422 says when a value does not match one of these patterns (instead of the pattern itself).
-PATTERN_REASONS = {
-    SESSION_ID_PATTERN: "may contain only letters, digits, '.', '_', ':' and '-'",
-    EMAIL_PATTERN: "must be an email address such as name@example.com",
-    NO_CONTROL_PATTERN: "must not contain line breaks or other control characters",
-}
-
-TicketStatus = Literal["queued", "sent"]
-
-
-def wire_title(name: str, field: FieldInfo | ComputedFieldInfo) -> str:
-    """A field's title in JSON Schema and OpenAPI: its wire name (`sessionId`, not `Sessionid`)."""
-    return field.alias or name
-
-
-class WireModel(BaseModel):
-    """camelCase on the wire (and in constructors: each field names its alias), snake_case attributes in Python,
-    strict types, unknown fields refused."""
-
-    model_config = ConfigDict(
-        strict=True, extra="forbid", serialize_by_alias=True, frozen=True, field_title_generator=wire_title
-    )
-
-
-class Turn(WireModel):
-    """One message of the conversation before the escalation."""
-
-    role: Literal["user", "bot"] = Field(description="Who said it")
-    text: StrictStr = Field(min_length=1, max_length=MAX_TURN_CHARS, description="What was said (user: ≤1024)")
-    timestamp: Annotated[StrictInt, Field(ge=MIN_EPOCH_MS, le=MAX_EPOCH_MS)] | None = Field(
-        default=None, description="When, in epoch milliseconds"
-    )
-
-    @field_validator("text")
-    @classmethod
-    def _user_text_fits_lex(cls, text: str, info: ValidationInfo) -> str:
-        if info.data.get("role") == "user" and len(text) > MAX_QUERY_CHARS:
-            raise ValueError(f"a user's message has at most {MAX_QUERY_CHARS} characters")
-        return text
-
-
-class EscalationRequest(WireModel):
-    """What the page (or the bot) sends to reach a human."""
-
-    session_id: StrictStr = Field(
-        alias="sessionId",
-        min_length=1,
-        max_length=100,
-        pattern=SESSION_ID_PATTERN,
-        description="The chat's Lex session id",
-    )
-    user_query: StrictStr = Field(
-        alias="userQuery", min_length=1, max_length=MAX_QUERY_CHARS, description="What the user needs"
-    )
-    user_email: StrictStr = Field(
-        alias="userEmail",
-        min_length=3,
-        max_length=MAX_EMAIL_CHARS,
-        pattern=EMAIL_PATTERN,
-        description="Where support replies",
-    )
-    user_name: StrictStr = Field(
-        alias="userName",
-        min_length=1,
-        max_length=100,
-        pattern=NO_CONTROL_PATTERN,
-        description="How support addresses the user",
-    )
-    conversation_history: list[Turn] = Field(
-        alias="conversationHistory",
-        default_factory=list,
-        max_length=MAX_HISTORY_TURNS,
-        description="The chat so far, oldest first",
-    )
-
-
-class TicketReceipt(WireModel):
-    """What the caller learns: the ticket id and where it stands."""
-
-    ticket_id: StrictStr = Field(alias="ticketId")
-    status: TicketStatus
-
-
-class Ticket(BaseModel):
-    """An escalation as recorded in the tickets table."""
-
-    model_config = ConfigDict(frozen=True)
-
-    ticket_id: str
-    status: TicketStatus
-    created_at: int  # epoch ms
-    updated_at: int  # epoch ms
-    request: EscalationRequest
-
-
-class EscalationEmail(BaseModel):
-    """The email the support team receives."""
-
-    model_config = ConfigDict(frozen=True)
-
-    subject: str
-    html: str
-    text: str
 
 
 class EscalationError(Exception):
@@ -179,63 +52,6 @@ class EscalationInProgressError(EscalationError):
 
 class ConfigurationError(Exception):
     """A required environment variable is missing."""
-
-
-# ---------------------------------------------------------------------------------------------------- pure core
-
-
-def new_ticket(request: EscalationRequest, *, now: float, ticket_id: str) -> Ticket:
-    """A queued ticket for `request`, opened at `now` (epoch seconds)."""
-    now_ms = int(now * 1000)
-    return Ticket(ticket_id=ticket_id, status="queued", created_at=now_ms, updated_at=now_ms, request=request)
-
-
-def _when(epoch_ms: int | None) -> str:
-    if epoch_ms is None:
-        return "time unknown"
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def render_email(ticket: Ticket) -> EscalationEmail:
-    """The support team's email for `ticket`: every user-supplied value escaped in HTML; subject without user text."""
-    request = ticket.request
-    esc = html.escape  # escapes &, <, >, " and '
-    who = {"user": "User", "bot": "Bot"}
-    rows = "\n".join(
-        f'<tr><td style="padding:4px 8px;vertical-align:top"><strong>{who[turn.role]}</strong></td>'
-        f'<td style="padding:4px 8px;vertical-align:top;color:#555">{esc(_when(turn.timestamp))}</td>'
-        f'<td style="padding:4px 8px;white-space:pre-wrap">{esc(turn.text)}</td></tr>'
-        for turn in request.conversation_history
-    )
-    history_html = (
-        f'<table style="border-collapse:collapse">\n{rows}\n</table>' if rows else "<p>(no conversation recorded)</p>"
-    )
-    body_html = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Escalation {esc(ticket.ticket_id)}</title></head>
-<body style="font-family:sans-serif">
-<h2>A user asked for human support</h2>
-<p><strong>Ticket:</strong> {esc(ticket.ticket_id)}<br>
-<strong>Opened:</strong> {esc(_when(ticket.created_at))}<br>
-<strong>Session:</strong> {esc(request.session_id)}<br>
-<strong>Name:</strong> {esc(request.user_name)}<br>
-<strong>Email:</strong> {esc(request.user_email)} (reply to this message to answer)</p>
-<h3>Question</h3>
-<p style="white-space:pre-wrap">{esc(request.user_query)}</p>
-<h3>Conversation</h3>
-{history_html}
-</body></html>
-"""
-    history_text = "\n".join(
-        f"[{_when(turn.timestamp)}] {who[turn.role]}: {turn.text}" for turn in request.conversation_history
-    )
-    body_text = (
-        f"A user asked for human support.\n\n"
-        f"Ticket: {ticket.ticket_id}\nOpened: {_when(ticket.created_at)}\nSession: {request.session_id}\n"
-        f"Name: {request.user_name}\nEmail: {request.user_email} (reply to this message to answer)\n\n"
-        f"Question:\n{request.user_query}\n\nConversation:\n{history_text or '(no conversation recorded)'}\n"
-    )
-    subject = f"Chatbot escalation {ticket.ticket_id}: a user needs human support"
-    return EscalationEmail(subject=subject, html=body_html, text=body_text)
 
 
 def ticket_item(ticket: Ticket, *, serialize: Callable[[Any], Any]) -> dict[str, Any]:
@@ -279,9 +95,6 @@ def ticket_from_item(item: dict[str, Any], *, deserialize: Callable[[Any], Any])
         updated_at=plain["updatedAt"],
         request=request,
     )
-
-
-# ---------------------------------------------------------------------------------------------------- AWS edge
 
 
 def _env(name: str) -> str:
@@ -330,14 +143,14 @@ class TicketDesk:
         return self._idempotency_table or _env("IDEMPOTENCY_TABLE_NAME")
 
     @cached_property
-    def dynamodb(self) -> "DynamoDBClient":
+    def dynamodb(self) -> DynamoDBClient:
         """Made on first use, so importing the module never creates a client."""
         import boto3
 
         return boto3.client("dynamodb")
 
     @cached_property
-    def sqs(self) -> "SQSClient":
+    def sqs(self) -> SQSClient:
         """Made on first use, so importing the module never creates a client."""
         import boto3
 
@@ -345,7 +158,7 @@ class TicketDesk:
 
     # -- opening a ticket
 
-    def open(self, request: EscalationRequest, lambda_context: "LambdaContext | None" = None) -> TicketReceipt:
+    def open(self, request: EscalationRequest, lambda_context: LambdaContext | None = None) -> TicketReceipt:
         """Record and queue a ticket for `request`, once per (sessionId, userQuery) within the expiry."""
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
             IdempotencyAlreadyInProgressError,
@@ -471,7 +284,7 @@ class TicketDesk:
 desk = TicketDesk()
 
 
-def open_ticket(request: EscalationRequest, lambda_context: "LambdaContext | None" = None) -> TicketReceipt:
+def open_ticket(request: EscalationRequest, lambda_context: LambdaContext | None = None) -> TicketReceipt:
     """Open (or find again) the ticket for `request` and queue its email.
 
     Raises `TicketNotQueuedError` (retry later; nothing kept) or `EscalationInProgressError` (a twin is running).
