@@ -8,9 +8,9 @@ event or a failing table gets a polite reply and an error log, never an exceptio
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, cached_property
 from pathlib import Path
@@ -23,12 +23,51 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ValidationError
 
-from chatbot_shared.escalation.desk import open_ticket
+from chatbot_shared.environment import FunctionEnvironment
+from chatbot_shared.escalation.desk import DeskNames, TicketDesk
 from chatbot_shared.escalation.models import EscalationRequest
 from chatbot_shared.lex import CodeHookEvent, CodeHookResponse, Intent, close, delegate, elicit_slot
+from contracts.stack import (
+    BOT_CONTENT_PATH,
+    CUSTOMERS_TABLE,
+    CUSTOMERS_TABLE_NAME,
+    MAX_USER_TEXT_CHARS,
+    METRICS_NAMESPACE,
+)
+
+FUNCTION = "fulfillment"
+CUSTOMER_KEY = CUSTOMERS_TABLE.hash_key.name
+PACKAGED_BOT_CONTENT = Path(__file__).with_name("bot_content.json")  # written into the package by ChatbotBot
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything this function reads from its environment (`contracts.stack.FUNCTION_ENVIRONMENT[FUNCTION]`)."""
+
+    customers_table: str
+    desk: DeskNames
+    bot_content_path: Path
+    """The packaged `bot_content.json`, unless BOT_CONTENT_PATH (set only by the local stack and tests) says."""
+
+    @classmethod
+    def read(cls, source: Mapping[str, str] | None = None) -> Settings:
+        """Read from `source` (default: the process environment); ConfigurationError names a missing variable."""
+        env = FunctionEnvironment(FUNCTION, source)
+        return cls(
+            customers_table=env.require(CUSTOMERS_TABLE_NAME),
+            desk=DeskNames.to_open_tickets(env),
+            bot_content_path=Path(env.optional(BOT_CONTENT_PATH) or PACKAGED_BOT_CONTENT),
+        )
+
+
+@cache
+def settings() -> Settings:
+    """This function's settings, read on first use."""
+    return Settings.read()
+
 
 logger = Logger()
-metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE
+metrics = Metrics(namespace=METRICS_NAMESPACE)  # the namespace alarms and dashboards read
 
 # Session attributes the chat page reads (`escalationOffered`) or this function keeps between turns.
 ESCALATION_OFFERED = "escalationOffered"
@@ -80,18 +119,18 @@ class CustomerDirectory:
     @cached_property
     def table(self) -> Any:
         """The table, made on first use so importing the module never creates a client."""
-        return boto3.resource("dynamodb").Table(self._table_name or os.environ["CUSTOMERS_TABLE_NAME"])
+        return boto3.resource("dynamodb").Table(self._table_name or settings().customers_table)
 
     def find(self, customer_id: str) -> Customer | None:
         """The customer with `customer_id`, None if there is none; CustomerLookupError if the table fails."""
         try:
-            item = self.table.get_item(Key={"CustomerId": customer_id}).get("Item")
+            item = self.table.get_item(Key={CUSTOMER_KEY: customer_id}).get("Item")
         except (ClientError, BotoCoreError) as exc:
             raise CustomerLookupError(str(exc)) from exc
         if item is None:
             return None
         return Customer(
-            customer_id=item["CustomerId"],
+            customer_id=item[CUSTOMER_KEY],
             name=item["Name"],
             last_order_id=item["LastOrderId"],
             last_order_status=item["LastOrderStatus"],
@@ -100,12 +139,13 @@ class CustomerDirectory:
 
 
 customers = CustomerDirectory()
+desk = TicketDesk(lambda: settings().desk)  # tests swap it
 
 
 @cache
 def product_catalogue() -> dict[str, str]:
     """Product -> answer, from the `bot_content.json` ChatbotBot writes into the package (or BOT_CONTENT_PATH)."""
-    path = Path(os.environ.get("BOT_CONTENT_PATH") or Path(__file__).with_name("bot_content.json"))
+    path = settings().bot_content_path
     products: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))["products"]
     return {name.casefold(): answer for name, answer in products.items()}
 
@@ -187,14 +227,16 @@ def handle_fallback(event: CodeHookEvent, attributes: dict[str, str], _: LambdaC
     metrics.add_metric(name="EscalationOffered", unit=MetricUnit.Count, value=1)
     remembered = {**attributes, ESCALATION_OFFERED: "true"}
     if event.input_transcript.strip():
-        remembered[UNANSWERED_QUERY] = event.input_transcript.strip()[:1024]
+        remembered[UNANSWERED_QUERY] = event.input_transcript.strip()[:MAX_USER_TEXT_CHARS]
     return close(event.intent, "Fulfilled", FALLBACK_OFFER, remembered)
 
 
 def escalation_request(event: CodeHookEvent, name: str, email: str, query: str) -> EscalationRequest | str:
     """The escalation core's request, or the slot to ask again for: the core's own rules judge name and email."""
     try:
-        return EscalationRequest(sessionId=event.session_id, userQuery=query[:1024], userEmail=email, userName=name)
+        return EscalationRequest(
+            sessionId=event.session_id, userQuery=query[:MAX_USER_TEXT_CHARS], userEmail=email, userName=name
+        )
     except ValidationError as exc:
         refused = [SLOT_OF_FIELD[str(e["loc"][0])] for e in exc.errors() if e["loc"] and e["loc"][0] in SLOT_OF_FIELD]
         if not refused:
@@ -216,7 +258,7 @@ def handle_talk_to_human(
     if event.invocation_source == "DialogCodeHook" or name is None or email is None:
         return delegate(intent, attributes)
     try:
-        receipt = open_ticket(checked, lambda_context=context)
+        receipt = desk.open(checked, lambda_context=context)
     except Exception:  # any failure must still answer Lex; the user can try again or use the page's form
         logger.exception("could not open a ticket from the bot")
         return close(intent, "Failed", SORRY_TICKET, attributes)

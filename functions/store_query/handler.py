@@ -8,14 +8,16 @@ Decisions: the confidence score is rounded to 4 decimals and stored as a DynamoD
 1e-308 would underflow inside boto3); booleans are refused (strict types). Each row gets `expiresAt` (epoch
 seconds) = now + QUERY_LOG_RETENTION_DAYS (default 90) for the table's TTL.
 
-Environment: QUERY_LOG_TABLE_NAME, QUERY_LOG_RETENTION_DAYS (optional, default 90).
+Environment (read on first use, all in `Settings`): QUERY_LOG_TABLE_NAME, QUERY_LOG_RETENTION_DAYS (optional,
+default 90), ALLOWED_ORIGINS (optional).
 No `from __future__ import annotations` here: Powertools must see the real body model in the route signature.
 """
 
-import os
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
+from functools import cache, cached_property
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -24,9 +26,18 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from chatbot_shared.rest import ERROR_RESPONSES, JsonApi
+from chatbot_shared.environment import FunctionEnvironment
+from chatbot_shared.rest import ERROR_RESPONSES, JsonApi, parse_allowed_origins
 from chatbot_shared.wire import EpochMs, SessionId, wire_title
-from contracts.stack import MAX_BOT_TEXT_CHARS, MAX_USER_TEXT_CHARS
+from contracts.stack import (
+    ALLOWED_ORIGINS,
+    MAX_BOT_TEXT_CHARS,
+    MAX_USER_TEXT_CHARS,
+    QUERY_LOG_RETENTION_DAYS,
+    QUERY_LOG_TABLE,
+    QUERY_LOG_TABLE_NAME,
+    STORE_QUERY_ROUTE,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -34,10 +45,41 @@ if TYPE_CHECKING:
 DEFAULT_RETENTION_DAYS = 90
 SECONDS_PER_DAY = 86_400
 CONFIDENCE_DECIMALS = 4  # Lex reports two decimals; four keep every real score and drop float noise
+SESSION_KEY, TIMESTAMP_KEY = (key.name for key in QUERY_LOG_TABLE.keys)
+TTL_ATTRIBUTE = QUERY_LOG_TABLE.ttl_attribute
 LEX_NAME_PATTERN = r"^[0-9A-Za-z](?:[_-]?[0-9A-Za-z])*[_-]?$"  # Lex V2 intent names: ^([0-9a-zA-Z][_-]?){1,100}$
 
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything this function reads from its environment (`contracts.stack.FUNCTION_ENVIRONMENT["store_query"]`)."""
+
+    table_name: str
+    retention_days: int
+    allowed_origins: frozenset[str]
+
+    @classmethod
+    def read(cls, source: Mapping[str, str] | None = None) -> "Settings":
+        """Read from `source` (default: the process environment); ConfigurationError names a missing variable."""
+        env = FunctionEnvironment(STORE_QUERY_ROUTE.function, source)
+        return cls(
+            table_name=env.require(QUERY_LOG_TABLE_NAME),
+            retention_days=env.optional_int(QUERY_LOG_RETENTION_DAYS, DEFAULT_RETENTION_DAYS),
+            allowed_origins=parse_allowed_origins(env.optional(ALLOWED_ORIGINS)),
+        )
+
+
+@cache
+def settings() -> Settings:
+    """This function's settings, read on first use."""
+    return Settings.read()
+
+
 logger = Logger()
-api = JsonApi(pattern_reasons={LEX_NAME_PATTERN: "must be a Lex intent name: letters, digits, _ and -"})
+api = JsonApi(
+    pattern_reasons={LEX_NAME_PATTERN: "must be a Lex intent name: letters, digits, _ and -"},
+    allowed_origins=lambda: settings().allowed_origins,
+)
 app = api.app
 
 
@@ -74,13 +116,11 @@ class QueryLog:
 
     @property
     def table_name(self) -> str:
-        return self._table_name or os.environ["QUERY_LOG_TABLE_NAME"]
+        return self._table_name or settings().table_name
 
     @property
     def retention_days(self) -> int:
-        if self._retention_days is not None:
-            return self._retention_days
-        return int(os.environ.get("QUERY_LOG_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
+        return settings().retention_days if self._retention_days is None else self._retention_days
 
     @cached_property
     def client(self) -> "DynamoDBClient":
@@ -92,12 +132,13 @@ class QueryLog:
     def store(self, entry: QueryLogEntry, *, now: float) -> bool:
         """Write the row unless one with the same keys exists; True when this call wrote it."""
         item: dict[str, Any] = {
-            "sessionId": {"S": entry.session_id},
-            "timestamp": {"N": str(entry.timestamp)},
+            SESSION_KEY: {"S": entry.session_id},
+            TIMESTAMP_KEY: {"N": str(entry.timestamp)},
             "userQuery": {"S": entry.user_query},
             "botResponse": {"S": entry.bot_response},
-            "expiresAt": {"N": str(int(now) + self.retention_days * SECONDS_PER_DAY)},
         }
+        if TTL_ATTRIBUTE is not None:  # rows expire by the table's TTL
+            item[TTL_ATTRIBUTE] = {"N": str(int(now) + self.retention_days * SECONDS_PER_DAY)}
         if entry.confidence_score is not None:
             item["confidenceScore"] = {"N": str(stored_confidence(entry.confidence_score))}
         if entry.intent_name is not None:
@@ -108,7 +149,7 @@ class QueryLog:
             self.client.put_item(
                 TableName=self.table_name,
                 Item=item,
-                ConditionExpression="attribute_not_exists(sessionId)",
+                ConditionExpression=f"attribute_not_exists({SESSION_KEY})",
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
@@ -124,7 +165,7 @@ query_log = QueryLog()
 
 
 @app.post(
-    "/store-query",
+    STORE_QUERY_ROUTE.path,
     status_code=int(HTTPStatus.CREATED),
     summary="Log a conversation turn",
     description="Stores one user query and the bot's answer in the query log (once per sessionId and timestamp).",

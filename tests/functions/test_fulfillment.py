@@ -36,7 +36,9 @@ def fulfillment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mod
             monkeypatch.setenv(key, value)
         from functions.fulfillment import handler
 
+        handler.settings.cache_clear()  # this test's environment, read afresh
         handler.customers = handler.CustomerDirectory()  # a fresh edge per test: no client from another mock
+        handler.desk = handler.TicketDesk(lambda: handler.settings().desk)
         handler.product_catalogue.cache_clear()
         yield handler
 

@@ -8,25 +8,26 @@ Decisions:
   (Powertools idempotency on the idempotency table, key prefix `escalation.open_ticket` shared by every function
   that opens tickets); a repeat answers the first ticket id, and a repeat arriving while the first is still
   running gets `EscalationInProgressError` (409).
-- boto3 clients are made on first use, so importing the module never creates one (tests swap `desk`).
-
-Environment: TICKETS_TABLE_NAME, ESCALATION_QUEUE_URL, IDEMPOTENCY_TABLE_NAME (each read on first use).
+- The desk reads no environment: each function makes its own desk from its settings (`DeskNames.to_open_tickets`
+  or `DeskNames.to_send_tickets`), and boto3 clients are made on first use, so importing makes none.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from chatbot_shared.environment import ConfigurationError, FunctionEnvironment
 from chatbot_shared.escalation.models import EscalationRequest, Ticket, TicketReceipt, new_ticket
+from contracts.stack import ESCALATION_QUEUE_URL, IDEMPOTENCY_TABLE_NAME, TICKETS_TABLE, TICKETS_TABLE_NAME, EnvVar
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 logger = Logger(child=True)  # the calling function's Logger (same service) formats it, with its correlation id
 
+TICKET_KEY = TICKETS_TABLE.hash_key.name
 IDEMPOTENCY_EXPIRY_SECONDS = 3600  # a double click or a retried request within the hour opens no second ticket
 
 
@@ -50,15 +52,11 @@ class EscalationInProgressError(EscalationError):
     """The same escalation is being opened right now by another request."""
 
 
-class ConfigurationError(Exception):
-    """A required environment variable is missing."""
-
-
 def ticket_item(ticket: Ticket, *, serialize: Callable[[Any], Any]) -> dict[str, Any]:
     """The tickets-table item for `ticket` (attribute values serialized by `serialize`)."""
     request = ticket.request
     plain: dict[str, Any] = {
-        "ticketId": ticket.ticket_id,
+        TICKET_KEY: ticket.ticket_id,
         "sessionId": request.session_id,
         "status": ticket.status,
         "createdAt": ticket.created_at,
@@ -89,7 +87,7 @@ def ticket_from_item(item: dict[str, Any], *, deserialize: Callable[[Any], Any])
         {key: plain[key] for key in ("sessionId", "userQuery", "userEmail", "userName", "conversationHistory")}
     )
     return Ticket(
-        ticket_id=plain["ticketId"],
+        ticket_id=plain[TICKET_KEY],
         status=plain["status"],
         created_at=plain["createdAt"],
         updated_at=plain["updatedAt"],
@@ -97,32 +95,44 @@ def ticket_from_item(item: dict[str, Any], *, deserialize: Callable[[Any], Any])
     )
 
 
-def _env(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        raise ConfigurationError(f"environment variable {name} is not set")
-    return value
+@dataclass(frozen=True)
+class DeskNames:
+    """Where tickets live: the tickets table and, for a function that opens tickets, the queue and idempotency table."""
+
+    tickets_table: str
+    queue_url: str | None = None
+    idempotency_table: str | None = None
+
+    @classmethod
+    def to_open_tickets(cls, env: FunctionEnvironment) -> DeskNames:
+        """What a function that opens tickets reads (`contracts.stack.OPEN_TICKETS`)."""
+        return cls(
+            tickets_table=env.require(TICKETS_TABLE_NAME),
+            queue_url=env.require(ESCALATION_QUEUE_URL),
+            idempotency_table=env.require(IDEMPOTENCY_TABLE_NAME),
+        )
+
+    @classmethod
+    def to_send_tickets(cls, env: FunctionEnvironment) -> DeskNames:
+        """What the sender reads: only the tickets table (it loads tickets and marks them sent)."""
+        return cls(tickets_table=env.require(TICKETS_TABLE_NAME))
 
 
 class TicketDesk:
     """Records tickets in DynamoDB and queues them on SQS; boto3 clients are created on first use.
 
-    Names left out are read from the environment on first use (TICKETS_TABLE_NAME, ESCALATION_QUEUE_URL,
-    IDEMPOTENCY_TABLE_NAME), so a function only needs the variables of the operations it calls.
+    `names` may be a callable, asked on first use: a handler passes its settings' names, read from its environment
+    only when a ticket is first handled (tests pass `DeskNames` directly).
     """
 
     def __init__(
         self,
+        names: DeskNames | Callable[[], DeskNames],
         *,
-        tickets_table: str | None = None,
-        queue_url: str | None = None,
-        idempotency_table: str | None = None,
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
-        self._tickets_table = tickets_table
-        self._queue_url = queue_url
-        self._idempotency_table = idempotency_table
+        self._names = names
         self._clock = clock
         self._new_id = new_id
         self._open_once_idempotent: Callable[..., TicketReceipt] | None = None
@@ -130,17 +140,22 @@ class TicketDesk:
 
     # -- clients and names
 
+    @cached_property
+    def names(self) -> DeskNames:
+        """The table and queue names, resolved on first use."""
+        return self._names if isinstance(self._names, DeskNames) else self._names()
+
     @property
     def tickets_table(self) -> str:
-        return self._tickets_table or _env("TICKETS_TABLE_NAME")
+        return self.names.tickets_table
 
     @property
     def queue_url(self) -> str:
-        return self._queue_url or _env("ESCALATION_QUEUE_URL")
+        return _opener_name(self.names.queue_url, ESCALATION_QUEUE_URL)
 
     @property
     def idempotency_table(self) -> str:
-        return self._idempotency_table or _env("IDEMPOTENCY_TABLE_NAME")
+        return _opener_name(self.names.idempotency_table, IDEMPOTENCY_TABLE_NAME)
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
@@ -225,7 +240,7 @@ class TicketDesk:
         self.dynamodb.put_item(
             TableName=self.tickets_table,
             Item=ticket_item(ticket, serialize=TypeSerializer().serialize),
-            ConditionExpression="attribute_not_exists(ticketId)",
+            ConditionExpression=f"attribute_not_exists({TICKET_KEY})",
         )
 
     def enqueue(self, ticket: Ticket) -> None:
@@ -240,7 +255,7 @@ class TicketDesk:
         try:
             self.dynamodb.delete_item(
                 TableName=self.tickets_table,
-                Key={"ticketId": {"S": ticket_id}},
+                Key={TICKET_KEY: {"S": ticket_id}},
                 ConditionExpression="#status = :queued",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":queued": {"S": "queued"}},
@@ -255,7 +270,7 @@ class TicketDesk:
         from boto3.dynamodb.types import TypeDeserializer
 
         answer = self.dynamodb.get_item(
-            TableName=self.tickets_table, Key={"ticketId": {"S": ticket_id}}, ConsistentRead=True
+            TableName=self.tickets_table, Key={TICKET_KEY: {"S": ticket_id}}, ConsistentRead=True
         )
         item = answer.get("Item")
         return None if item is None else ticket_from_item(dict(item), deserialize=TypeDeserializer().deserialize)
@@ -266,7 +281,7 @@ class TicketDesk:
         try:
             self.dynamodb.update_item(
                 TableName=self.tickets_table,
-                Key={"ticketId": {"S": ticket_id}},
+                Key={TICKET_KEY: {"S": ticket_id}},
                 UpdateExpression="SET #status = :sent, updatedAt = :now",
                 ConditionExpression="#status = :queued",
                 ExpressionAttributeNames={"#status": "status"},
@@ -281,12 +296,7 @@ class TicketDesk:
         return True
 
 
-desk = TicketDesk()
-
-
-def open_ticket(request: EscalationRequest, lambda_context: LambdaContext | None = None) -> TicketReceipt:
-    """Open (or find again) the ticket for `request` and queue its email.
-
-    Raises `TicketNotQueuedError` (retry later; nothing kept) or `EscalationInProgressError` (a twin is running).
-    """
-    return desk.open(request, lambda_context)
+def _opener_name(name: str | None, var: EnvVar) -> str:
+    if name is None:
+        raise ConfigurationError(f"this ticket desk cannot open tickets: it was given no {var.name}")
+    return name

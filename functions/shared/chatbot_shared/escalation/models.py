@@ -35,7 +35,9 @@ class Turn(WireModel):
     """One message of the conversation before the escalation."""
 
     role: Literal["user", "bot"] = Field(description="Who said it")
-    text: StrictStr = Field(min_length=1, max_length=MAX_BOT_TEXT_CHARS, description="What was said (user: ≤1024)")
+    text: StrictStr = Field(
+        min_length=1, max_length=MAX_BOT_TEXT_CHARS, description=f"What was said (user: ≤{MAX_USER_TEXT_CHARS})"
+    )
     timestamp: EpochMs | None = Field(default=None, description="When, in epoch milliseconds")
 
     @field_validator("text")
