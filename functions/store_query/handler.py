@@ -1,4 +1,4 @@
-"""`POST /store-query`: store one conversation turn in the query log (seed 000's `ChatbotUserQueries`).
+"""`POST /store-query`: store one conversation turn in the query log (the `ChatbotUserQueries` table).
 
 Answers 201 `{"stored": true}` once the row exists: the first write stores it, and a repeat with the same
 (sessionId, timestamp) stores nothing new and answers the same (first writer wins; the page may retry freely).
@@ -107,7 +107,7 @@ class Stored(BaseModel):
     stored: StrictBool
 
 
-class QueryLog:
+class QueryLogTable:
     """The query-log table; the boto3 client is created on first use (tests swap `handler.query_log`)."""
 
     def __init__(self, table_name: str | None = None, retention_days: int | None = None) -> None:
@@ -161,7 +161,7 @@ def stored_confidence(score: float) -> Decimal:
     return Decimal(str(round(float(score), CONFIDENCE_DECIMALS))).normalize()
 
 
-query_log = QueryLog()
+query_log = QueryLogTable()
 
 
 @app.post(

@@ -29,7 +29,7 @@ def intent(data: dict[str, Any], name: str) -> dict[str, Any]:
     return next(i for i in data["locales"]["en_US"]["intents"] if i["name"] == name)
 
 
-def test_shipped_definition_has_the_seed_locale_settings():
+def test_shipped_definition_has_the_locale_and_session_settings():
     definition = load_definition()
     locale = definition.locales["en_US"]
     assert locale.nlu_confidence_threshold == 0.40
@@ -38,7 +38,7 @@ def test_shipped_definition_has_the_seed_locale_settings():
     assert definition.bot.child_directed is False
 
 
-def test_shipped_definition_holds_both_seeds_intents():
+def test_shipped_definition_holds_the_customer_service_and_it_support_intents():
     names = {i.name for i in load_definition().locales["en_US"].intents}
     expected = {
         "OrderStatus",
@@ -53,7 +53,7 @@ def test_shipped_definition_holds_both_seeds_intents():
     assert expected <= names, f"missing intents: {expected - names}"
 
 
-def test_seed_slot_types_keep_their_resolution_strategies():
+def test_slot_types_keep_their_resolution_strategies():
     locale = load_definition().locales["en_US"]
     customer_ids, products = locale.slot_type("CustomerId"), locale.slot_type("ProductName")
     assert customer_ids is not None, "slot type CustomerId is missing"
@@ -72,16 +72,16 @@ def test_it_how_tos_are_numbered_steps_in_the_definition():
         assert [s.split(".")[0] for s in steps[:2]] == ["1", "2"], f"{name} should answer in numbered steps"
 
 
-def test_seed_utterances_are_all_present():
+def test_the_core_utterances_are_all_present():
     locale = load_definition().locales["en_US"]
-    seed = {
+    core = {
         "OrderStatus": ["What is my order status", "Where is my order", "Track my order {CustomerId}"],
         "BillingInquiry": ["How much do I owe", "Account balance for customer {CustomerId}"],
         "ProductInfo": ["Tell me about {ProductName}", "Details about your {ProductName}"],
     }
-    for name, utterances in seed.items():
+    for name, utterances in core.items():
         missing = set(utterances) - set(locale.intent(name).utterances)
-        assert not missing, f"{name} lost seed utterances: {missing}"
+        assert not missing, f"{name} lost core utterances: {missing}"
 
 
 def test_broken_slot_reference_fails_with_its_path(tmp_path, shipped):
