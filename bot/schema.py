@@ -161,7 +161,8 @@ class BotDefinition(_Strict):
 
     def code_hook_content(self) -> str:
         """The data the fulfillment Lambda reads at run time (`bot_content.json` in its package): the product
-        catalogue and, per locale, the messages it says and the slot prompts it asks again with."""
+        catalogue, the first locale (the words for an event in a locale the bot lacks) and, per locale, the messages
+        it says and the slot prompts it asks again with."""
         locales = {
             locale_id: {
                 "messages": dict(locale.messages),
@@ -173,7 +174,8 @@ class BotDefinition(_Strict):
             }
             for locale_id, locale in self.locales.items()
         }
-        return json.dumps({"products": dict(self.products), "locales": locales}, sort_keys=True, indent=1)
+        content = {"products": dict(self.products), "default_locale": next(iter(self.locales)), "locales": locales}
+        return json.dumps(content, sort_keys=True, indent=1)
 
     @model_validator(mode="after")
     def _catalogue_covers_products(self) -> BotDefinition:

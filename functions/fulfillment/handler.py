@@ -153,8 +153,7 @@ def bot_content() -> BotContent:
 
 def wording(event: CodeHookEvent | None = None) -> LocaleWording:
     """The words for the event's locale (the definition's first locale when there is no event to go by)."""
-    content = bot_content()
-    return content.wording(event.bot.locale_id) if event is not None else next(iter(content.locales.values()))
+    return bot_content().wording(event.bot.locale_id if event is not None else None)
 
 
 # --- pure replies: no AWS, easy to test -------------------------------------------------------------

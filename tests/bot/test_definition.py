@@ -216,8 +216,9 @@ def test_the_code_hook_content_carries_each_locales_messages_and_slot_prompts():
     locale = definition.locales["en_US"]
     # WHEN the fulfillment function's content is written from it
     content = json.loads(definition.code_hook_content())
-    # THEN it holds the catalogue, the locale's messages, and the prompt of every slot by intent
+    # THEN it holds the catalogue, the first locale, the locale's messages, and the prompt of every slot by intent
     assert content["products"] == dict(definition.products)
+    assert content["default_locale"] == next(iter(definition.locales)) == "en_US"
     assert content["locales"]["en_US"]["messages"] == dict(locale.messages)
     prompts = content["locales"]["en_US"]["slot_prompts"]
     assert prompts["BillingInquiry"]["CustomerId"] == locale.intent("BillingInquiry").slots[0].prompt

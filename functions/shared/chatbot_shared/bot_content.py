@@ -2,7 +2,7 @@
 
 `BotDefinition.code_hook_content()` (bot/schema.py) writes the file into the function's package after checking
 every template against `contracts.conversation`; this module reads it and fills the templates in. Its shape:
-`{"products": {name: answer}, "locales": {locale_id: {"messages": {name: template},
+`{"products": {name: answer}, "default_locale": locale_id, "locales": {locale_id: {"messages": {name: template},
 "slot_prompts": {intent: {slot: prompt}}}}}`.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.conversation import CodeHookMessage
 
@@ -41,10 +41,18 @@ class BotContent(_Content):
 
     products: dict[str, str] = Field(default_factory=dict)
     locales: dict[str, LocaleWording] = Field(min_length=1)
+    default_locale: str
+    """The definition's first locale: the words for an event without a locale the definition has."""
 
-    def wording(self, locale_id: str) -> LocaleWording:
-        """The words of `locale_id`; the definition's first locale for a locale it does not have."""
-        return self.locales.get(locale_id) or next(iter(self.locales.values()))
+    @model_validator(mode="after")
+    def _default_locale_is_worded(self) -> BotContent:
+        if self.default_locale not in self.locales:
+            raise ValueError(f"default_locale {self.default_locale!r} is not one of the locales")
+        return self
+
+    def wording(self, locale_id: str | None = None) -> LocaleWording:
+        """The words of `locale_id`, or of the default locale for None or a locale the definition does not have."""
+        return self.locales.get(locale_id or self.default_locale) or self.locales[self.default_locale]
 
 
 def load_bot_content(path: Path) -> BotContent:
