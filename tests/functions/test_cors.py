@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from chatbot_shared.environment import ConfigurationError
 from chatbot_shared.rest import JsonApi, parse_allowed_origins
 
 ALLOWED = "https://www.example.com"
@@ -87,3 +88,22 @@ def test_unset_or_malformed_allowed_origins_allow_none(raw):
 
 def test_allowed_origins_keep_only_strings():
     assert parse_allowed_origins(json.dumps([ALLOWED, 42, None])) == {ALLOWED}
+
+
+def test_origins_that_cannot_be_read_allow_none_and_the_request_is_still_answered(api_event, lambda_context):
+    # GIVEN an API whose allowed origins cannot be read (a function missing a required variable)
+    def unreadable() -> list[str]:
+        raise ConfigurationError("environment variable QUERY_LOG_TABLE_NAME is not set")
+
+    json_api = JsonApi(allowed_origins=unreadable)
+
+    @json_api.app.post("/ping")
+    def ping() -> tuple[dict[str, bool], int]:
+        return {"pong": True}, 201
+
+    # WHEN a request comes from an origin
+    event = api_event("POST", "/ping", body={}, headers={"Origin": ALLOWED, "Content-Type": "application/json"})
+    response = json_api.handle(event, lambda_context)
+    # THEN it is answered as usual, with no CORS header
+    assert response["statusCode"] == 201
+    assert "Access-Control-Allow-Origin" not in headers_of(response)

@@ -110,6 +110,8 @@ class JsonApi:
     Register routes on `.app` (`@api.app.post(...)`); call `.handle(event, context)` from `lambda_handler`.
     `pattern_reasons` maps a field pattern to the reason a 422 gives when a value does not match it, beyond the
     common ones of `chatbot_shared.wire` (session id, no control characters), which every API knows.
+    `allowed_origins` are the extra origins answered with CORS, or a callable asked at each request (a handler
+    passes its settings', so the environment is read on first use and not at import).
     """
 
     def __init__(
