@@ -1,4 +1,4 @@
-"""The schema of the bot definition: intents, utterances, slots, slot types, prompts and answers.
+"""The schema of the bot definition: intents, utterances, slots, slot types, prompts, answers and messages.
 
 `bot/definition.yaml` is the single source of the conversation. ChatbotBot translates it to Lex V2;
 the local stack interprets it. Everything a reader can get wrong is checked here, and an error names
@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from string import Formatter
 from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from contracts.conversation import CODE_HOOK_MESSAGES
 
 DEFINITION_PATH = Path(__file__).with_name("definition.yaml")
 
@@ -108,13 +111,15 @@ class Intent(_Strict):
 
 
 class Locale(_Strict):
-    """One locale of the bot: its NLU threshold, voice, slot types and intents."""
+    """One locale of the bot: its NLU threshold, voice, slot types, intents and the fulfillment function's words."""
 
     description: str = ""
     nlu_confidence_threshold: float = Field(ge=0, le=1)
     voice: str = "Joanna"
     slot_types: tuple[SlotType, ...] = ()
     intents: tuple[Intent, ...] = Field(min_length=1)
+    messages: dict[str, Message] = Field(default_factory=dict)
+    """What the fulfillment function says, by name: every message `contracts.conversation` lists, as a template."""
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Locale:
@@ -155,8 +160,22 @@ class BotDefinition(_Strict):
     products: dict[str, Message] = Field(default_factory=dict)
 
     def code_hook_content(self) -> str:
-        """The data the fulfillment Lambda reads at run time (`bot_content.json` in its package): the catalogue."""
-        return json.dumps({"products": dict(self.products)}, sort_keys=True, indent=1)
+        """The data the fulfillment Lambda reads at run time (`bot_content.json` in its package): the product
+        catalogue, the first locale (the words for an event in a locale the bot lacks) and, per locale, the messages
+        it says and the slot prompts it asks again with."""
+        locales = {
+            locale_id: {
+                "messages": dict(locale.messages),
+                "slot_prompts": {
+                    intent.name: {slot.name: slot.prompt for slot in intent.slots}
+                    for intent in locale.intents
+                    if intent.slots
+                },
+            }
+            for locale_id, locale in self.locales.items()
+        }
+        content = {"products": dict(self.products), "default_locale": next(iter(self.locales)), "locales": locales}
+        return json.dumps(content, sort_keys=True, indent=1)
 
     @model_validator(mode="after")
     def _catalogue_covers_products(self) -> BotDefinition:
@@ -195,6 +214,39 @@ def _reference_errors(locale: Locale) -> Iterator[str]:
             for reference in SLOT_REFERENCE.findall(utterance):
                 if reference not in slot_names:
                     yield f"{path}.utterances[{j}]: {{{reference}}} is not a slot of {intent.name}"
+    yield from _message_errors(locale.messages)
+
+
+def _message_errors(messages: Mapping[str, str]) -> Iterator[str]:
+    """Every message the fulfillment function lacks, does not know, or cannot fill in, as 'path: reason'."""
+    for name, said in CODE_HOOK_MESSAGES.items():
+        if name not in messages:
+            yield f"messages: {name} is missing (the fulfillment function says it when {said.said_when})"
+    for name, template in messages.items():
+        message = CODE_HOOK_MESSAGES.get(name)
+        if message is None:
+            known = ", ".join(CODE_HOOK_MESSAGES)
+            yield f"messages.{name}: unknown message; the fulfillment function says only these: {known}"
+            continue
+        yield from (f"messages.{name}: {reason}" for reason in _template_errors(template, message.placeholders))
+
+
+def _template_errors(template: str, placeholders: frozenset[str]) -> Iterator[str]:
+    """What is wrong with the `{placeholders}` of `template`, given the ones the function fills in."""
+    try:
+        parsed = list(Formatter().parse(template))
+    except ValueError as exc:
+        yield f"{exc} (write {{{{ or }}}} for a literal brace)"
+        return
+    offered = ", ".join(f"{{{name}}}" for name in sorted(placeholders)) or "none"
+    for _, name, spec, conversion in parsed:
+        if name is None:  # literal text after the last placeholder
+            continue
+        written = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+        if not name.isidentifier() or spec or conversion:
+            yield f"{written} is not a plain placeholder such as {{name}} (this message may use: {offered})"
+        elif name not in placeholders:
+            yield f"{written} is not filled in by the fulfillment function (this message may use: {offered})"
 
 
 def _duplicates(path: str, names: list[str]) -> Iterator[str]:

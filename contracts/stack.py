@@ -116,6 +116,8 @@ RECIPIENTS = EnvVar("RECIPIENTS")
 CUSTOMERS_TABLE_NAME = EnvVar("CUSTOMERS_TABLE_NAME")
 ALLOWED_ORIGINS = EnvVar("ALLOWED_ORIGINS", required=False)
 """A JSON list of the extra https origins answered with CORS headers; unset: none."""
+BOT_CONTENT_PATH = EnvVar("BOT_CONTENT_PATH", required=False)
+"""Where the fulfillment function reads `bot_content.json` instead of from its own package (local stack, tests)."""
 
 OPEN_TICKETS = (TICKETS_TABLE_NAME, ESCALATION_QUEUE_URL, IDEMPOTENCY_TABLE_NAME)
 """What a function that opens escalation tickets reads (the escalate function and the bot's code hook)."""
@@ -127,6 +129,9 @@ FUNCTION_ENVIRONMENT: dict[str, tuple[EnvVar, ...]] = {
     "fulfillment": (CUSTOMERS_TABLE_NAME, *OPEN_TICKETS),
 }
 """Every function (its folder under `functions/`) and the variables it reads. Components set exactly these."""
+
+LOCAL_ONLY_ENVIRONMENT: dict[str, tuple[EnvVar, ...]] = {"fulfillment": (BOT_CONTENT_PATH,)}
+"""Variables a function also reads that only the local stack and tests set: a component never sets these."""
 
 
 def environment_names(function: str) -> frozenset[str]:

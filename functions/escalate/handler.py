@@ -5,9 +5,13 @@ Answers: 202 `{"ticketId": "...", "status": "queued"}` (the same ticket again fo
 with `Retry-After` when the ticket could not be recorded or queued (nothing was kept: retrying is safe);
 and the shared 400/404/413/415/422/500 answers of `chatbot_shared.rest`.
 
+Environment (read on first use, all in `Settings`): the ticket desk's names and ALLOWED_ORIGINS.
 No `from __future__ import annotations` here: Powertools must see the real body model in the route signature.
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
@@ -17,20 +21,53 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from chatbot_shared import escalation
-from chatbot_shared.escalation import EscalationInProgressError, EscalationRequest, TicketNotQueuedError, TicketReceipt
-from chatbot_shared.rest import ERROR_RESPONSES, JSON_MEDIA_TYPE, ErrorBody, JsonApi, error_response
+from chatbot_shared.environment import FunctionEnvironment
+from chatbot_shared.escalation.desk import DeskNames, EscalationInProgressError, TicketDesk, TicketNotQueuedError
+from chatbot_shared.escalation.models import PATTERN_REASONS, EscalationRequest, TicketReceipt
+from chatbot_shared.rest import (
+    ERROR_RESPONSES,
+    JSON_MEDIA_TYPE,
+    ErrorBody,
+    JsonApi,
+    error_response,
+    parse_allowed_origins,
+)
+from contracts.stack import ALLOWED_ORIGINS, ESCALATE_ROUTE, METRICS_NAMESPACE
 
 RETRY_AFTER_SECONDS = "5"
 
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything this function reads from its environment (`contracts.stack.FUNCTION_ENVIRONMENT["escalate"]`)."""
+
+    desk: DeskNames
+    allowed_origins: frozenset[str]
+
+    @classmethod
+    def read(cls, source: Mapping[str, str] | None = None) -> "Settings":
+        """Read from `source` (default: the process environment); ConfigurationError names a missing variable."""
+        env = FunctionEnvironment(ESCALATE_ROUTE.function, source)
+        return cls(
+            desk=DeskNames.to_open_tickets(env), allowed_origins=parse_allowed_origins(env.optional(ALLOWED_ORIGINS))
+        )
+
+
+@cache
+def settings() -> Settings:
+    """This function's settings, read on first use."""
+    return Settings.read()
+
+
 logger = Logger()
-metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE
-api = JsonApi(pattern_reasons=escalation.PATTERN_REASONS)
+metrics = Metrics(namespace=METRICS_NAMESPACE)  # the namespace alarms and dashboards read
+desk = TicketDesk(lambda: settings().desk)  # tests swap it
+api = JsonApi(pattern_reasons=PATTERN_REASONS, allowed_origins=lambda: settings().allowed_origins)
 app = api.app
 
 
 @app.post(
-    "/escalate",
+    ESCALATE_ROUTE.path,
     status_code=int(HTTPStatus.ACCEPTED),
     summary="Ask for a human",
     description="Records an escalation ticket and queues the email to the support team.",
@@ -49,7 +86,7 @@ app = api.app
 )
 def escalate(request: EscalationRequest) -> TicketReceipt:
     """Open (or find again) the ticket for this request."""
-    return escalation.open_ticket(request, app.lambda_context)
+    return desk.open(request, app.lambda_context)
 
 
 @app.exception_handler(TicketNotQueuedError)

@@ -6,14 +6,15 @@ again, and after the queue's maxReceiveCount it moves to the DLQ, where an alarm
 ticket is missing fails the same way (it is never dropped silently). If marking `sent` fails after SES accepted
 the mail, the record fails too and the team may get the email twice: a duplicate is preferred to a lost ticket.
 
-Environment: TICKETS_TABLE_NAME, SENDER_ADDRESS (a verified SES identity), RECIPIENTS (a JSON list of addresses).
+Environment (read on first use, all in `Settings`): TICKETS_TABLE_NAME, SENDER_ADDRESS (a verified SES identity),
+RECIPIENTS (a JSON list of addresses).
 """
 
 from __future__ import annotations
 
-import json
-import os
-from functools import cached_property
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -22,16 +23,47 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from chatbot_shared import escalation
-from chatbot_shared.escalation import EscalationEmail, Ticket, render_email
+from chatbot_shared.environment import FunctionEnvironment
+from chatbot_shared.escalation.desk import DeskNames, TicketDesk
+from chatbot_shared.escalation.mail import EscalationEmail, render_email
+from chatbot_shared.escalation.models import Ticket
+from contracts.stack import METRICS_NAMESPACE, RECIPIENTS, SENDER_ADDRESS
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_sesv2.client import SESV2Client
 
+FUNCTION = "send_escalation"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything this function reads from its environment (`contracts.stack.FUNCTION_ENVIRONMENT[FUNCTION]`)."""
+
+    desk: DeskNames
+    sender_address: str
+    recipients: tuple[str, ...]
+
+    @classmethod
+    def read(cls, source: Mapping[str, str] | None = None) -> Settings:
+        """Read from `source` (default: the process environment); ConfigurationError names a missing variable."""
+        env = FunctionEnvironment(FUNCTION, source)
+        return cls(
+            desk=DeskNames.to_send_tickets(env),
+            sender_address=env.require(SENDER_ADDRESS),
+            recipients=tuple(env.string_list(RECIPIENTS)),
+        )
+
+
+@cache
+def settings() -> Settings:
+    """This function's settings, read on first use."""
+    return Settings.read()
+
+
 logger = Logger()
-metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE
+metrics = Metrics(namespace=METRICS_NAMESPACE)  # the namespace alarms and dashboards read
 # A batch whose every record failed is reported like any partial failure (all ids listed) rather than raised:
 # SQS retries the same records either way, and the answer stays one shape.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -58,16 +90,11 @@ class Mailer:
 
     @property
     def sender_address(self) -> str:
-        return self._sender_address or os.environ["SENDER_ADDRESS"]
+        return self._sender_address or settings().sender_address
 
     @property
     def recipients(self) -> list[str]:
-        if self._recipients is not None:
-            return self._recipients
-        recipients = json.loads(os.environ["RECIPIENTS"])
-        if not isinstance(recipients, list) or not recipients or not all(isinstance(r, str) for r in recipients):
-            raise ValueError("RECIPIENTS must be a JSON list of email addresses")
-        return recipients
+        return list(settings().recipients) if self._recipients is None else self._recipients
 
     @cached_property
     def client(self) -> SESV2Client:
@@ -96,13 +123,14 @@ class Mailer:
 
 
 mailer = Mailer()
+desk = TicketDesk(lambda: settings().desk)
 
 
 def send_ticket(ticket: Ticket) -> None:
     """Email one queued ticket and mark it sent."""
     message_id = mailer.send(render_email(ticket), reply_to=ticket.request.user_email)
     metrics.add_metric(name="EscalationEmailSent", unit=MetricUnit.Count, value=1)
-    if escalation.desk.mark_sent(ticket.ticket_id):
+    if desk.mark_sent(ticket.ticket_id):
         logger.info("Ticket sent", extra={"ticket_id": ticket.ticket_id, "ses_message_id": message_id})
     else:
         logger.warning("Ticket was marked sent by another delivery", extra={"ticket_id": ticket.ticket_id})
@@ -113,7 +141,7 @@ def record_handler(record: SQSRecord) -> None:
     logger.set_correlation_id(None)  # nothing from the previous record
     ticket_id = TicketMessage.model_validate_json(record.body).ticket_id
     logger.set_correlation_id(ticket_id)  # every line about this record carries its ticket id
-    ticket = escalation.desk.load(ticket_id)
+    ticket = desk.load(ticket_id)
     if ticket is None:
         raise TicketMissingError(f"ticket {ticket_id} is not in the tickets table")
     if ticket.status == "sent":

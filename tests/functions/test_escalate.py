@@ -6,13 +6,14 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from chatbot_shared import escalation
-from chatbot_shared.escalation import TicketDesk
+from chatbot_shared.escalation.desk import DeskNames, TicketDesk
+from chatbot_shared.escalation.models import EscalationRequest, TicketReceipt
 from local.stand_ins import StandInNames
 
 REQUEST: dict[str, Any] = {
@@ -33,6 +34,16 @@ def escalate(stand_ins: StandInNames) -> ModuleType:
     from functions.escalate import handler
 
     return handler
+
+
+@pytest.fixture
+def desk_names(stand_ins: StandInNames) -> DeskNames:
+    """The stand-ins' tickets table, queue and idempotency table, for a desk a test builds itself."""
+    return DeskNames(
+        tickets_table=stand_ins.tickets_table,
+        queue_url=stand_ins.escalation_queue_url,
+        idempotency_table=stand_ins.idempotency_table,
+    )
 
 
 @pytest.fixture
@@ -206,11 +217,11 @@ def test_an_empty_body_is_refused_with_422_naming_the_body(escalate, api_event, 
 
 
 def test_a_queue_failure_answers_503_and_keeps_no_ticket(
-    escalate, stand_ins, tickets, queued, api_event, lambda_context, monkeypatch
+    escalate, desk_names, tickets, queued, api_event, lambda_context, monkeypatch
 ):
     # GIVEN the queue cannot be reached (here: a queue URL that does not exist)
-    missing_queue = stand_ins.escalation_queue_url + "-gone"
-    monkeypatch.setattr(escalation, "desk", TicketDesk(queue_url=missing_queue))
+    missing_queue = desk_names.queue_url + "-gone"
+    monkeypatch.setattr(escalate, "desk", TicketDesk(replace(desk_names, queue_url=missing_queue)))
     # WHEN an escalation is submitted
     response = escalate.lambda_handler(api_event("POST", "/escalate", REQUEST), lambda_context)
     # THEN the answer is a retryable 503, and no ticket claims to be queued
@@ -221,13 +232,13 @@ def test_a_queue_failure_answers_503_and_keeps_no_ticket(
 
 
 def test_a_retry_after_a_queue_failure_opens_the_ticket(
-    escalate, stand_ins, tickets, queued, api_event, lambda_context, monkeypatch
+    escalate, desk_names, tickets, queued, api_event, lambda_context, monkeypatch
 ):
     # GIVEN a submission that failed because the queue was unreachable
-    monkeypatch.setattr(escalation, "desk", TicketDesk(queue_url=stand_ins.escalation_queue_url + "-gone"))
+    monkeypatch.setattr(escalate, "desk", TicketDesk(replace(desk_names, queue_url=desk_names.queue_url + "-gone")))
     escalate.lambda_handler(api_event("POST", "/escalate", REQUEST), lambda_context)
     # WHEN the queue is back and the page retries the same submission
-    monkeypatch.setattr(escalation, "desk", TicketDesk())
+    monkeypatch.setattr(escalate, "desk", TicketDesk(desk_names))
     response = escalate.lambda_handler(api_event("POST", "/escalate", REQUEST), lambda_context)
     # THEN the retry is not answered from the failed attempt: a ticket is opened and queued
     assert response["statusCode"] == 202, response["body"]
@@ -236,10 +247,10 @@ def test_a_retry_after_a_queue_failure_opens_the_ticket(
 
 
 def test_a_tickets_table_failure_answers_503_and_queues_nothing(
-    escalate, queued, api_event, lambda_context, monkeypatch
+    escalate, desk_names, queued, api_event, lambda_context, monkeypatch
 ):
     # GIVEN the tickets table cannot be written (here: it does not exist)
-    monkeypatch.setattr(escalation, "desk", TicketDesk(tickets_table="NoSuchTable"))
+    monkeypatch.setattr(escalate, "desk", TicketDesk(replace(desk_names, tickets_table="NoSuchTable")))
     # WHEN an escalation is submitted
     response = escalate.lambda_handler(api_event("POST", "/escalate", REQUEST), lambda_context)
     # THEN the answer is a retryable 503 and no email is queued for a ticket that does not exist
@@ -257,7 +268,7 @@ def test_an_event_that_is_not_from_api_gateway_gets_a_json_answer(escalate, lamb
 
 
 def test_a_twin_submitted_while_the_first_is_being_opened_gets_409(
-    escalate, tickets, api_event, lambda_context, monkeypatch
+    escalate, desk_names, tickets, api_event, lambda_context, monkeypatch
 ):
     # GIVEN a first submission (here from the bot, in another process in real life) held inside the opening of
     # its ticket: its clock waits for a signal
@@ -268,10 +279,10 @@ def test_a_twin_submitted_while_the_first_is_being_opened_gets_409(
         release.wait(timeout=10)
         return time.time()
 
-    monkeypatch.setattr(escalation, "desk", TicketDesk(clock=held_clock))
-    first: list[escalation.TicketReceipt] = []
-    request = escalation.EscalationRequest.model_validate(REQUEST)
-    worker = threading.Thread(target=lambda: first.append(escalation.open_ticket(request, lambda_context)))
+    monkeypatch.setattr(escalate, "desk", TicketDesk(desk_names, clock=held_clock))
+    first: list[TicketReceipt] = []
+    request = EscalationRequest.model_validate(REQUEST)
+    worker = threading.Thread(target=lambda: first.append(escalate.desk.open(request, lambda_context)))
     worker.start()
     assert inside.wait(timeout=10), "the first submission never started opening its ticket"
     # WHEN the same submission arrives through the API meanwhile

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from chatbot_shared.escalation import EscalationRequest, Turn, new_ticket, render_email
+from chatbot_shared.escalation.mail import render_email
+from chatbot_shared.escalation.models import EscalationRequest, Turn, new_ticket
 
 NOW = 1_763_700_000.5  # 2025-11-21 04:40:00.5 UTC
 

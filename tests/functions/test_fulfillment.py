@@ -12,10 +12,13 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 from moto import mock_aws
 
-from bot.schema import load_definition
+from bot.schema import DEFINITION_PATH, load_definition
+from chatbot_shared.bot_content import LocaleWording
 from chatbot_shared.lex import CodeHookResponse
+from contracts.conversation import ORDER_STATUS
 
 EVENTS = Path(__file__).parent / "events"
 LexEvent = Callable[..., dict[str, Any]]
@@ -36,8 +39,10 @@ def fulfillment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mod
             monkeypatch.setenv(key, value)
         from functions.fulfillment import handler
 
+        handler.settings.cache_clear()  # this test's environment, read afresh
         handler.customers = handler.CustomerDirectory()  # a fresh edge per test: no client from another mock
-        handler.product_catalogue.cache_clear()
+        handler.desk = handler.TicketDesk(lambda: handler.settings().desk)
+        handler.bot_content.cache_clear()
         yield handler
 
 
@@ -87,11 +92,11 @@ def answer(response: dict[str, Any]) -> str:
 
 
 def test_order_status_answers_with_the_customers_last_order(fulfillment, lex_event, lambda_context):
-    # GIVEN seed customer 12345 and an OrderStatus fulfillment event naming them
+    # GIVEN sample customer 12345 and an OrderStatus fulfillment event naming them
     event = lex_event("OrderStatus", {"CustomerId": "12345"})
     # WHEN the code hook runs
     response = fulfillment.lambda_handler(event, lambda_context)
-    # THEN it answers exactly as seed 002 does, and closes the intent as fulfilled
+    # THEN it answers with the order and its status, and closes the intent as fulfilled
     assert answer(response) == "Hi John Smith! Your last order ORD-789 is currently Shipped."
     assert response["sessionState"]["dialogAction"] == {"type": "Close"}
     assert response["sessionState"]["intent"]["state"] == "Fulfilled"
@@ -116,9 +121,25 @@ def test_product_info_for_an_unknown_product_points_to_sales(fulfillment, lex_ev
     )
 
 
-def test_unknown_customer_gets_the_seed_message(fulfillment, lex_event, lambda_context):
+def test_unknown_customer_is_asked_to_check_the_id(fulfillment, lex_event, lambda_context):
     response = fulfillment.lambda_handler(lex_event("OrderStatus", {"CustomerId": "99999"}), lambda_context)
     assert answer(response) == "I couldn't find a customer with ID 99999. Please check your customer ID."
+
+
+@pytest.mark.parametrize(
+    ("intent", "slot"),
+    [("OrderStatus", "CustomerId"), ("BillingInquiry", "CustomerId"), ("ProductInfo", "ProductName")],
+)
+def test_a_missing_slot_is_asked_for_with_the_definitions_own_prompt(
+    fulfillment, lex_event, lambda_context, intent, slot
+):
+    # GIVEN a fulfillment event with the intent's slot still empty
+    response = fulfillment.lambda_handler(lex_event(intent, {slot: None}), lambda_context)
+    # THEN the function asks for it in the very words Lex uses for that slot
+    prompt = load_definition().locales["en_US"].intent(intent).slot(slot)
+    assert prompt is not None, f"{intent} has no slot {slot} in bot/definition.yaml"
+    assert response["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": slot}
+    assert answer(response) == prompt.prompt
 
 
 def test_missing_customer_id_is_elicited(fulfillment, lex_event, lambda_context):
@@ -221,10 +242,47 @@ def test_malformed_event_gets_a_valid_lex_response(fulfillment, lambda_context, 
     response = fulfillment.lambda_handler(event, lambda_context)
     assert response["sessionState"]["dialogAction"] == {"type": "Close"}
     assert response["sessionState"]["intent"]["state"] == "Failed"
-    assert answer(response)
+    assert answer(response) == "Sorry, something went wrong on my side. Please try again."
 
 
 def test_intent_without_a_handler_gets_a_helpful_close(fulfillment, lex_event, lambda_context):
     response = fulfillment.lambda_handler(lex_event("ResetPassword"), lambda_context)
     assert response["sessionState"]["intent"]["state"] == "Fulfilled"
     assert "order status" in answer(response)
+
+
+def test_support_staff_change_what_the_bot_says_in_the_definition_alone(
+    fulfillment, lex_event, lambda_context, tmp_path, monkeypatch
+):
+    # GIVEN a definition whose fallback offer and order answer support staff reworded, packaged for the function
+    data = yaml.safe_load(DEFINITION_PATH.read_text())
+    words = data["locales"]["en_US"]["messages"]
+    words["fallback_offer"] = 'Shall I find you a person? Say "talk to a human".'
+    words["order_status"] = "{name}, order {order_id} is {order_status}."
+    reworded = tmp_path / "reworded.yaml"
+    reworded.write_text(yaml.safe_dump(data))
+    content = tmp_path / "reworded_content.json"
+    content.write_text(load_definition(reworded).code_hook_content(), encoding="utf-8")
+    monkeypatch.setenv("BOT_CONTENT_PATH", str(content))
+    fulfillment.settings.cache_clear()
+    fulfillment.bot_content.cache_clear()
+    # WHEN the bot falls back, and answers an order question
+    offer = fulfillment.lambda_handler(lex_event("FallbackIntent", transcript="my stapler"), lambda_context)
+    order = fulfillment.lambda_handler(lex_event("OrderStatus", {"CustomerId": "12345"}), lambda_context)
+    # THEN it says the new words, with the customer's values filled in
+    assert answer(offer) == 'Shall I find you a person? Say "talk to a human".'
+    assert answer(order) == "John Smith, order ORD-789 is Shipped."
+
+
+def test_an_event_in_a_locale_the_definition_lacks_gets_the_first_locales_words(fulfillment, lex_event, lambda_context):
+    event = lex_event("OrderStatus", {"CustomerId": "99999"})
+    event["bot"]["localeId"] = "fr_FR"
+    response = fulfillment.lambda_handler(event, lambda_context)
+    assert answer(response) == "I couldn't find a customer with ID 99999. Please check your customer ID."
+
+
+def test_a_message_is_filled_in_with_exactly_the_values_the_contract_lists():
+    words = LocaleWording(messages={"order_status": "Hi {name}!"})
+    assert words.say(ORDER_STATUS, name="Ada", order_id="O-1", order_status="Shipped") == "Hi Ada!"
+    with pytest.raises(ValueError, match="order_status fills in"):
+        words.say(ORDER_STATUS, name="Ada")

@@ -16,9 +16,6 @@ InvocationSource = Literal["DialogCodeHook", "FulfillmentCodeHook"]
 IntentState = Literal["Failed", "Fulfilled", "FulfillmentInProgress", "InProgress", "ReadyForFulfillment", "Waiting"]
 DialogActionType = Literal["Close", "ConfirmIntent", "Delegate", "ElicitIntent", "ElicitSlot"]
 
-# Lex accepts at most this many characters of text input (RecognizeText `text`).
-MAX_INPUT_CHARS = 1024
-
 
 class LexModel(BaseModel):
     """Base for Lex shapes: camelCase on the wire, snake_case in Python, unknown fields kept."""
