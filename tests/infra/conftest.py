@@ -318,6 +318,27 @@ def run_pulumi() -> Callable[..., Mocks]:
     return run_program
 
 
+@pytest.fixture(scope="session")
+def stand_in_function() -> Callable[[str, str], Any]:
+    """A factory of PythonFunctions for a component under test to be given: `stand_in_function("writer",
+    "store_query")` is functions/store_query with placeholder values for every variable its handler needs."""
+    from components.python_function import PythonFunction, PythonFunctionArgs
+    from contracts.stack import FUNCTION_ENVIRONMENT
+
+    def make(name: str, source: str) -> PythonFunction:
+        environment = {var.name: f"{var.name.lower()}-stand-in" for var in FUNCTION_ENVIRONMENT[source] if var.required}
+        args = PythonFunctionArgs(
+            source=source,
+            description=f"{source} stand-in",
+            region=REGION,
+            log_retention_days=14,
+            environment=environment,
+        )
+        return PythonFunction(name, args)
+
+    return make
+
+
 @pytest.fixture(scope="module")
 def function_sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """For the requesting test module: function folders with placeholder handlers, so infra tests do not depend
