@@ -36,14 +36,22 @@ class AliasConflictError(AssertionError):
     refuses such a program (`Duplicate resource alias`)."""
 
 
+DATA = Path(__file__).resolve().parent / "data"
+EVERY_OPTION = "every-option"
+"""A stack no one ships, with every optional setting on (tests/infra/data/every-option.yaml): the resources only
+some stacks have (CORS preflights, the alarm topic, the web ACL, ...) are recorded and kept too."""
+
+
 def stack_config(stack: str, program: Path = REPO) -> dict[str, Any]:
-    """The config of `Pulumi.<stack>.yaml` in `program`."""
-    config: dict[str, Any] = yaml.safe_load((program / f"Pulumi.{stack}.yaml").read_text())["config"]
+    """The config of `Pulumi.<stack>.yaml` in `program` (of tests/infra/data/every-option.yaml for EVERY_OPTION)."""
+    path = DATA / f"{stack}.yaml" if stack == EVERY_OPTION else program / f"Pulumi.{stack}.yaml"
+    config: dict[str, Any] = yaml.safe_load(path.read_text())["config"]
     return config
 
 
-def run_stack(stack: str, program: Path = REPO) -> Mocks:
+def run_stack(stack: str, program: Path = REPO, transformations: Sequence[pulumi.ResourceTransformation] = ()) -> Mocks:
     """Run `program`'s __main__.py as `pulumi up` would for `stack`, returning every resource and the stack outputs.
+    `transformations` are registered as stack transformations first (a test may change what the program registers).
 
     A program other than this checkout is imported from its own folder (its `components`, `bot`, ... replace ours
     for the run), so a recording of an earlier commit is that commit's graph."""
@@ -53,6 +61,8 @@ def run_stack(stack: str, program: Path = REPO) -> Mocks:
         _forget_program_modules()
 
     def main() -> dict[str, Any]:
+        for transformation in transformations:
+            pulumi.runtime.register_stack_transformation(transformation)
         runpy.run_path(str(program / "__main__.py"), run_name="__main__")
         root = pulumi.runtime.get_root_resource()
         assert root is not None
