@@ -114,9 +114,10 @@ def test_configuration_table_lists_every_key_with_its_default_and_description():
 def test_readme_configuration_reference_is_the_generated_table():
     # GIVEN the README's configuration reference, between its markers
     readme = (REPO / "README.md").read_text()
-    assert TABLE_START in readme and TABLE_END in readme, (
-        f"README.md needs the configuration table between {TABLE_START} and {TABLE_END}: "
-        "paste components.settings.configuration_table() there"
+    missing = [marker for marker in (TABLE_START, TABLE_END) if marker not in readme]
+    assert not missing, (
+        f"README.md lacks {missing}: the configuration table goes between {TABLE_START} and {TABLE_END} "
+        "(paste components.settings.configuration_table() there)"
     )
     documented = readme.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
     # WHEN / THEN it is exactly the table generated from the settings model (keys, defaults, descriptions)
