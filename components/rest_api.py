@@ -90,7 +90,8 @@ class RestApi(pulumi.ComponentResource):
             route_resources += self._route(route, function, args.allowed_origins)
         self.api_account = self._api_gateway_account() if args.manage_api_gateway_account else None
         self.deployment = self._deployment(args, route_resources)
-        self.stage = self._stage(args.log_retention_days)
+        self.access_log_group, self.execution_log_group = self._log_groups(args.log_retention_days)
+        self.stage = self._stage()
         self.method_settings = self._method_settings(args.throttle_rate, args.throttle_burst)
 
         self.api_url: pulumi.Output[str] = self.stage.invoke_url
@@ -100,7 +101,9 @@ class RestApi(pulumi.ComponentResource):
         """The API's regional domain, for CloudFront to forward /api/* to."""
         self.origin_path = f"/{API_STAGE}"
         """The stage as a path, CloudFront's origin path."""
-        self.register_outputs({"api_url": self.api_url, "origin_domain": self.origin_domain})
+        self.register_outputs(
+            {"api_url": self.api_url, "origin_domain": self.origin_domain, "origin_path": self.origin_path}
+        )
 
     def _route(self, route: Route, target: PythonFunction, allowed_origins: Sequence[str]) -> list[pulumi.Resource]:
         """`route` proxied to `target`, invocable only by this API's stage, plus its CORS preflight if any."""
@@ -240,19 +243,21 @@ class RestApi(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=route_resources),
         )
 
-    def _stage(self, log_retention_days: int) -> aws.apigateway.Stage:
-        """The `live` stage, writing one JSON access-log line per request; API Gateway's own execution log
-        group is made first, so it has a retention."""
+    def _log_groups(self, retention_days: int) -> tuple[aws.cloudwatch.LogGroup, aws.cloudwatch.LogGroup]:
+        """The stage's access log, and the group API Gateway writes execution logs to, made here so it has a
+        retention."""
         child = pulumi.ResourceOptions(parent=self)
-        self.access_log_group = aws.cloudwatch.LogGroup(
-            f"{self._name}-access-logs", retention_in_days=log_retention_days, opts=child
-        )
-        self.execution_log_group = aws.cloudwatch.LogGroup(
+        access = aws.cloudwatch.LogGroup(f"{self._name}-access-logs", retention_in_days=retention_days, opts=child)
+        execution = aws.cloudwatch.LogGroup(
             f"{self._name}-execution-logs",
             name=pulumi.Output.concat("API-Gateway-Execution-Logs_", self.rest_api.id, f"/{API_STAGE}"),
-            retention_in_days=log_retention_days,
+            retention_in_days=retention_days,
             opts=child,
         )
+        return access, execution
+
+    def _stage(self) -> aws.apigateway.Stage:
+        """The `live` stage, writing one JSON access-log line per request, made after its execution log group."""
         return aws.apigateway.Stage(
             f"{self._name}-stage",
             rest_api=self.rest_api.id,

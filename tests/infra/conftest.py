@@ -1,8 +1,9 @@
 """Pulumi mocks harness for the infra tests: run a program offline and inspect every resource it registered.
 
 `run_program(program, config=...)` runs `program` under `pulumi.runtime.test` with fresh runtime options, the
-given stack config and a `Mocks` that records each resource: its type token, name, URN, parent, resolved inputs,
-the fake outputs we filled in, and the `protect` / `retain_on_delete` options as the engine would receive them.
+given stack config and a `Mocks` that records each resource: its type token, name, URN (made as the engine makes
+it), parent, resolved inputs, the fake outputs we filled in, its aliases, and the `protect` / `retain_on_delete`
+options as the engine would receive them.
 Whole-program tests use it the same way:
 
     from tests.infra.conftest import run_program  # absolute: tests/ has no __init__.py, `.conftest` fails
