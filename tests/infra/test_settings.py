@@ -117,11 +117,11 @@ def test_readme_configuration_reference_is_the_generated_table():
     missing = [marker for marker in (TABLE_START, TABLE_END) if marker not in readme]
     assert not missing, (
         f"README.md lacks {missing}: the configuration table goes between {TABLE_START} and {TABLE_END} "
-        "(paste components.settings.configuration_table() there)"
+        "(then run .venv/bin/python scripts/generate_settings_table.py)"
     )
     documented = readme.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
     # WHEN / THEN it is exactly the table generated from the settings model (keys, defaults, descriptions)
     assert documented == configuration_table().strip(), (
-        "README.md's configuration table differs from the settings model: paste "
-        "components.settings.configuration_table() between the markers"
+        "README.md's configuration table differs from the settings model: run "
+        ".venv/bin/python scripts/generate_settings_table.py"
     )
