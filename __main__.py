@@ -7,6 +7,7 @@ argument (alarm actions, routes, the ticket environment, the API's origin, the b
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws_native
 
 from bot.samples import load_sample_customers
 from bot.schema import load_definition
@@ -30,6 +31,13 @@ formerly_escalation_api = Formerly(
 
 settings = load_settings()
 definition = load_definition()
+
+# pulumi-aws-native reads only `aws-native:region` or AWS_REGION, never `aws:region`: every aws-native resource gets
+# this one provider, made from the stack's region, so the bot lives where its Lambda, logs and config.js say it does.
+# An explicit provider reads no `aws-native:*` config, so the AWS profile the stack's `aws` provider uses is passed on.
+aws_native = pulumi_aws_native.Provider(
+    "aws-native", region=settings.region, profile=pulumi.Config("aws").get("profile")
+)
 
 operations = Operations(
     "operations", OperationsArgs(alarm_email=settings.alarm_email), formerly=formerly_escalation_api
@@ -81,6 +89,7 @@ chatbot = SupportBot(
         definition=definition,
         region=settings.region,
         log_retention_days=settings.log_retention_days,
+        aws_native_provider=aws_native,
         escalation_environment=escalations.ticket_environment,
         sample_customers=load_sample_customers() if settings.sample_data else (),
         protect_data=settings.protect_data,

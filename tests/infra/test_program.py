@@ -9,7 +9,7 @@ import pytest
 
 from bot.schema import load_definition
 from tests.infra.conftest import Mocks, RecordedResource
-from tests.infra.resource_graph import REPO, run_stack, stack_config
+from tests.infra.resource_graph import EVERY_OPTION, REPO, run_stack, stack_config
 
 STACKS = ("dev", "prod")
 FUNCTION = "aws:lambda/function:Function"
@@ -17,6 +17,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 TABLE = "aws:dynamodb/table:Table"
 # The only `*` resources allowed, each because AWS offers no resource-level permission (commented in the code).
 ACTIONS_WITHOUT_RESOURCES = {"polly:SynthesizeSpeech", "comprehend:DetectSentiment"}
+AWS_NATIVE_PROVIDER = "pulumi:providers:aws-native"
 
 
 @pytest.fixture(scope="module", params=STACKS)
@@ -292,3 +293,34 @@ def test_prod_rate_limits_each_ip_on_the_api_at_the_edge_and_dev_has_no_waf(stac
     assert limit["aggregateKeyType"] == "IP"
     scope = limit["scopeDownStatement"]["byteMatchStatement"]
     assert (scope["searchString"], scope["positionalConstraint"]) == ("/api/", "STARTS_WITH")
+
+
+def assert_every_aws_native_resource_uses_one_provider_in(mocks: Mocks, region: str) -> None:
+    """Exactly one aws-native provider, in `region`, and every aws-native resource names it."""
+    providers = mocks.of_type(AWS_NATIVE_PROVIDER)
+    assert len(providers) == 1, f"expected one aws-native provider, found {providers}"
+    [provider] = providers
+    assert provider.inputs.get("region") == region, f"{provider.urn} is in {provider.inputs.get('region')}"
+    native = [r for r in mocks.resources if r.type.startswith("aws-native:")]
+    assert native, "the program registers no aws-native resource: the bot is missing"
+    reference = f"{provider.urn}::{provider.id}"
+    strays = [f"{r.urn} uses {r.provider or 'the default provider'}" for r in native if r.provider != reference]
+    assert not strays, "every aws-native resource must use the stack's aws-native provider:\n" + "\n".join(strays)
+
+
+def test_every_aws_native_resource_uses_the_one_provider_made_from_the_stacks_region(stack):
+    # GIVEN a shipped stack (the default aws-native provider would read aws-native:region or AWS_REGION, never
+    # aws:region)
+    name, mocks = stack
+    # WHEN / THEN its Lex resources all use one explicit provider in the stack's own region
+    assert_every_aws_native_resource_uses_one_provider_in(mocks, stack_config(name)["aws:region"])
+
+
+def test_the_aws_native_provider_follows_the_stacks_region_wherever_it_is():
+    # GIVEN a stack in eu-west-1, away from us-east-1 where the test harness's default region is
+    config = stack_config(EVERY_OPTION)
+    assert config["aws:region"] == "eu-west-1"
+    # WHEN the program runs
+    mocks = run_stack(EVERY_OPTION)
+    # THEN the bot is made in eu-west-1 too
+    assert_every_aws_native_resource_uses_one_provider_in(mocks, "eu-west-1")

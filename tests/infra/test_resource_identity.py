@@ -5,6 +5,7 @@ resources."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pulumi
@@ -24,6 +25,18 @@ from tests.infra.resource_graph import (
 DATA = Path(__file__).parent / "data"
 STACKS = ("dev", "prod", EVERY_OPTION)
 COMPONENT_TYPES = "support-chatbot:index:"
+# Resources added on purpose since the URNs were recorded: new resources, so they replace nothing deployed. Each line
+# says why; a resource that appears or vanishes without a line here is an accident.
+ADDED_ON_PURPOSE: dict[str, Counter[str]] = {
+    stack: Counter(
+        {
+            # The one aws-native provider, made from the stack's region (issue 9): a provider is a resource of the
+            # stack. The Lex resources move to it from the default provider; none was ever deployed.
+            "pulumi:providers:aws-native": 1,
+        }
+    )
+    for stack in STACKS
+}
 
 
 def deployed_urns(stack: str) -> list[str]:
@@ -54,8 +67,10 @@ def test_the_program_makes_the_cloud_resources_deployed(stack):
     deployed = count_by_type(urn for urn in deployed_urns(name) if not type_of(urn).startswith(COMPONENT_TYPES))
     # WHEN the program runs
     made = count_by_type(urn for urn in urns(mocks.resources) if not type_of(urn).startswith(COMPONENT_TYPES))
-    # THEN it makes as many cloud resources of each type (components are groupings, not resources in AWS)
-    assert made == deployed, f"{name}: resources added {made - deployed}, gone {deployed - made}"
+    # THEN it makes as many cloud resources of each type (components are groupings, not resources in AWS), plus
+    # those added on purpose
+    expected = deployed + ADDED_ON_PURPOSE[name]
+    assert made == expected, f"{name}: resources added {made - expected}, gone {expected - made}"
 
 
 def without_aliases(resource_name: str) -> pulumi.ResourceTransformation:

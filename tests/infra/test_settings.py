@@ -19,6 +19,7 @@ from components.settings import (
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE_START, TABLE_END = "<!-- settings-table:start -->", "<!-- settings-table:end -->"
+ENGINE_KEYS = "pulumi:"  # the engine's own settings (e.g. disable-default-providers), not the program's
 REQUIRED = {
     "region": "us-east-1",
     "escalation_sender": "bot@example.com",
@@ -26,9 +27,14 @@ REQUIRED = {
 }
 
 
+def stack_file(stack: str) -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return config
+
+
 def stack_values(stack: str) -> dict[str, Any]:
-    """A stack file's config, keyed by settings field, as `load_settings` would see it."""
-    config = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+    """A stack file's config, keyed by settings field, as `load_settings` would see it (the engine's keys left out)."""
+    config = {key: value for key, value in stack_file(stack).items() if not key.startswith(ENGINE_KEYS)}
     by_key = {qualified_key(field): field for field in SETTING_KEYS}
     unknown = set(config) - set(by_key)
     assert not unknown, f"Pulumi.{stack}.yaml sets keys the program does not read: {sorted(unknown)}"
@@ -39,6 +45,14 @@ def stack_values(stack: str) -> dict[str, Any]:
 def test_each_stack_file_is_valid(stack):
     settings = settings_from_values(stack, stack_values(stack))
     assert settings.stack == stack
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_each_stack_file_refuses_the_default_aws_native_provider(stack):
+    # GIVEN a shipped stack file
+    # WHEN / THEN the engine is told to refuse an aws-native resource without the program's explicit provider
+    disabled = stack_file(stack).get("pulumi:disable-default-providers", [])
+    assert "aws-native" in disabled, f"Pulumi.{stack}.yaml: pulumi:disable-default-providers is {disabled}"
 
 
 def test_prod_protects_data_keeps_logs_longer_and_loads_no_samples():
