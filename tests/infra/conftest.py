@@ -2,8 +2,8 @@
 
 `run_program(program, config=...)` runs `program` under `pulumi.runtime.test` with fresh runtime options, the
 given stack config and a `Mocks` that records each resource: its type token, name, URN (made as the engine makes
-it), parent, resolved inputs, the fake outputs we filled in, its aliases, its explicit provider, and the `protect` /
-`retain_on_delete` options as the engine would receive them.
+it), parent, resolved inputs, the fake outputs we filled in, its aliases, its explicit provider, and the `protect`,
+`retain_on_delete`, `replace_on_changes` and `delete_before_replace` options as the engine would receive them.
 Whole-program tests use it the same way:
 
     from tests.infra.conftest import run_program  # absolute: tests/ has no __init__.py, `.conftest` fails
@@ -66,6 +66,10 @@ class RecordedResource:
     depends_on: tuple[str, ...]
     aliases: tuple[AliasSpec, ...] = ()
     """The aliases the program gave, as the SDK sends them to the engine (see tests/infra/resource_graph.py)."""
+    replace_on_changes: tuple[str, ...] = ()
+    """Inputs whose change replaces the resource (`replace_on_changes`; `*`: every input)."""
+    delete_before_replace: bool = False
+    """True: a replacement deletes the old resource first; False: Pulumi's create-before-delete."""
     provider: str = ""
     """The explicit provider the resource uses, as the SDK sends it (`{provider urn}::{provider id}`); empty: the
     package's default provider."""
@@ -174,6 +178,8 @@ class RecordingMonitor(MockMonitor):
                     retain_on_delete=bool(request.retainOnDelete),
                     depends_on=tuple(request.dependencies),
                     aliases=tuple(alias_spec(alias) for alias in request.aliases),
+                    replace_on_changes=tuple(request.replaceOnChanges),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
                     provider=request.provider,
                 )
             )
