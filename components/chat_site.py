@@ -314,7 +314,8 @@ class ChatSite(pulumi.ComponentResource):
             f"{self._name}-api-rate-limit",
             region="us-east-1",
             scope="CLOUDFRONT",
-            description="Rate limit per IP on the chat page's /api/*",
+            # WAFv2 descriptions allow letters, digits, spaces and `+=:#@/-,.` only: no apostrophe, no `*`.
+            description=f"Rate limit per IP on {API_BASE_PATH}/ paths of the chat page",
             default_action={"allow": {}},
             rules=[
                 {
