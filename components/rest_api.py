@@ -56,9 +56,10 @@ class RestApiArgs:
     allowed_origins: Sequence[str] = ()
     """Extra https origins allowed to call the API (CORS). Empty: no OPTIONS methods at all; the page calls the
     API on its own origin through CloudFront's /api/*, which needs no CORS."""
-    manage_api_gateway_account: bool = True
+    manage_api_gateway_account: bool = False
     """True: set this region's API Gateway CloudWatch role (an account-wide setting that access logging needs)
-    to a role made here, both kept on destroy. False: the account already has one (e.g. from a baseline)."""
+    to a role made here, both kept on destroy; one stack per account and region does. False: leave the setting to
+    that stack (or to an account baseline): a second manager would overwrite it at every `up`."""
 
 
 class RestApi(pulumi.ComponentResource):

@@ -125,10 +125,12 @@ class StackSettings(BaseModel):
         "the chat. The page itself needs none: it reaches the API on its own origin.",
     )
     manage_api_gateway_account: bool = Field(
-        default=True,
-        description="Set the region's API Gateway CloudWatch logging role, which API access logs need once per "
-        "account and region (kept on destroy, so other stacks keep logging). Set `false` where the account "
-        "already has one.",
+        default=False,
+        description="Make this stack the one that sets the region's API Gateway CloudWatch logging role, an "
+        "account-wide setting API access and execution logs need. One stack per account and region sets it (a "
+        "second would overwrite it with its own role at every `up`); it is kept on destroy, so the others keep "
+        "logging. Unset: the account must have the role already (`aws apigateway get-account` shows a "
+        "`cloudwatchRoleArn`), or creating the stage fails. Dev: `true`.",
     )
     escalation_max_attempts: int = Field(
         default=5,
@@ -180,7 +182,7 @@ SETTING_KEYS: dict[str, _Key] = {
     "api_throttle_burst": _Key("apiThrottleBurst", "20"),
     "api_rate_limit_per_ip": _Key("apiRateLimitPerIp", "100"),
     "allowed_origins": _Key("allowedOrigins", "'[\"https://www.example.com\"]'"),
-    "manage_api_gateway_account": _Key("manageApiGatewayAccount", "false"),
+    "manage_api_gateway_account": _Key("manageApiGatewayAccount", "true"),
     "escalation_max_attempts": _Key("escalationMaxAttempts", "5"),
     "alarm_email": _Key("alarmEmail", "ops@example.com"),
     "custom_domain": _Key("customDomain", "chat.example.com"),

@@ -46,6 +46,7 @@ def program(site_dir):
                 throttle_rate=10,
                 throttle_burst=20,
                 allowed_origins=ORIGINS,
+                manage_api_gateway_account=True,
             ),
         )
         ChatSite(

@@ -37,6 +37,20 @@ ADDED_ON_PURPOSE: dict[str, Counter[str]] = {
     )
     for stack in STACKS
 }
+# Resources a stack lets go on purpose: the program no longer registers them, and the engine drops them from the
+# stack's state. Each was `retain_on_delete`, so AWS keeps it; each line says why.
+RELEASED_ON_PURPOSE: dict[str, set[str]] = {
+    # prod no longer manages the account's API Gateway logging role in its region: dev (same account and region)
+    # does, and two managers overwrite each other (issue 9). The role and the setting stay in the account.
+    "prod": {
+        "urn:pulumi:prod::support-chatbot::support-chatbot:index:EscalationApi$aws:apigateway/account:Account"
+        "::escalation-api-apigateway-account",
+        "urn:pulumi:prod::support-chatbot::support-chatbot:index:EscalationApi$aws:iam/role:Role"
+        "::escalation-api-apigateway-cloudwatch",
+        "urn:pulumi:prod::support-chatbot::support-chatbot:index:EscalationApi$aws:iam/rolePolicyAttachment:"
+        "RolePolicyAttachment::escalation-api-apigateway-cloudwatch-logs",
+    },
+}
 
 
 def deployed_urns(stack: str) -> list[str]:
@@ -56,19 +70,22 @@ def test_every_deployed_resource_is_taken_over_by_the_program(stack):
     deployed = deployed_urns(name)
     # WHEN the engine matches the program's resources to them (own URN first, then aliases)
     claimed = claimed_urns(mocks.resources, deployed)
-    # THEN every one is taken over: none is deleted and made again
-    lost = sorted(set(deployed) - set(claimed))
+    # THEN every one is taken over (none is deleted and made again), except those let go on purpose
+    released = RELEASED_ON_PURPOSE.get(name, set())
+    lost = sorted(set(deployed) - set(claimed) - released)
     assert not lost, f"{name}: `pulumi up` would replace {len(lost)} deployed resources:\n" + "\n".join(lost)
+    assert released <= set(deployed) - set(claimed), f"{name}: released on purpose but still registered: {released}"
 
 
 def test_the_program_makes_the_cloud_resources_deployed(stack):
     # GIVEN the resources of a stack as deployed before the house split
     name, mocks = stack
-    deployed = count_by_type(urn for urn in deployed_urns(name) if not type_of(urn).startswith(COMPONENT_TYPES))
+    kept = set(deployed_urns(name)) - RELEASED_ON_PURPOSE.get(name, set())
+    deployed = count_by_type(urn for urn in kept if not type_of(urn).startswith(COMPONENT_TYPES))
     # WHEN the program runs
     made = count_by_type(urn for urn in urns(mocks.resources) if not type_of(urn).startswith(COMPONENT_TYPES))
-    # THEN it makes as many cloud resources of each type (components are groupings, not resources in AWS), plus
-    # those added on purpose
+    # THEN it makes as many cloud resources of each type (components are groupings, not resources in AWS), less
+    # those released and plus those added on purpose
     expected = deployed + ADDED_ON_PURPOSE[name]
     assert made == expected, f"{name}: resources added {made - expected}, gone {expected - made}"
 

@@ -228,8 +228,11 @@ def test_outputs_name_the_stage_url_and_cloudfront_origin(mocks):
     assert api.inputs["endpointConfiguration"]["types"] == "REGIONAL", f"{api.urn} must be regional"
 
 
-def test_api_gateway_cloudwatch_role_is_an_account_setting_kept_on_destroy(mocks):
-    # GIVEN / WHEN a RestApi managing the account setting (the default)
+def test_api_gateway_cloudwatch_role_is_an_account_setting_kept_on_destroy(
+    run_pulumi, function_sources, stand_in_function
+):
+    # GIVEN / WHEN a RestApi managing the account setting (one stack per account and region does)
+    mocks = run_pulumi(rest_api(stand_in_function, manage_api_gateway_account=True))
     # THEN the region's API Gateway account role is set, and both are retained: other stacks may depend on them
     account = mocks.one("aws:apigateway/account:Account")
     role = mocks.one("aws:iam/role:Role", "api-apigateway-cloudwatch")
@@ -241,12 +244,11 @@ def test_api_gateway_cloudwatch_role_is_an_account_setting_kept_on_destroy(mocks
     }, role.urn
 
 
-def test_the_account_setting_is_left_alone_when_not_managed(run_pulumi, function_sources, stand_in_function):
-    # GIVEN manage_api_gateway_account=False (the account has a role already)
-    # WHEN the API is created
-    mocks = run_pulumi(rest_api(stand_in_function, manage_api_gateway_account=False))
+def test_the_account_setting_is_left_alone_by_default(mocks):
+    # GIVEN / WHEN a RestApi that is not told to manage the account setting (another stack, or a baseline, does)
     # THEN no account-wide setting is touched
     assert mocks.of_type("aws:apigateway/account:Account") == [], "the account setting was changed"
+    assert [r for r in mocks.of_type("aws:iam/role:Role") if "cloudwatch" in r.name] == []
 
 
 def test_execution_logs_go_to_a_group_with_retention_made_before_the_stage(mocks):

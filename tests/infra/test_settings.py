@@ -55,6 +55,27 @@ def test_each_stack_file_refuses_the_default_aws_native_provider(stack):
     assert "aws-native" in disabled, f"Pulumi.{stack}.yaml: pulumi:disable-default-providers is {disabled}"
 
 
+def test_a_new_stack_leaves_the_accounts_api_gateway_logging_role_alone():
+    # GIVEN a stack that says nothing about the account-wide API Gateway setting (e.g. the second in an account)
+    # WHEN its settings are read
+    settings = settings_from_values("staging", REQUIRED)
+    # THEN it does not manage it: two managers would overwrite each other's role at every `up`
+    assert settings.manage_api_gateway_account is False
+
+
+def test_exactly_one_shipped_stack_per_region_manages_the_api_gateway_logging_role():
+    # GIVEN the shipped stacks, which a newcomer deploys into one account
+    managers: dict[str, list[str]] = {}
+    for stack in ("dev", "prod"):
+        settings = settings_from_values(stack, stack_values(stack))
+        if settings.manage_api_gateway_account:
+            managers.setdefault(settings.region, []).append(stack)
+    # WHEN / THEN in each region exactly one of them sets the account's role: access logging works from the first
+    # deploy, and no stack overwrites another's setting
+    regions = {settings_from_values(stack, stack_values(stack)).region for stack in ("dev", "prod")}
+    assert {region: len(managers.get(region, [])) for region in regions} == dict.fromkeys(regions, 1), managers
+
+
 def test_prod_protects_data_keeps_logs_longer_and_loads_no_samples():
     dev = settings_from_values("dev", stack_values("dev"))
     prod = settings_from_values("prod", stack_values("prod"))
@@ -122,7 +143,7 @@ def test_configuration_table_lists_every_key_with_its_default_and_description():
     assert rows["`support-chatbot:alarmEmail`"] == "unset"
     assert rows["`support-chatbot:logRetentionDays`"] == "`14`"
     assert rows["`support-chatbot:allowedOrigins`"] == "`[]`"
-    assert rows["`support-chatbot:manageApiGatewayAccount`"] == "`true`"
+    assert rows["`support-chatbot:manageApiGatewayAccount`"] == "`false`"
 
 
 def test_readme_configuration_reference_is_the_generated_table():
