@@ -57,6 +57,9 @@ class QueryLog(pulumi.ComponentResource):
         self.table = aws.dynamodb.Table(
             f"{name}-table",
             # One table per stack; the stack in the name keeps the familiar table name recognisable in the console.
+            # A fixed name cannot be replaced create-before-delete (the new table would take the old one's name), and
+            # deleting first would drop the data: a change that replaces this table moves its data instead
+            # (docs/operations.md). Changing the name would itself replace the table, so it stays.
             name=f"{QUERY_LOG_TABLE_PREFIX}-{pulumi.get_project()}-{pulumi.get_stack()}",
             billing_mode="PAY_PER_REQUEST",  # zero idle cost
             hash_key=schema.hash_key.name,
