@@ -38,6 +38,7 @@ from contracts.stack import (
     IDEMPOTENCY_TABLE,
     IDEMPOTENCY_TABLE_NAME,
     METRICS_NAMESPACE,
+    ORIGIN_SECRETS,
     QUERY_LOG_RETENTION_DAYS,
     QUERY_LOG_TABLE,
     QUERY_LOG_TABLE_NAME,
@@ -75,6 +76,7 @@ class StandInNames:
     max_receive_count: int = 3
     query_log_retention_days: int = 90
     metrics_namespace: str = METRICS_NAMESPACE
+    origin_secret: str = "local-origin-secret"  # noqa: S105 - loopback only; the local stack adds it as CloudFront does
     escalation_queue_url: str = ""  # filled in by provision()
     escalation_dlq_url: str = ""  # filled in by provision()
     identity_pool_id: str = ""  # filled in by provision()
@@ -92,6 +94,7 @@ class StandInNames:
             RECIPIENTS.name: json.dumps(list(self.recipients)),
             CUSTOMERS_TABLE_NAME.name: self.customers_table,
             ALLOWED_ORIGINS.name: json.dumps(list(self.allowed_origins)),
+            ORIGIN_SECRETS.name: json.dumps([self.origin_secret]),
             "POWERTOOLS_METRICS_NAMESPACE": self.metrics_namespace,  # Powertools' own variable
         }
 

@@ -5,7 +5,8 @@ Answers: 202 `{"ticketId": "...", "status": "queued"}` (the same ticket again fo
 with `Retry-After` when the ticket could not be recorded or queued (nothing was kept: retrying is safe);
 and the shared 400/404/413/415/422/500 answers of `chatbot_shared.rest`.
 
-Environment (read on first use, all in `Settings`): the ticket desk's names and ALLOWED_ORIGINS.
+Environment (read on first use, all in `Settings`): the ticket desk's names, ALLOWED_ORIGINS and ORIGIN_SECRETS (the
+edge's secrets; see `chatbot_shared.rest`).
 No `from __future__ import annotations` here: Powertools must see the real body model in the route signature.
 """
 
@@ -32,7 +33,7 @@ from chatbot_shared.rest import (
     error_response,
     parse_allowed_origins,
 )
-from contracts.stack import ALLOWED_ORIGINS, ESCALATE_ROUTE, METRICS_NAMESPACE
+from contracts.stack import ALLOWED_ORIGINS, ESCALATE_ROUTE, METRICS_NAMESPACE, ORIGIN_SECRETS
 
 RETRY_AFTER_SECONDS = "5"
 
@@ -43,13 +44,16 @@ class Settings:
 
     desk: DeskNames
     allowed_origins: frozenset[str]
+    origin_secrets: tuple[str, ...]
 
     @classmethod
     def read(cls, source: Mapping[str, str] | None = None) -> "Settings":
         """Read from `source` (default: the process environment); ConfigurationError names a missing variable."""
         env = FunctionEnvironment(ESCALATE_ROUTE.function, source)
         return cls(
-            desk=DeskNames.to_open_tickets(env), allowed_origins=parse_allowed_origins(env.optional(ALLOWED_ORIGINS))
+            desk=DeskNames.to_open_tickets(env),
+            allowed_origins=parse_allowed_origins(env.optional(ALLOWED_ORIGINS)),
+            origin_secrets=tuple(env.string_list(ORIGIN_SECRETS)),
         )
 
 
@@ -62,7 +66,11 @@ def settings() -> Settings:
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)  # the namespace alarms and dashboards read
 desk = TicketDesk(lambda: settings().desk)  # tests swap it
-api = JsonApi(pattern_reasons=PATTERN_REASONS, allowed_origins=lambda: settings().allowed_origins)
+api = JsonApi(
+    pattern_reasons=PATTERN_REASONS,
+    allowed_origins=lambda: settings().allowed_origins,
+    origin_secrets=lambda: settings().origin_secrets,  # only requests CloudFront forwards are answered
+)
 app = api.app
 
 
