@@ -1,7 +1,8 @@
 """support-chatbot: composes the components from the stack's settings and exports what users need.
 
 Data flows one way: Operations -> QueryLog -> Escalations -> RestApi -> SupportBot -> ChatSite; each arrow is an
-argument (alarm actions, routes, the ticket environment, the API's origin, the bot's alias).
+argument (alarm actions, routes, the ticket environment, the API's origin, the bot's alias). OriginSecret's values go
+to the API's functions and to CloudFront, which alone may call them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from components.chat_site import ChatSite, ChatSiteArgs
 from components.escalations import Escalations, EscalationsArgs
 from components.formerly import Formerly
 from components.operations import Operations, OperationsArgs
+from components.origin_secret import OriginSecret, OriginSecretArgs
 from components.query_log import QueryLog, QueryLogArgs
 from components.rest_api import RestApi, RestApiArgs
 from components.settings import load_settings
@@ -43,12 +45,16 @@ operations = Operations(
     "operations", OperationsArgs(alarm_email=settings.alarm_email), formerly=formerly_escalation_api
 )
 
+# The API answers only requests carrying this secret, which CloudFront adds: its own URL is no way around the edge.
+origin_secret = OriginSecret("origin-secret", OriginSecretArgs(rotation=settings.origin_secret_rotation))
+
 query_log = QueryLog(
     "query-log",
     QueryLogArgs(
         region=settings.region,
         log_retention_days=settings.log_retention_days,
         row_retention_days=settings.query_log_retention_days,
+        origin_secrets=origin_secret.accepted,
         protect_data=settings.protect_data,
         allowed_origins=settings.allowed_origins,
     ),
@@ -62,6 +68,7 @@ escalations = Escalations(
         sender=settings.escalation_sender,
         recipients=settings.escalation_recipients,
         max_attempts=settings.escalation_max_attempts,
+        origin_secrets=origin_secret.accepted,
         allowed_origins=settings.allowed_origins,
         protect_data=settings.protect_data,
         alarm_actions=operations.alarm_actions,
@@ -111,6 +118,7 @@ site = ChatSite(
         locale_id=locale_id,
         api_origin_domain=api.origin_domain,
         api_origin_path=api.origin_path,
+        api_origin_secret=origin_secret.header_value,
         suggestions=definition.locales[locale_id].suggestions(),
         custom_domain=settings.custom_domain,
         certificate_arn=settings.certificate_arn,

@@ -27,7 +27,7 @@ from contracts.page import (
     render_config_js,
     security_headers,
 )
-from contracts.stack import API_BASE_PATH
+from contracts.stack import API_BASE_PATH, ORIGIN_SECRET_HEADER
 
 SITE_DIR = Path(__file__).resolve().parent.parent / "site" / "dist"
 # Not site content: the build's size report, make's marker, and config.js (each deployment writes its own).
@@ -68,6 +68,9 @@ class ChatSiteArgs:
     """The REST API's regional domain (`{api_id}.execute-api.{region}.amazonaws.com`), served at /api/*."""
     api_origin_path: pulumi.Input[str]
     """The API stage as a path (`/live`)."""
+    api_origin_secret: pulumi.Input[str]
+    """What CloudFront sends the API in `contracts.stack.ORIGIN_SECRET_HEADER` (`OriginSecret.header_value`): the API
+    answers nothing else."""
     suggestions: Sequence[str]
     """Questions the page offers as buttons."""
     site_dir: Path = SITE_DIR
@@ -377,7 +380,7 @@ def origins(
     bucket_domain: pulumi.Input[str], access_control_id: pulumi.Input[str], args: ChatSiteArgs
 ) -> list[aws.cloudfront.DistributionOriginArgs]:
     """The distribution's two origins: the page's bucket (signed by the origin access control) and the REST API's
-    stage over HTTPS."""
+    stage over HTTPS, with the origin secret the API requires."""
     return [
         aws.cloudfront.DistributionOriginArgs(
             origin_id=SITE_ORIGIN, domain_name=bucket_domain, origin_access_control_id=access_control_id
@@ -386,6 +389,12 @@ def origins(
             origin_id=API_ORIGIN,
             domain_name=args.api_origin_domain,
             origin_path=args.api_origin_path,
+            # CloudFront sets this header on every request it forwards, replacing one a viewer sent.
+            custom_headers=[
+                aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                    name=ORIGIN_SECRET_HEADER, value=pulumi.Output.secret(args.api_origin_secret)
+                )
+            ],
             custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
                 http_port=80,
                 https_port=443,

@@ -124,6 +124,13 @@ class StackSettings(BaseModel):
         description="JSON list of extra `https://` origins allowed to call the API (CORS), e.g. a site embedding "
         "the chat. The page itself needs none: it reaches the API on its own origin.",
     )
+    origin_secret_rotation: int = Field(
+        default=0,
+        ge=0,
+        description="Add 1 to rotate the secret header CloudFront sends the API (the API refuses requests without "
+        "it, so its own URL is no way around CloudFront). The value before stays accepted until the next rotation, "
+        "so nothing is refused while CloudFront updates; after a leak, rotate twice, minutes apart.",
+    )
     manage_api_gateway_account: bool = Field(
         default=False,
         description="Make this stack the one that sets the region's API Gateway CloudWatch logging role, an "
@@ -182,6 +189,7 @@ SETTING_KEYS: dict[str, _Key] = {
     "api_throttle_burst": _Key("apiThrottleBurst", "20"),
     "api_rate_limit_per_ip": _Key("apiRateLimitPerIp", "100"),
     "allowed_origins": _Key("allowedOrigins", "'[\"https://www.example.com\"]'"),
+    "origin_secret_rotation": _Key("originSecretRotation", "1"),
     "manage_api_gateway_account": _Key("manageApiGatewayAccount", "true"),
     "escalation_max_attempts": _Key("escalationMaxAttempts", "5"),
     "alarm_email": _Key("alarmEmail", "ops@example.com"),

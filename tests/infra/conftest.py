@@ -2,8 +2,9 @@
 
 `run_program(program, config=...)` runs `program` under `pulumi.runtime.test` with fresh runtime options, the
 given stack config and a `Mocks` that records each resource: its type token, name, URN (made as the engine makes
-it), parent, resolved inputs, the fake outputs we filled in, its aliases, its explicit provider, and the `protect`,
-`retain_on_delete`, `replace_on_changes` and `delete_before_replace` options as the engine would receive them.
+it), parent, resolved inputs (and which were secret), the fake outputs we filled in, its aliases, its explicit
+provider, and the `protect`, `retain_on_delete`, `replace_on_changes` and `delete_before_replace` options as the
+engine would receive them.
 Whole-program tests use it the same way:
 
     from tests.infra.conftest import run_program  # absolute: tests/ has no __init__.py, `.conftest` fails
@@ -66,6 +67,9 @@ class RecordedResource:
     depends_on: tuple[str, ...]
     aliases: tuple[AliasSpec, ...] = ()
     """The aliases the program gave, as the SDK sends them to the engine (see tests/infra/resource_graph.py)."""
+    secret_inputs: frozenset[str] = frozenset()
+    """The inputs the engine receives as secrets (a secret anywhere inside an input makes the whole input secret):
+    encrypted in the state, masked in previews. `inputs` holds their plain values."""
     replace_on_changes: tuple[str, ...] = ()
     """Inputs whose change replaces the resource (`replace_on_changes`; `*`: every input)."""
     delete_before_replace: bool = False
@@ -163,7 +167,8 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            inputs = rpc.deserialize_properties(request.object)
+            inputs, secret_inputs = unwrapped(rpc.deserialize_properties(request.object))
+            outputs, _ = unwrapped(self.resources[response.urn].state)
             self.mocks.resources.append(
                 RecordedResource(
                     type=request.type,
@@ -172,8 +177,9 @@ class RecordingMonitor(MockMonitor):
                     id=response.id,
                     parent=request.parent,
                     custom=bool(request.custom),
-                    inputs=dict(inputs),
-                    outputs=dict(self.resources[response.urn].state),
+                    inputs=inputs,
+                    outputs=outputs,
+                    secret_inputs=secret_inputs,
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
                     depends_on=tuple(request.dependencies),
@@ -184,6 +190,12 @@ class RecordingMonitor(MockMonitor):
                 )
             )
         return response
+
+
+def unwrapped(properties: Mapping[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
+    """Properties as the SDK sends them, with each secret unwrapped, and the names of those that were secret."""
+    secret = frozenset(key for key, value in properties.items() if rpc.is_rpc_secret(value))
+    return {key: rpc.unwrap_rpc_secret(value) for key, value in properties.items()}, secret
 
 
 def alias_spec(alias: Any) -> AliasSpec:
@@ -307,6 +319,9 @@ def computed_outputs(  # noqa: C901 - one flat table of resource types
             out["arn"] = f"arn:aws:cloudfront::{account}:function/{physical_name}"
         case "aws:cognito/identityPool:IdentityPool":
             out["arn"] = f"arn:aws:cognito-identity:{region}:{account}:identitypool/{physical_id}"
+        case "random:index/randomPassword:RandomPassword":
+            keepers = json.dumps(inputs.get("keepers") or {}, sort_keys=True)  # new keepers, new value
+            out["result"] = hashlib.sha256(f"{name}/{keepers}".encode()).hexdigest()[: int(inputs.get("length", 16))]
         case "aws-native:lex:Bot":
             out["awsId"] = "BOTID12345"
             out["arn"] = f"arn:aws:lex:{region}:{account}:bot/BOTID12345"

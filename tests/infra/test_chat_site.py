@@ -19,6 +19,7 @@ API_DOMAIN = "abc123defg.execute-api.us-east-1.amazonaws.com"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 SUGGESTIONS = ("Where is my order?", "I forgot my password")
+ORIGIN_SECRET = "an-origin-secret"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self' https://cognito-identity.us-east-1.amazonaws.com "
@@ -52,6 +53,7 @@ def chat_site(site_dir: Path, **overrides):
             "locale_id": "en_US",
             "api_origin_domain": API_DOMAIN,
             "api_origin_path": "/live",
+            "api_origin_secret": ORIGIN_SECRET,
             "suggestions": SUGGESTIONS,
             "site_dir": site_dir,
             **overrides,

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.schema import load_definition
+from contracts.stack import ORIGIN_SECRET_HEADER, ORIGIN_SECRETS, PUBLIC_ROUTES
 from tests.infra.conftest import Mocks, RecordedResource
 from tests.infra.resource_graph import EVERY_OPTION, REPO, run_stack, stack_config
 
@@ -18,6 +19,7 @@ TABLE = "aws:dynamodb/table:Table"
 # The only `*` resources allowed, each because AWS offers no resource-level permission (commented in the code).
 ACTIONS_WITHOUT_RESOURCES = {"polly:SynthesizeSpeech", "comprehend:DetectSentiment"}
 AWS_NATIVE_PROVIDER = "pulumi:providers:aws-native"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 
 @pytest.fixture(scope="module", params=STACKS)
@@ -324,3 +326,47 @@ def test_the_aws_native_provider_follows_the_stacks_region_wherever_it_is():
     mocks = run_stack(EVERY_OPTION)
     # THEN the bot is made in eu-west-1 too
     assert_every_aws_native_resource_uses_one_provider_in(mocks, "eu-west-1")
+
+
+def origin_secret_values(mocks: Mocks) -> list[str]:
+    """The generated origin secrets, in slot order."""
+    values = [p.outputs["result"] for p in sorted(mocks.of_type(RANDOM_PASSWORD), key=lambda p: p.name)]
+    assert len(values) == 2, f"expected two origin secret values, found {len(values)}"
+    return values
+
+
+def test_cloudfront_sends_the_api_the_origin_secret_as_a_secret(stack):
+    # GIVEN a shipped stack at rotation 0 (the first of the two values is the one sent)
+    name, mocks = stack
+    sent = origin_secret_values(mocks)[0]
+    distribution = mocks.one("aws:cloudfront/distribution:Distribution")
+    [api_behaviour] = [b for b in distribution.inputs["orderedCacheBehaviors"] if b["pathPattern"] == "/api/*"]
+    origins = {o["originId"]: o for o in distribution.inputs["origins"]}
+    # WHEN / THEN the API's origin carries the header with that value, the page's bucket never sees it, and the
+    # origins are a secret input (encrypted in the state, masked in previews)
+    api_origin = origins.pop(api_behaviour["targetOriginId"])
+    assert api_origin["customHeaders"] == [{"name": ORIGIN_SECRET_HEADER, "value": sent}], api_origin
+    assert all(not origin.get("customHeaders") for origin in origins.values()), origins
+    assert "origins" in distribution.secret_inputs, f"{name}: the origin secret is in the state in clear"
+
+
+def test_every_api_function_accepts_only_the_origin_secrets(stack):
+    # GIVEN a shipped stack's REST API and the functions its routes reach
+    name, mocks = stack
+    functions = {f.outputs["invokeArn"]: f for f in mocks.of_type(FUNCTION)}
+    routes = [i for i in mocks.of_type("aws:apigateway/integration:Integration") if i.inputs["type"] == "AWS_PROXY"]
+    assert len(routes) == len(PUBLIC_ROUTES), routes
+    for integration in routes:
+        function = functions[integration.inputs["uri"]]
+        # WHEN / THEN each accepts exactly the two origin secrets, given to it as a secret
+        accepted = json.loads(function.inputs["environment"]["variables"][ORIGIN_SECRETS.name])
+        assert accepted == origin_secret_values(mocks), f"{function.urn} accepts {len(accepted)} other values"
+        assert "environment" in function.secret_inputs, f"{name}: {function.urn} holds the secret in clear"
+
+
+def test_no_stack_output_reveals_the_origin_secret(stack):
+    # GIVEN a shipped stack's outputs
+    _, mocks = stack
+    exported = json.dumps(mocks.values, default=str)
+    # WHEN / THEN neither origin secret is among them
+    assert not [value for value in origin_secret_values(mocks) if value in exported], "a stack output holds a secret"
