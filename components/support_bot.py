@@ -32,6 +32,19 @@ CODE_HOOK_INTERFACE_VERSION = "1.0"
 CUSTOMER_READ_ACTIONS = ("dynamodb:GetItem",)
 CONVERSATION_ACTIONS = ("lex:RecognizeText", "lex:DeleteSession")
 AWS_NATIVE_VERSION = version("pulumi_aws_native")
+# Lex's built-in slot types that hold personal data: conversation logs show the slot's name instead of the value
+# (slot obfuscation). By type, not by a flag in bot/, so a new slot of one of these types is covered without anyone
+# remembering to. Custom types (CustomerId, ProductName) stay readable: the id is how support finds the customer.
+PERSONAL_SLOT_TYPES = frozenset(
+    {
+        "AMAZON.EmailAddress",
+        "AMAZON.FirstName",
+        "AMAZON.LastName",
+        "AMAZON.PhoneNumber",
+        "AMAZON.StreetName",
+        "AMAZON.UKPostalCode",
+    }
+)
 
 
 @dataclass
@@ -361,6 +374,13 @@ def _lex_intent(intent: Intent) -> lex.BotIntentArgs:
             name=slot.name,
             slot_type_name=slot.type,
             description=slot.description or None,
+            obfuscation_setting=(
+                lex.BotObfuscationSettingArgs(
+                    obfuscation_setting_type=lex.BotObfuscationSettingObfuscationSettingType.DEFAULT_OBFUSCATION
+                )
+                if slot.type in PERSONAL_SLOT_TYPES
+                else None
+            ),
             value_elicitation_setting=lex.BotSlotValueElicitationSettingArgs(
                 slot_constraint=lex.BotSlotConstraint.REQUIRED if slot.required else lex.BotSlotConstraint.OPTIONAL,
                 prompt_specification=lex.BotPromptSpecificationArgs(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.schema import load_definition
+from components.support_bot import PERSONAL_SLOT_TYPES
 from contracts.stack import ORIGIN_SECRET_HEADER, ORIGIN_SECRETS, PUBLIC_ROUTES
 from tests.infra.conftest import Mocks, RecordedResource
 from tests.infra.resource_graph import EVERY_OPTION, REPO, run_stack, stack_config
@@ -370,3 +371,21 @@ def test_no_stack_output_reveals_the_origin_secret(stack):
     exported = json.dumps(mocks.values, default=str)
     # WHEN / THEN neither origin secret is among them
     assert not [value for value in origin_secret_values(mocks) if value in exported], "a stack output holds a secret"
+
+
+def test_conversation_logs_obscure_the_users_name_and_email(stack):
+    # GIVEN a shipped stack's bot, which logs every conversation (text logs on the live alias)
+    name, mocks = stack
+    slots = {
+        (intent["name"], slot["name"]): slot
+        for locale in mocks.one("aws-native:lex:Bot").inputs["botLocales"]
+        for intent in locale["intents"]
+        for slot in intent.get("slots", [])
+    }
+    obscured = {key for key, slot in slots.items() if slot.get("obfuscationSetting")}
+    # WHEN / THEN the slots holding personal data (by Lex built-in type) are obscured in those logs, and only they
+    assert {slot for _, slot in obscured} >= {"UserName", "UserEmail"}, f"{name}: obscured slots {obscured}"
+    for key in obscured:
+        assert slots[key]["obfuscationSetting"] == {"obfuscationSettingType": "DefaultObfuscation"}, key
+        assert slots[key]["slotTypeName"] in PERSONAL_SLOT_TYPES, f"{key} is obscured but holds no personal data"
+    assert all(slots[key]["slotTypeName"] not in PERSONAL_SLOT_TYPES for key in set(slots) - obscured)
