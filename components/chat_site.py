@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import deny_insecure_transport
 from contracts.page import (
     ASSETS_PREFIX,
     CONFIG_FILE,
@@ -517,7 +518,8 @@ def guest_trust_policy(identity_pool_id: str) -> str:
 
 
 def cloudfront_read_policy(bucket_arn: str, distribution_arn: str) -> str:
-    """The bucket policy: CloudFront may read objects, and only on behalf of this one distribution."""
+    """The bucket policy: CloudFront may read objects, and only on behalf of this one distribution; nothing reaches
+    the bucket without TLS."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -529,7 +531,8 @@ def cloudfront_read_policy(bucket_arn: str, distribution_arn: str) -> str:
                     "Action": "s3:GetObject",
                     "Resource": f"{bucket_arn}/*",
                     "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
-                }
+                },
+                deny_insecure_transport(bucket_arn),
             ],
         }
     )

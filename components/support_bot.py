@@ -130,7 +130,7 @@ class SupportBot(pulumi.ComponentResource):
         self.conversation_logs = aws.cloudwatch.LogGroup(
             f"{name}-conversations", retention_in_days=args.log_retention_days, opts=pulumi.ResourceOptions(parent=self)
         )
-        self.service_role = self._service_role(args.sentiment_analysis)
+        self.service_role = self._service_role(args.region, args.sentiment_analysis)
         self._locales = [_lex_locale(locale_id, locale) for locale_id, locale in definition.locales.items()]
         self.bot = self._bot(definition)
         self.version = self._bot_version(definition)
@@ -201,11 +201,22 @@ class SupportBot(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _service_role(self, sentiment_analysis: bool) -> aws.iam.Role:
-        """The role Lex runs the bot as: write conversation logs, speak (Polly), and detect sentiment if asked."""
+    def _service_role(self, region: pulumi.Input[str], sentiment_analysis: bool) -> aws.iam.Role:
+        """The role Lex runs the bot as: write conversation logs, speak (Polly), and detect sentiment if asked.
+
+        Only Lex acting for a bot of this account and region may assume it (no confused deputy). The bot's own ARN
+        is not known before the bot, which needs the role first, so any bot of the account and region is the
+        narrowest source."""
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         role = aws.iam.Role(
             f"{self._name}-lex-role",
-            assume_role_policy=service_trust_policy("lexv2.amazonaws.com"),
+            assume_role_policy=pulumi.Output.all(account, region).apply(
+                lambda values: service_trust_policy(
+                    "lexv2.amazonaws.com",
+                    source_account=values[0],
+                    source_arn=f"arn:aws:lex:{values[1]}:{values[0]}:bot/*",
+                )
+            ),
             description="Lets Lex V2 run the support chatbot and write its conversation logs",
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -91,11 +91,12 @@ def test_bucket_is_private_owner_enforced_and_encrypted(mocks):
 
 def test_bucket_policy_lets_only_this_distribution_read_objects(mocks):
     # GIVEN / WHEN a ChatSite
-    # THEN the bucket policy's one statement lets CloudFront GetObject, pinned to this distribution's ARN
+    # THEN the bucket policy's one Allow statement lets CloudFront GetObject, pinned to this distribution's ARN (the
+    # others only deny)
     bucket = mocks.one("aws:s3/bucket:Bucket")
     distribution = mocks.one(DISTRIBUTION)
     policy = mocks.one("aws:s3/bucketPolicy:BucketPolicy")
-    [statement] = policy.statements()
+    [statement] = [s for s in policy.statements() if s["Effect"] != "Deny"]
     assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}, policy.urn
     assert statement["Action"] == ["s3:GetObject"], policy.urn
     assert statement["Resource"] == [f"{bucket.outputs['arn']}/*"], policy.urn

@@ -10,7 +10,7 @@ import pytest
 from bot.schema import load_definition
 from components.support_bot import PERSONAL_SLOT_TYPES
 from contracts.stack import ORIGIN_SECRET_HEADER, ORIGIN_SECRETS, PUBLIC_ROUTES
-from tests.infra.conftest import Mocks, RecordedResource
+from tests.infra.conftest import ACCOUNT_ID, Mocks, RecordedResource
 from tests.infra.resource_graph import EVERY_OPTION, REPO, run_stack, stack_config
 
 STACKS = ("dev", "prod")
@@ -389,3 +389,59 @@ def test_conversation_logs_obscure_the_users_name_and_email(stack):
         assert slots[key]["obfuscationSetting"] == {"obfuscationSettingType": "DefaultObfuscation"}, key
         assert slots[key]["slotTypeName"] in PERSONAL_SLOT_TYPES, f"{key} is obscured but holds no personal data"
     assert all(slots[key]["slotTypeName"] not in PERSONAL_SLOT_TYPES for key in set(slots) - obscured)
+
+
+def test_every_bucket_refuses_requests_without_tls(stack):
+    # GIVEN a shipped stack's buckets and bucket policies
+    name, mocks = stack
+    policies = {p.inputs["bucket"]: p for p in mocks.of_type("aws:s3/bucketPolicy:BucketPolicy")}
+    buckets = mocks.of_type("aws:s3/bucket:Bucket")
+    assert buckets, f"{name} has no bucket"
+    for bucket in buckets:
+        # WHEN its policy is read
+        assert bucket.id in policies, f"{bucket.urn} has no bucket policy"
+        arn = bucket.outputs["arn"]
+        denials = [s for s in policies[bucket.id].statements() if s["Effect"] == "Deny"]
+        # THEN it denies everyone everything on the bucket and its objects when the request is not over TLS
+        assert {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:*"],
+            "Resource": [arn, f"{arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        } in [{key: value for key, value in s.items() if key != "Sid"} for s in denials], f"{bucket.urn}: {denials}"
+
+
+# The services the stack's roles trust, and the source the trust is pinned to (no confused deputy), or why not.
+SOURCE_OF_TRUST: dict[str, str | None] = {
+    # Lex V2 sends aws:SourceAccount and aws:SourceArn when it assumes the bot's role; the bot's own ARN is not known
+    # before the role exists, so any bot of the account and region.
+    "lexv2.amazonaws.com": "arn:aws:lex:{region}:{account}:bot/*",
+    # Lambda's execution role: Lambda documents aws:SourceArn only in policies where a function is the target, not
+    # for assuming the execution role (its own key, lambda:SourceFunctionArn, is for identity policies).
+    "lambda.amazonaws.com": None,
+    # API Gateway's account-wide CloudWatch role: AWS's examples carry no condition, and a condition API Gateway does
+    # not satisfy would stop logging for every API of the region. The role may only write logs.
+    "apigateway.amazonaws.com": None,
+}
+
+
+def test_service_roles_trust_their_service_only_for_this_account_where_it_says_which(stack):
+    # GIVEN a shipped stack's roles that a service assumes
+    name, mocks = stack
+    region = stack_config(name)["aws:region"]
+    for role in mocks.of_type("aws:iam/role:Role"):
+        for trust in role.statements("assumeRolePolicy"):
+            service = trust["Principal"].get("Service") if isinstance(trust["Principal"], dict) else None
+            if service is None:
+                continue
+            # WHEN its trust is read
+            assert service in SOURCE_OF_TRUST, f"{role.urn} trusts {service}: decide its source in SOURCE_OF_TRUST"
+            source = SOURCE_OF_TRUST[service]
+            if source is None:
+                continue
+            # THEN it holds only for this account's resources of that service
+            assert trust.get("Condition") == {
+                "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+                "ArnLike": {"aws:SourceArn": source.format(region=region, account=ACCOUNT_ID)},
+            }, f"{role.urn}: {trust}"
