@@ -123,6 +123,7 @@ site = ChatSite(
         custom_domain=settings.custom_domain,
         certificate_arn=settings.certificate_arn,
         api_rate_limit_per_ip=settings.api_rate_limit_per_ip,
+        access_log_retention_days=settings.log_retention_days if settings.access_logging else None,
     ),
 )
 chatbot.grant_conversation("site-guest", site.guest_role)

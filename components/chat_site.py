@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import deny_insecure_transport
+from components.log_bucket import CLOUDFRONT_LOG_PREFIX, S3_LOG_PREFIX, LogBucket, LogBucketArgs
 from contracts.page import (
     ASSETS_PREFIX,
     CONFIG_FILE,
@@ -82,6 +83,9 @@ class ChatSiteArgs:
     """ACM certificate in us-east-1 covering `custom_domain`; set together with it. None: CloudFront's own."""
     api_rate_limit_per_ip: int | None = None
     """Requests one IP may send to /api/* in 5 minutes before AWS WAF blocks it. None: no web ACL (no idle cost)."""
+    access_log_retention_days: int | None = None
+    """Days CloudFront's and the page bucket's access logs are kept in a log bucket. None: no access logs, no log
+    bucket (they hold visitors' IP addresses; an empty bucket costs nothing, logs cost S3 storage)."""
 
 
 class ChatSite(pulumi.ComponentResource):
@@ -97,6 +101,7 @@ class ChatSite(pulumi.ComponentResource):
         self.identity_pool, self.guest_role = self._guest_access()
         self.identity_pool_id = self.identity_pool.id
         self.bucket, public_access_block = self._bucket()
+        self.access_logs = self._access_logs(args.access_log_retention_days) if args.access_log_retention_days else None
         self.headers_policy = self._headers_policy(args.region)
         self.web_acl = self._api_rate_limit(args.api_rate_limit_per_ip) if args.api_rate_limit_per_ip else None
         self.distribution = self._distribution(args)
@@ -175,6 +180,22 @@ class ChatSite(pulumi.ComponentResource):
         )
         return bucket, public_access_block
 
+    def _access_logs(self, retention_days: int) -> LogBucket:
+        """A log bucket for CloudFront's standard logs and the page bucket's server access logs."""
+        logs = LogBucket(
+            f"{self._name}-logs",
+            LogBucketArgs(retention_days=retention_days, s3_sources=[self.bucket.arn]),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.s3.BucketLogging(
+            f"{self._name}-bucket-logging",
+            bucket=self.bucket.id,
+            target_bucket=logs.bucket.id,
+            target_prefix=S3_LOG_PREFIX,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return logs
+
     def _headers_policy(self, region: pulumi.Input[str]) -> aws.cloudfront.ResponseHeadersPolicy:
         """Every security header of the page contract on every response: those CloudFront models in its security
         headers config, the rest (Permissions-Policy, Cross-Origin-Opener-Policy) as custom headers."""
@@ -246,6 +267,13 @@ class ChatSite(pulumi.ComponentResource):
             ],
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate=viewer_certificate(args.certificate_arn),
+            logging_config=(
+                aws.cloudfront.DistributionLoggingConfigArgs(
+                    bucket=self.access_logs.domain_name, include_cookies=False, prefix=CLOUDFRONT_LOG_PREFIX
+                )
+                if self.access_logs
+                else None
+            ),
             opts=child,
         )
 

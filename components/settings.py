@@ -131,6 +131,12 @@ class StackSettings(BaseModel):
         "it, so its own URL is no way around CloudFront). The value before stays accepted until the next rotation, "
         "so nothing is refused while CloudFront updates; after a leak, rotate twice, minutes apart.",
     )
+    access_logging: bool = Field(
+        default=False,
+        description="CloudFront's and the page bucket's access logs, kept `logRetentionDays` in a log bucket. Off: "
+        "no log bucket. Idle, it costs nothing (an empty bucket); logs cost S3 storage and hold visitors' IP "
+        "addresses, hence off unless wanted.",
+    )
     manage_api_gateway_account: bool = Field(
         default=False,
         description="Make this stack the one that sets the region's API Gateway CloudWatch logging role, an "
@@ -190,6 +196,7 @@ SETTING_KEYS: dict[str, _Key] = {
     "api_rate_limit_per_ip": _Key("apiRateLimitPerIp", "100"),
     "allowed_origins": _Key("allowedOrigins", "'[\"https://www.example.com\"]'"),
     "origin_secret_rotation": _Key("originSecretRotation", "1"),
+    "access_logging": _Key("accessLogging", "true"),
     "manage_api_gateway_account": _Key("manageApiGatewayAccount", "true"),
     "escalation_max_attempts": _Key("escalationMaxAttempts", "5"),
     "alarm_email": _Key("alarmEmail", "ops@example.com"),

@@ -30,6 +30,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
 ACCOUNT_ID = "123456789012"
+CANONICAL_USER_ID = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
 REGION = "us-east-1"
 PROJECT = "support-chatbot"
 STACK = "test"
@@ -146,6 +147,8 @@ class Mocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getRegion:getRegion":
             endpoint = f"ec2.{self.region}.amazonaws.com"
             return {"name": self.region, "region": self.region, "id": self.region, "endpoint": endpoint}, []
+        if args.token == "aws:s3/getCanonicalUserId:getCanonicalUserId":
+            return {"id": CANONICAL_USER_ID, "displayName": "test"}, []
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         return {}, []

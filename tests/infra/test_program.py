@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import botocore.session
 import pytest
+from botocore.model import StringShape, StructureShape
 
 from bot.schema import load_definition
+from components.log_bucket import CLOUDFRONT_LOG_DELIVERY
+from components.settings import qualified_key
 from components.support_bot import PERSONAL_SLOT_TYPES
 from contracts.stack import ORIGIN_SECRET_HEADER, ORIGIN_SECRETS, PUBLIC_ROUTES
-from tests.infra.conftest import ACCOUNT_ID, Mocks, RecordedResource
+from tests.infra.conftest import ACCOUNT_ID, CANONICAL_USER_ID, Mocks, RecordedResource
 from tests.infra.resource_graph import EVERY_OPTION, REPO, run_stack, stack_config
 
 STACKS = ("dev", "prod")
@@ -445,3 +449,77 @@ def test_service_roles_trust_their_service_only_for_this_account_where_it_says_w
                 "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
                 "ArnLike": {"aws:SourceArn": source.format(region=region, account=ACCOUNT_ID)},
             }, f"{role.urn}: {trust}"
+
+
+def with_settings(stack: str, **values: object) -> Mocks:
+    """The stack run with settings (by field) changed from its stack file."""
+    return run_stack(stack, config={**stack_config(stack), **{qualified_key(f): v for f, v in values.items()}})
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def logged_stack(request: pytest.FixtureRequest) -> tuple[str, Mocks]:
+    """A shipped stack with accessLogging turned on."""
+    return request.param, with_settings(request.param, access_logging=True)
+
+
+def test_access_logging_is_off_unless_a_stack_asks(stack):
+    # GIVEN a shipped stack, which does not set accessLogging
+    name, mocks = stack
+    # WHEN / THEN there is no log bucket and nothing logs to one
+    assert [b.name for b in mocks.of_type("aws:s3/bucket:Bucket")] == ["chat-site-bucket"], name
+    assert mocks.of_type("aws:s3/bucketLogging:BucketLogging") == []
+    assert not mocks.one("aws:cloudfront/distribution:Distribution").inputs.get("loggingConfig")
+
+
+def test_access_logs_go_to_a_private_tls_only_bucket_that_forgets_them(logged_stack):
+    # GIVEN a shipped stack with accessLogging on
+    name, mocks = logged_stack
+    site = mocks.one("aws:s3/bucket:Bucket", "chat-site-bucket")
+    logs = mocks.one("aws:s3/bucket:Bucket", "chat-site-logs")
+    of_logs = {r.type: r for r in mocks.resources if r.inputs.get("bucket") == logs.id}
+    # WHEN / THEN CloudFront's standard logs (without cookies) and the page bucket's server access logs go there
+    logging = mocks.one("aws:cloudfront/distribution:Distribution").inputs["loggingConfig"]
+    assert (logging["bucket"], logging["includeCookies"]) == (logs.outputs["bucketDomainName"], False), logging
+    server_logs = mocks.one("aws:s3/bucketLogging:BucketLogging")
+    assert (server_logs.inputs["bucket"], server_logs.inputs["targetBucket"]) == (site.id, logs.id)
+    # AND the logs expire after the stack's log retention
+    [rule] = of_logs["aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"].inputs["rules"]
+    assert rule["expiration"]["days"] == stack_config(name)["support-chatbot:logRetentionDays"], rule
+    # AND no one outside may read it, only CloudFront's delivery account and the owner hold grants
+    block = of_logs["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"].inputs
+    assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    grants = of_logs["aws:s3/bucketAcl:BucketAcl"].inputs["accessControlPolicy"]["grants"]
+    assert sorted(g["grantee"]["id"] for g in grants) == sorted([CANONICAL_USER_ID, CLOUDFRONT_LOG_DELIVERY])
+    # AND S3 may put server access logs only for this account's page bucket
+    policy = of_logs["aws:s3/bucketPolicy:BucketPolicy"]
+    [delivery] = [s for s in policy.statements() if s["Effect"] == "Allow"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}, delivery
+    assert delivery["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+        "ArnLike": {"aws:SourceArn": [site.outputs["arn"]]},
+    }, delivery
+    assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy.statements())
+
+
+def test_a_custom_domain_is_served_over_tls_1_2_or_newer(stack):
+    # GIVEN a shipped stack given a custom domain and its certificate
+    name, _ = stack
+    mocks = with_settings(
+        name, custom_domain="chat.example.com", certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/abc"
+    )
+    model = botocore.session.get_session().get_service_model("cloudfront")
+    shape = model.shape_for("ViewerCertificate")
+    assert isinstance(shape, StructureShape)
+    policies = shape.members["MinimumProtocolVersion"]
+    assert isinstance(policies, StringShape)
+    tls_1_2_or_newer = {policy for policy in policies.enum if policy.startswith(("TLSv1.2", "TLSv1.3"))}
+    # WHEN its distribution is read
+    distribution = mocks.one("aws:cloudfront/distribution:Distribution")
+    certificate = distribution.inputs["viewerCertificate"]
+    # THEN viewers get TLS 1.2 or newer (CloudFront's security policies, from its API model), over SNI
+    assert certificate["minimumProtocolVersion"] in tls_1_2_or_newer, certificate
+    assert certificate["sslSupportMethod"] == "sni-only", certificate
+    # AND CloudFront reaches the API over TLS 1.2 only
+    api = [o for o in distribution.inputs["origins"] if o.get("customOriginConfig")]
+    assert [o["customOriginConfig"]["originSslProtocols"] for o in api] == [["TLSv1.2"]], api
+    assert all(o["customOriginConfig"]["originProtocolPolicy"] == "https-only" for o in api), api

@@ -113,6 +113,7 @@ ALTERNATIVES: dict[str, tuple[Any, Any]] = {
     "api_rate_limit_per_ip": (None, 100),
     "allowed_origins": ([], ["https://www.example.com"]),
     "origin_secret_rotation": (0, 1),
+    "access_logging": (False, True),
     "manage_api_gateway_account": (True, False),
     "escalation_max_attempts": (3, 5),
     "alarm_email": (None, "ops@example.com"),
