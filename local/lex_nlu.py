@@ -94,6 +94,11 @@ _SHORTHAND = {
     "ur": ("your",),
 }
 _SUFFIXES = (("n't", "not"), ("'re", "are"), ("'ll", "will"), ("'ve", "have"), ("'d", "would"))
+_WORD = re.compile(r"\S+")
+_INNER_HYPHEN = re.compile(r"(?<=\w)[-\u2010](?=\w)")
+_DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[^\W\d_]")
+_REPEATS = re.compile(r"(.)\1+")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _DIGITS = re.compile(r"^\d+$")
@@ -131,7 +136,7 @@ class Token:
 def tokenize(text: str) -> list[Token]:
     """Words of `text`, case-folded, contractions and chat shorthand expanded, edge punctuation dropped."""
     tokens: list[Token] = []
-    for match in re.finditer(r"\S+", text):
+    for match in _WORD.finditer(text):
         raw = match.group()
         left = len(raw) - len(raw.lstrip(_EDGE_PUNCTUATION))
         stripped = raw.strip(_EDGE_PUNCTUATION)
@@ -148,7 +153,7 @@ def _normalise_word(raw: str) -> tuple[str, ...]:
     word = raw.casefold().replace("\u2019", "'")  # a curly apostrophe is an apostrophe
     if "@" in word:
         return (word,)
-    word = re.sub(r"(?<=\w)[-\u2010](?=\w)", "", word)  # wi-fi -> wifi, e-mail -> email
+    word = _INNER_HYPHEN.sub("", word)  # wi-fi -> wifi, e-mail -> email
     if word in _CONTRACTIONS:
         return _CONTRACTIONS[word]
     if word in _SHORTHAND:
@@ -308,9 +313,10 @@ def _find_shaped(slot_type: SlotType, tokens: list[Token], text: str) -> Found |
                 original = text[tokens[start].start : tokens[end - 1].end]
                 resolved = (listed[digits],) if digits in listed else ()
                 return Found(SlotValue(original, digits, resolved), start, end)
-    for index, token in enumerate(tokens):
+    other_shapes = shapes - {"9"}  # codes such as "AB-12": one word of the same shape
+    for index, token in enumerate(tokens if other_shapes else []):
         raw = text[token.start : token.end]
-        if _shape(raw) in shapes - {"9"} and shortest // 2 <= len(raw) <= longest * 2:
+        if _shape(raw) in other_shapes and shortest // 2 <= len(raw) <= longest * 2:
             resolved = (listed[raw.casefold()],) if raw.casefold() in listed else ()
             return Found(SlotValue(raw, raw, resolved), index, index + 1)
     return None
@@ -339,7 +345,7 @@ def _digit_runs(tokens: list[Token]) -> list[tuple[int, int, str]]:
 
 def _shape(word: str) -> str:
     """The character classes of a word: "12345" -> "9", "AB-12" -> "a-9", "laptop" -> "a"."""
-    return re.sub(r"(.)\1+", r"\1", re.sub(r"[^\W\d_]", "a", re.sub(r"\d", "9", word.casefold())))
+    return _REPEATS.sub(r"\1", _LETTER.sub("a", _DIGIT.sub("9", word.casefold())))
 
 
 def _builtin_value(type_name: str, text: str) -> SlotValue | None:
@@ -639,6 +645,8 @@ class Classifier:
         self._types = sorted({type_name for slots in self._slot_types.values() for type_name in slots.values()})
         self._samples = [self._prepare(template) for template in self.templates]
         self._lexical_samples = [sample.lexical for sample in self._samples]
+        self._slotted = [index for index, sample in enumerate(self._samples) if sample.slot_types]
+        self._samples_of = {name: [s for s in self._samples if s.template.intent == name] for name in self.intents}
         self._exact: dict[str, str] = {}
         for sample in self._samples:  # a sample matches exactly with its slots filled, or with them left out
             self._exact.setdefault(sample.lexical, sample.template.intent)
@@ -739,8 +747,8 @@ class Classifier:
         without a typical shape are only found this way, as Lex fills slots from its samples."""
         intent = self.locale.intent(intent_name)
         best: dict[str, SlotValue] = {}
-        for sample in self._samples:
-            if sample.template.intent != intent_name or not wanted & sample.slot_types.keys():
+        for sample in self._samples_of.get(intent_name, []):
+            if not wanted & sample.slot_types.keys():
                 continue
             if not sample.carrier <= reading.words:
                 continue  # a sample whose words are not all in the sentence cannot place a value
@@ -781,8 +789,8 @@ class Classifier:
         }
 
     def _semantic_scores(self, reading: _Reading) -> dict[str, float]:
-        filled = [self._can_fill(sample, reading) for sample in self._samples]
-        similarity = self._semantic_index().similarity(reading.semantic, filled)
+        unfilled = [index for index in self._slotted if not self._can_fill(self._samples[index], reading)]
+        similarity = self._semantic_index().similarity(reading.semantic, unfilled)
         return {
             name: _piecewise(value, 0.0, SEMANTIC_AT_THRESHOLD, SEMANTIC_SURE, self.threshold)
             for name, value in similarity.items()
@@ -822,14 +830,15 @@ class _SemanticIndex:
         centroids = numpy.stack(
             [self._vectors[start:end].mean(axis=0) for start, end in zip(self._starts, ends, strict=True)]
         )
-        self._centroids = centroids / numpy.linalg.norm(centroids, axis=1, keepdims=True)
+        norms = numpy.linalg.norm(centroids, axis=1, keepdims=True)
+        self._centroids = centroids / numpy.where(norms > 0, norms, 1.0)  # an intent of bare slots has no words
 
-    def similarity(self, text: str, filled: list[bool]) -> dict[str, float]:
-        """Per intent: NEAREST_WEIGHT x its nearest sample + the rest x its centroid (cosines). `filled` says,
-        per sample, whether the sentence has values for the sample's slots (if not, it counts less)."""
+    def similarity(self, text: str, unfilled: list[int]) -> dict[str, float]:
+        """Per intent: NEAREST_WEIGHT x its nearest sample + the rest x its centroid (cosines). The samples
+        at `unfilled` name slots the sentence has no value for: they count less."""
         vector = self._embedder.vector(text)
         cosines = self._vectors @ vector
-        cosines[~self._numpy.array(filled)] *= MISSING_SLOT_DISCOUNT
+        cosines[unfilled] *= MISSING_SLOT_DISCOUNT
         nearest = self._numpy.maximum.reduceat(cosines, self._starts)
         blended = NEAREST_WEIGHT * nearest + (1 - NEAREST_WEIGHT) * (self._centroids @ vector)
         return {name: float(value) for name, value in zip(self._intents, blended, strict=True)}
