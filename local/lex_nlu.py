@@ -607,6 +607,7 @@ class _Sample:
     template: Template
     slot_types: dict[str, str]  # slot name -> slot type, for the slots it names
     carrier: frozenset[str]  # its own words
+    without_slots: str  # its own words, the slots left out
     lexical: str  # its words, each slot as its type's placeholder
     semantic: str  # its words as the model reads them
 
@@ -650,9 +651,7 @@ class Classifier:
         self._exact: dict[str, str] = {}
         for sample in self._samples:  # a sample matches exactly with its slots filled, or with them left out
             self._exact.setdefault(sample.lexical, sample.template.intent)
-            self._exact.setdefault(
-                " ".join(sorted(sample.carrier, key=sample.template.words.index)), sample.template.intent
-            )
+            self._exact.setdefault(sample.without_slots, sample.template.intent)
         self._index: _SemanticIndex | None = None
         self._index_lock = threading.Lock()
         LanguageModel.files()  # fail now, with the fix, rather than at the first question
@@ -692,6 +691,7 @@ class Classifier:
             template=template,
             slot_types=slot_types,
             carrier=frozenset(word for word in template.words if not word.startswith(_SLOT_MARK)),
+            without_slots=" ".join(word for word in template.words if not word.startswith(_SLOT_MARK)),
             lexical=" ".join(lexical),
             semantic=" ".join(word for word in semantic if word),
         )
@@ -736,6 +736,8 @@ class Classifier:
         )
 
     def _slot_values(self, intent_name: str, reading: _Reading) -> dict[str, SlotValue]:
+        """Values for the slots the intent's samples name: of the slot's type anywhere, else where a sample
+        of the intent has the slot."""
         slot_types = self._slot_types.get(intent_name, {})
         values = {name: reading.found[kind].value for name, kind in slot_types.items() if kind in reading.found}
         if len(values) < len(slot_types):
@@ -802,7 +804,7 @@ class Classifier:
         anywhere, or (for open values) all the sample's own words there, with words left over for the slot."""
         if not sample.slot_types or all(kind in reading.found for kind in sample.slot_types.values()):
             return True
-        return sample.carrier <= reading.words and len(reading.words) > len(sample.carrier)
+        return sample.carrier <= reading.words and len(reading.tokens) > len(sample.without_slots.split())
 
     def _semantic_index(self) -> _SemanticIndex:
         if self._index is None:
