@@ -212,16 +212,19 @@ def startup_seconds() -> float:
         stderr=subprocess.DEVNULL,
     )
     try:
-        while time.perf_counter() - began < STARTUP_TIMEOUT_SECONDS:
+        while (left := STARTUP_TIMEOUT_SECONDS - (time.perf_counter() - began)) > 0:
             if process.poll() is not None:
                 raise RuntimeError(f"python -m local exited with {process.returncode} before answering")
             try:
-                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback, http only
+                # The port listens before the stack serves: a request may wait in the backlog until it does.
+                with urllib.request.urlopen(request, timeout=left) as response:  # noqa: S310 - loopback, http only
                     response.read()
                 return time.perf_counter() - began
             except (ConnectionError, urllib.error.URLError):
                 time.sleep(0.02)
         raise RuntimeError(f"python -m local did not answer within {STARTUP_TIMEOUT_SECONDS:.0f} s")
+    except TimeoutError:
+        raise RuntimeError(f"python -m local did not answer within {STARTUP_TIMEOUT_SECONDS:.0f} s") from None
     finally:
         process.terminate()
         process.wait(10)
