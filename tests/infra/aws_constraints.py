@@ -19,6 +19,8 @@ compiled with the `regex` package (which knows `\\p{L}`, possessive quantifiers 
 from __future__ import annotations
 
 import functools
+import importlib
+import inspect
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -237,7 +239,12 @@ FIELDS: tuple[Field, ...] = (
             ),
         ),
     ),
-    Field(ALARM, "name", ApiMember("cloudwatch", "PutMetricAlarmInput", "AlarmName"), auto_name=AutoName(255)),
+    Field(
+        ALARM,
+        "name",
+        ApiMember("cloudwatch", "PutMetricAlarmInput", "AlarmName"),
+        auto_name=PULUMI_AWS_DEFAULT_AUTO_NAME,
+    ),
     Field(ALARM, "alarmDescription", ApiMember("cloudwatch", "PutMetricAlarmInput", "AlarmDescription")),
     Field(ALARM, "comparisonOperator", ApiMember("cloudwatch", "PutMetricAlarmInput", "ComparisonOperator")),
     Field(ALARM, "statistic", ApiMember("cloudwatch", "PutMetricAlarmInput", "Statistic")),
@@ -820,9 +827,6 @@ def uncovered(resources: Sequence[RecordedResource], fields: Sequence[Field] = F
 @functools.cache
 def constructor_parameters(type_token: str) -> frozenset[str]:
     """The input names the pulumi-aws Python class of `type_token` takes (`aws:iam/role:Role` -> iam.Role)."""
-    import importlib
-    import inspect
-
     package, module_path, class_name = type_token.split(":")
     module_name = module_path.split("/")[0]
     for candidate in (module_name, f"{module_name}_"):

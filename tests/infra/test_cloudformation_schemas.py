@@ -6,11 +6,13 @@ schema check (see tests/infra/cloudformation_schemas.py for how inputs become th
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi_aws_native as aws_native
 import pytest
 
 from tests.infra.cloudformation_schemas import cloudformation_type, validate
-from tests.infra.conftest import Mocks
+from tests.infra.conftest import Mocks, RecordedResource
 from tests.infra.stack_graphs import SHIPPED_STACKS, StackGraph, stack_graph
 
 
@@ -43,20 +45,24 @@ def test_every_aws_native_type_exists_in_the_stacks_region(graph: StackGraph) ->
     assert not missing, "\n".join(missing)
 
 
-def lex_bot_program(**overrides: object) -> None:
-    """A program with one Lex bot: valid, except what `overrides` changes."""
-    arguments: dict[str, object] = {
-        "name": "SupportChatbot-test",
-        "role_arn": "arn:aws:iam::123456789012:role/lex",
-        "data_privacy": aws_native.lex.DataPrivacyPropertiesArgs(child_directed=False),
-        "idle_session_ttl_in_seconds": 600,
-    }
-    arguments.update(overrides)
-    aws_native.lex.Bot("schema-check-bot", **arguments)  # type: ignore[arg-type]
+def lex_bot_program(
+    name: str = "SupportChatbot-test",
+    idle_session_ttl_in_seconds: int = 600,
+    bot_locales: list[aws_native.lex.BotLocaleArgs] | None = None,
+) -> None:
+    """A program with one Lex bot: valid unless an argument says otherwise."""
+    aws_native.lex.Bot(
+        "schema-check-bot",
+        name=name,
+        role_arn="arn:aws:iam::123456789012:role/lex",
+        data_privacy=aws_native.lex.DataPrivacyPropertiesArgs(child_directed=False),
+        idle_session_ttl_in_seconds=idle_session_ttl_in_seconds,
+        bot_locales=bot_locales,
+    )
 
 
-def run_bot(run_pulumi, **overrides: object) -> Mocks:
-    mocks: Mocks = run_pulumi(lambda: lex_bot_program(**overrides))
+def run_bot(run_pulumi, **arguments: Any) -> Mocks:
+    mocks: Mocks = run_pulumi(lambda: lex_bot_program(**arguments))
     return mocks
 
 
@@ -101,13 +107,21 @@ LOCALE = {"localeId": "en_US", "botVersionLocaleDetails": {"sourceBotVersion": "
 
 def test_a_property_the_schema_does_not_know_is_refused_by_name() -> None:
     # GIVEN a bot version whose inputs carry a property AWS::Lex::BotVersion does not have
-    class Recorded:  # the fields validate() reads, as a recorded resource carries them
-        type = "aws-native:lex:BotVersion"
-        urn = "urn:pulumi:test::support-chatbot::aws-native:lex:BotVersion::v"
-        inputs = {"botId": "BOTID12345", "botVersionLocaleSpecification": [LOCALE], "fingerprint": "abc"}
-
+    version = RecordedResource(
+        type="aws-native:lex:BotVersion",
+        name="v",
+        urn="urn:pulumi:test::support-chatbot::aws-native:lex:BotVersion::v",
+        id="v-id",
+        parent="",
+        custom=True,
+        inputs={"botId": "BOTID12345", "botVersionLocaleSpecification": [LOCALE], "fingerprint": "abc"},
+        outputs={},
+        protect=False,
+        retain_on_delete=False,
+        depends_on=(),
+    )
     # WHEN it is validated
-    violations = validate(Recorded(), "us-east-1")  # type: ignore[arg-type]
+    violations = validate(version, "us-east-1")
     # THEN the unknown property is named
     assert [(v.property, v.value) for v in violations] == [("fingerprint", "abc")]
     assert "additionalProperties" in violations[0].rule
