@@ -714,7 +714,11 @@ def check_resource(resource: RecordedResource, fields: Sequence[Field] = FIELDS)
         if not values and entry.auto_name is not None:
             generated = entry.auto_name.physical_name(resource.name)
             if len(generated) > entry.auto_name.max_length:
-                limit = f"max_length {entry.auto_name.max_length} (the provider's auto-naming of {entry.path!r})"
+                limit = (
+                    f"max_length {entry.auto_name.max_length} (the provider's auto-naming of {entry.path!r} stops: "
+                    f"name '{resource.name}{entry.auto_name.separator}' plus {entry.auto_name.random_chars} random "
+                    f"chars is longer than maximum length {entry.auto_name.max_length})"
+                )
                 found.append(Violation(resource.urn, f"{entry.path} (auto-named)", generated, limit))
             values = [(f"{entry.path} (auto-named)", generated)]
         for where, value in values:
