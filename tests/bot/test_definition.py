@@ -265,7 +265,7 @@ def test_an_unknown_parent_intent_is_refused_naming_the_supported_ones(tmp_path,
 
 def test_a_fallback_with_utterances_is_refused(tmp_path, shipped):
     intent(shipped, "FallbackIntent")["utterances"] = ["huh"]
-    with pytest.raises(DefinitionError, match="Lex takes no utterances for AMAZON.FallbackIntent"):
+    with pytest.raises(DefinitionError, match=r"Lex takes no utterances for AMAZON\.FallbackIntent"):
         load_definition(write(tmp_path, shipped))
 
 
@@ -314,7 +314,7 @@ def test_a_slot_card_derived_from_more_values_than_a_card_holds_is_refused(tmp_p
 
 def test_a_card_with_six_buttons_is_refused(tmp_path, shipped):
     shipped["locales"]["en_US"]["cards"]["handover_offer"]["buttons"] *= 3
-    with pytest.raises(DefinitionError, match="cards.handover_offer.buttons"):
+    with pytest.raises(DefinitionError, match=r"cards\.handover_offer\.buttons"):
         load_definition(write(tmp_path, shipped))
 
 

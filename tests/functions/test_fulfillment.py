@@ -92,7 +92,8 @@ def answer(response: dict[str, Any]) -> str:
     may come with it (`cards`)."""
     parsed = CodeHookResponse.model_validate(response)
     texts = [message.content for message in parsed.messages if message.content_type == "PlainText"]
-    assert len(texts) == 1 and texts[0] is not None, f"expected one text message, got {response}"
+    assert len(texts) == 1, f"expected one text message, got {response}"
+    assert texts[0] is not None, f"a text message without content: {response}"
     return texts[0]
 
 
