@@ -289,12 +289,16 @@ def escalation_request(
 ) -> EscalationRequest | str:
     """The escalation core's request, or the slot to ask again for: the core's own rules judge name and email."""
     try:
-        return EscalationRequest(
-            sessionId=event.session_id,
-            userQuery=query[:MAX_USER_TEXT_CHARS],
-            userEmail=email,
-            userName=name,
-            conversationHistory=history or [],
+        # Validated as wire data, turns included: the local stack re-imports the escalation models for each stack it
+        # starts, so a Turn instance made by an earlier import would not pass as this import's Turn.
+        return EscalationRequest.model_validate(
+            {
+                "sessionId": event.session_id,
+                "userQuery": query[:MAX_USER_TEXT_CHARS],
+                "userEmail": email,
+                "userName": name,
+                "conversationHistory": [turn.model_dump(exclude_none=True) for turn in history or []],
+            }
         )
     except ValidationError as exc:
         refused = [SLOT_OF_FIELD[str(e["loc"][0])] for e in exc.errors() if e["loc"] and e["loc"][0] in SLOT_OF_FIELD]

@@ -341,7 +341,9 @@ def test_a_refused_value_is_asked_again_until_the_slots_retries_then_a_person_is
     fulfillment, lex_event, lambda_context
 ):
     # GIVEN the customer id slot allows two retries (the definition's max_retries)
-    retries = load_definition().locales["en_US"].intent("BillingInquiry").slot("CustomerId").max_retries
+    slot = load_definition().locales["en_US"].intent("BillingInquiry").slot("CustomerId")
+    assert slot is not None
+    retries = slot.max_retries
     assert retries == 2
     attributes: dict[str, str] = {}
     asked_again = []
