@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from boto3.dynamodb.types import TypeSerializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from moto import mock_aws
 
 from bot.schema import DEFINITION_PATH, load_definition
@@ -111,10 +111,11 @@ def words() -> dict[str, str]:
     return dict(load_definition().locales["en_US"].messages)
 
 
-def queued_requests() -> list[dict[str, Any]]:
-    """The escalation requests on the ticket queue (what the sender will email)."""
-    answer = boto3.client("sqs").receive_message(QueueUrl=os.environ["ESCALATION_QUEUE_URL"], MaxNumberOfMessages=10)
-    return [json.loads(message["Body"])["request"] for message in answer.get("Messages", [])]
+def recorded_tickets() -> list[dict[str, Any]]:
+    """The tickets in the tickets table (what the sender will email), as plain values."""
+    deserialize = TypeDeserializer().deserialize
+    items = boto3.client("dynamodb").scan(TableName=os.environ["TICKETS_TABLE_NAME"], ConsistentRead=True)["Items"]
+    return [{key: deserialize(value) for key, value in item.items()} for item in items]
 
 
 def log_turns(session_id: str, turns: list[tuple[str, str]], start_ms: int = 1_763_700_000_000) -> None:
@@ -431,11 +432,11 @@ def test_the_bot_ticket_carries_the_unanswered_question_and_the_conversation_fro
     log_turns("someone-else", [("my password is hunter2", "Here is how to reset your password")])
     # WHEN TalkToHuman is fulfilled
     fulfillment.lambda_handler(event, lambda_context)
-    # THEN the queued request asks the unanswered question, never the email typed in this turn
-    (request,) = queued_requests()
-    assert request["userQuery"] == "my stapler is possessed"
+    # THEN the ticket asks the unanswered question, never the email typed in this turn
+    (ticket,) = recorded_tickets()
+    assert ticket["userQuery"] == "my stapler is possessed"
     # AND carries this session's conversation from the query log, oldest first, and no other session's
-    assert [(turn["role"], turn["text"]) for turn in request["conversationHistory"]] == [
+    assert [(turn["role"], turn["text"]) for turn in ticket["conversationHistory"]] == [
         ("user", "hello"),
         ("bot", "Hello! I can help with..."),
         ("user", "my stapler is possessed"),
@@ -451,9 +452,9 @@ def test_without_an_unanswered_question_the_ticket_says_the_user_asked_for_a_per
     # WHEN TalkToHuman is fulfilled
     fulfillment.lambda_handler(event, lambda_context)
     # THEN the question is not the email address
-    (request,) = queued_requests()
-    assert request["userQuery"] == "The user asked to talk to a person."
-    assert request["conversationHistory"] == [], "nothing was logged for this session"
+    (ticket,) = recorded_tickets()
+    assert ticket["userQuery"] == "The user asked to talk to a person."
+    assert ticket["conversationHistory"] == [], "nothing was logged for this session"
 
 
 def test_a_query_log_that_cannot_be_read_still_opens_the_ticket(fulfillment, lex_event, lambda_context):
@@ -464,8 +465,8 @@ def test_a_query_log_that_cannot_be_read_still_opens_the_ticket(fulfillment, lex
     response = fulfillment.lambda_handler(event, lambda_context)
     # THEN the ticket is opened all the same, without the conversation
     assert response["sessionState"]["intent"]["state"] == "Fulfilled"
-    (request,) = queued_requests()
-    assert request["conversationHistory"] == []
+    (ticket,) = recorded_tickets()
+    assert ticket["conversationHistory"] == []
 
 
 def test_the_ticket_confirmation_states_the_reference_the_reply_address_and_when_to_expect_a_reply(
