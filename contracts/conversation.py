@@ -45,6 +45,11 @@ RETRIES_EXHAUSTED = _message(
 )
 TICKET_OPENED = _message("ticket_opened", "TalkToHuman opened the ticket", "name", "ticket_id", "email")
 TICKET_FAILED = _message("ticket_failed", "TalkToHuman could not open the ticket")
+TICKET_LIMIT_REACHED = _message(
+    "ticket_limit_reached",
+    "the ticket desk refuses a ticket over the hourly limit per chat or address (TicketLimitReachedError)",
+    "limit",
+)
 UNKNOWN_INTENT = _message("unknown_intent", "an intent reaches it that it has no answer for")
 MALFORMED_EVENT = _message("malformed_event", "it cannot read the event Lex sent")
 
@@ -65,6 +70,7 @@ CODE_HOOK_MESSAGES: dict[str, CodeHookMessage] = {
         RETRIES_EXHAUSTED,
         TICKET_OPENED,
         TICKET_FAILED,
+        TICKET_LIMIT_REACHED,
         UNKNOWN_INTENT,
         MALFORMED_EVENT,
     )
