@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 SESSION_KEY = QUERY_LOG_TABLE.hash_key.name
 TIME_KEY = QUERY_LOG_TABLE.range_key.name if QUERY_LOG_TABLE.range_key else "timestamp"
 TRANSCRIPT_MAX_TURNS = MAX_HISTORY_TURNS  # what an escalation request may carry
-TRANSCRIPT_MAX_CHARS = 8_000  # about four pages of chat: the story, not an archive
+TRANSCRIPT_MAX_CHARS = 12_000  # a readable email (and well inside a 400 KB ticket item): the story, not an archive
 TRANSCRIPT_MAX_ROWS = TRANSCRIPT_MAX_TURNS // 2  # a row holds two turns: the user's and the bot's
 
 
