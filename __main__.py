@@ -81,6 +81,7 @@ chatbot = SupportBot(
         definition=definition,
         region=settings.region,
         log_retention_days=settings.log_retention_days,
+        query_log_table_name=query_log.table_name,
         escalation_environment=escalations.ticket_environment,
         sample_customers=load_sample_customers() if settings.sample_data else (),
         protect_data=settings.protect_data,
@@ -91,6 +92,7 @@ chatbot = SupportBot(
     ),
 )
 escalations.grant_open_tickets("fulfillment", chatbot.fulfillment.role)
+query_log.grant_read_data("fulfillment", chatbot.fulfillment.role)  # TalkToHuman's ticket carries the conversation
 
 locale_id = chatbot.locale_id
 site = ChatSite(

@@ -126,7 +126,7 @@ FUNCTION_ENVIRONMENT: dict[str, tuple[EnvVar, ...]] = {
     "store_query": (QUERY_LOG_TABLE_NAME, QUERY_LOG_RETENTION_DAYS, ALLOWED_ORIGINS),
     "escalate": (*OPEN_TICKETS, ALLOWED_ORIGINS),
     "send_escalation": (TICKETS_TABLE_NAME, SENDER_ADDRESS, RECIPIENTS),
-    "fulfillment": (CUSTOMERS_TABLE_NAME, *OPEN_TICKETS),
+    "fulfillment": (CUSTOMERS_TABLE_NAME, *OPEN_TICKETS, QUERY_LOG_TABLE_NAME),
 }
 """Every function (its folder under `functions/`) and the variables it reads. Components set exactly these."""
 

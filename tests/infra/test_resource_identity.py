@@ -5,6 +5,7 @@ resources."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pulumi
@@ -24,6 +25,13 @@ from tests.infra.resource_graph import (
 DATA = Path(__file__).parent / "data"
 STACKS = ("dev", "prod", EVERY_OPTION)
 COMPONENT_TYPES = "support-chatbot:index:"
+ADDED_SINCE_THE_SPLIT = Counter(
+    {
+        # issue 10: QueryLog lets the fulfillment role read the query log (TalkToHuman's ticket carries the chat)
+        "aws:iam/rolePolicy:RolePolicy": 1,
+    }
+)
+"""Cloud resources added on purpose since the URNs were recorded, by type: new resources, not replacements."""
 
 
 def deployed_urns(stack: str) -> list[str]:
@@ -54,8 +62,10 @@ def test_the_program_makes_the_cloud_resources_deployed(stack):
     deployed = count_by_type(urn for urn in deployed_urns(name) if not type_of(urn).startswith(COMPONENT_TYPES))
     # WHEN the program runs
     made = count_by_type(urn for urn in urns(mocks.resources) if not type_of(urn).startswith(COMPONENT_TYPES))
-    # THEN it makes as many cloud resources of each type (components are groupings, not resources in AWS)
-    assert made == deployed, f"{name}: resources added {made - deployed}, gone {deployed - made}"
+    # THEN it makes as many cloud resources of each type (components are groupings, not resources in AWS), plus the
+    # ones added on purpose since
+    expected = deployed + ADDED_SINCE_THE_SPLIT
+    assert made == expected, f"{name}: resources added {made - expected}, gone {expected - made}"
 
 
 def without_aliases(resource_name: str) -> pulumi.ResourceTransformation:
