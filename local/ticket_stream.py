@@ -21,6 +21,7 @@ from local.lambda_events import LambdaContext
 Handler = Callable[[dict[str, Any], Any], Any]
 BATCH_SIZE = 100  # the mapping's default for DynamoDB streams
 NEW_ITEMS = ("INSERT",)  # the deployed mapping's filter (components/escalations.py)
+RETRY_SECONDS = 1.0  # after a failed delivery, before the same records are tried again
 log = logging.getLogger("local.stream")
 
 
@@ -88,12 +89,14 @@ class StreamWorker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            failed_before = self.failed
             try:
-                if self.poll_once() == 0:
-                    self._stop.wait(self.poll_seconds)
+                read = self.poll_once()
             except Exception:  # a broken read must not kill the loop; log it and keep going
                 log.exception("reading the stream of %s failed", self.table_name)
-                self._stop.wait(1.0)
+                read, failed_before = 0, -1
+            if read == 0 or self.failed != failed_before:  # idle, or a failure to retry: do not spin
+                self._stop.wait(self.poll_seconds if read == 0 else RETRY_SECONDS)
 
     def _deliver(self, records: list[dict[str, Any]], passing: list[dict[str, Any]]) -> None:
         event = {"Records": [{**record, "eventSourceARN": self.stream_arn} for record in passing]}
@@ -102,7 +105,6 @@ class StreamWorker:
         except Exception:
             log.exception("%s raised: the batch of %d will be retried", self.function_name, len(passing))
             self.failed += len(passing)
-            self._stop.wait(1.0)
             return
         failures = {item.get("itemIdentifier") for item in (result or {}).get("batchItemFailures", [])}
         sequence = [record["dynamodb"]["SequenceNumber"] for record in records]
@@ -115,4 +117,3 @@ class StreamWorker:
         if first_failed is not None:
             self.failed += 1
             log.warning("%s failed a record; the stream is read again from it", self.function_name)
-            self._stop.wait(1.0)

@@ -43,16 +43,29 @@ class AwsFaults:
     _registered: list[tuple[Any, str, Any]] = field(default_factory=list)
 
     def refuse(
-        self, client: Any, operation: str, code: str, *, status: int = 500, nth: int = 1, times: int = 1
+        self,
+        client: Any,
+        operation: str,
+        code: str,
+        *,
+        status: int = 500,
+        nth: int = 1,
+        times: int = 1,
+        details: dict[str, Any] | None = None,
     ) -> None:
-        """Answer the Nth call of `operation` with error `code` (HTTP `status`) without reaching the service."""
+        """Answer the Nth call of `operation` with error `code` (HTTP `status`, and `details` in the error body,
+        e.g. a transaction's CancellationReasons) without reaching the service."""
         rule = _Rule(operation, nth, times)
 
         def answer(**_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
             if not rule.fires():
                 return None
             self.fired.append(f"{operation} refused ({code})")
-            parsed = {"Error": {"Code": code, "Message": f"injected {code}"}, "ResponseMetadata": {}}
+            parsed = {
+                "Error": {"Code": code, "Message": f"injected {code}"},
+                "ResponseMetadata": {},
+                **(details or {}),
+            }
             return AWSResponse("https://injected.invalid", status, HTTPHeaders(), None), parsed
 
         self._register(client, f"before-call.{_service(client)}.{operation}", answer)

@@ -19,6 +19,7 @@ from moto.ses.models import ses_backends
 from local.queue_worker import QueueWorker
 from local.stand_ins import StandInNames
 from local.ticket_stream import StreamWorker
+from tests.functions.aws_faults import LambdaTimeout
 
 
 @dataclass
@@ -33,12 +34,10 @@ class TicketPipeline:
 
     def __post_init__(self) -> None:
         # The handlers are looked up at each call, so a test may swap a module's `desk` or `mailer` meanwhile.
-        self.stream = StreamWorker(
-            self.names.tickets_table, lambda event, ctx: self.forwarder.lambda_handler(event, ctx)
-        )
+        self.stream = StreamWorker(self.names.tickets_table, lambda event, ctx: _invoke(self.forwarder, event, ctx))
         self.queue = QueueWorker(
             self.names.escalation_queue_url,
-            lambda event, ctx: self.sender.lambda_handler(event, ctx),
+            lambda event, ctx: _invoke(self.sender, event, ctx),
             visibility_timeout=0,  # a failed message is visible again at once (Lambda waits the visibility timeout)
             wait_seconds=0,
         )
@@ -78,3 +77,15 @@ class TicketPipeline:
             .get("Messages", [])
         )
         return [json.loads(message["Body"]) for message in messages]
+
+
+class InvocationTimedOutError(Exception):
+    """What an event source mapping sees of an invocation Lambda stopped at its timeout: a failed invocation."""
+
+
+def _invoke(module: ModuleType, event: dict[str, Any], context: Any) -> Any:
+    """Call a handler as Lambda does: a timeout fails the whole invocation (the mapping retries the batch)."""
+    try:
+        return module.lambda_handler(event, context)
+    except LambdaTimeout as stopped:
+        raise InvocationTimedOutError(str(stopped)) from None

@@ -436,7 +436,9 @@ class TicketDesk:
 
     def claim(self, ticket_id: str, *, token: str, lease_seconds: float) -> ClaimOutcome:
         """Claim a queued ticket for sending (`sending`, until `lease_seconds` from now, by `token`). A repeat of
-        the same claim (an SDK retry) finds its own token and counts as claimed."""
+        the same claim (an SDK retry), or a claim whose answer was lost, finds its own token: claimed."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         now = self._clock()
         try:
             self.dynamodb.update_item(
@@ -454,10 +456,14 @@ class TicketDesk:
                 },
             )
         except self.dynamodb.exceptions.ConditionalCheckFailedException:
-            return self._claim_refused(ticket_id, now)
+            return self._claim_refused(ticket_id, token, now)
+        except (BotoCoreError, ClientError):
+            if self._claim_refused(ticket_id, token, now) == "claimed":  # the write happened; its answer was lost
+                return "claimed"
+            raise
         return "claimed"
 
-    def _claim_refused(self, ticket_id: str, now: float) -> ClaimOutcome:
+    def _claim_refused(self, ticket_id: str, token: str, now: float) -> ClaimOutcome:
         answer = self.dynamodb.get_item(
             TableName=self.tickets_table, Key={TICKET_KEY: {"S": ticket_id}}, ConsistentRead=True
         )
@@ -466,6 +472,8 @@ class TicketDesk:
             return "missing"
         if item["status"]["S"] == "sent":
             return "sent"
+        if item["status"]["S"] == "sending" and item.get("claimToken", {}).get("S") == token:
+            return "claimed"
         claimed_until = int(item.get("claimedUntil", {}).get("N", "0"))
         return "in_progress" if claimed_until > now * 1000 else "unconfirmed"
 
