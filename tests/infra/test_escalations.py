@@ -65,7 +65,8 @@ def test_tickets_table_is_encrypted_recoverable_and_protected_with_protect_data(
 
 def test_idempotency_table_expires_records_and_is_encrypted(mocks):
     # GIVEN / WHEN Escalations
-    # THEN the Powertools idempotency table is keyed by id, expires on `expiration` and is encrypted
+    # THEN the counters table (formerly Powertools idempotency records) is keyed by id, expires on `expiration`,
+    # and is encrypted
     table = mocks.one(TABLE, "escalations-idempotency")
     assert table.inputs["hashKey"] == "id", table.urn
     assert table.inputs["ttl"] == {"attributeName": "expiration", "enabled": True}, f"{table.urn}: no TTL"
