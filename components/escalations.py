@@ -12,6 +12,7 @@ notifies `alarm_actions`; tickets waiting on the stream raise their own alarm.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -295,8 +296,7 @@ class Escalations(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         configuration = aws.sesv2.ConfigurationSet(
             f"{self._name}-mail",
-            # A name per account and region: the project, the stack and this component.
-            configuration_set_name=f"{pulumi.get_project()}-{pulumi.get_stack()}-{self._name}"[:64],
+            configuration_set_name=configuration_set_name(pulumi.get_project(), pulumi.get_stack(), self._name),
             opts=child,
         )
         for index, topic in enumerate(actions):
@@ -378,6 +378,12 @@ class Escalations(pulumi.ComponentResource):
                 "ForAllValues:StringEquals": {"ses:Recipients": list(args.recipients)},
             },
         )
+
+
+def configuration_set_name(project: str, stack: str, component: str) -> str:
+    """A configuration set name unique per account and region (project, stack, component), in the characters SES
+    accepts (letters, digits, '-' and '_'; at most 64)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{project}-{stack}-{component}")[:64]
 
 
 def _key_attributes(schema: TableSchema) -> list[aws.dynamodb.TableAttributeArgs]:

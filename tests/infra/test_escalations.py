@@ -5,11 +5,12 @@ grants for whoever opens tickets."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import pytest
 
-from components.escalations import Escalations, EscalationsArgs
+from components.escalations import Escalations, EscalationsArgs, configuration_set_name
 from components.settings import SettingsError, settings_from_values
 from contracts.stack import DEFAULT_TICKETS_PER_SESSION_PER_HOUR, ESCALATE_ROUTE, OPEN_TICKETS
 
@@ -353,3 +354,10 @@ def test_a_ticket_limit_out_of_range_names_the_setting_and_the_fix(value):
 def test_the_ticket_limit_defaults_to_three():
     values = {"region": REGION, "escalation_sender": SENDER, "escalation_recipients": list(TEAM)}
     assert settings_from_values("dev", values).tickets_per_session_per_hour == 3
+
+
+def test_a_configuration_set_name_keeps_to_what_ses_accepts():
+    # GIVEN a stack name with a dot and a long project name
+    name = configuration_set_name("support-chatbot" * 5, "team.prod", "escalations")
+    # THEN the name holds only letters, digits, '-' and '_', at most 64 of them
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name), name
