@@ -4,8 +4,8 @@ The escalate function opens tickets (its route is served by RestApi); so does th
 `grant_open_tickets` and given `ticket_environment`. Opening a ticket is one conditional write (counted against
 the hourly per-session and per-address limit in the same transaction). The tickets table's stream carries each new
 ticket to the forwarder, which queues it (the outbox pattern: DynamoDB Streams and Lambda cost nothing while idle,
-unlike a scheduled sweeper); the sender emails it from the queue through an SES configuration set whose bounce and
-complaint events go to the alarm topic. Failed sends are retried, then wait in a dead-letter queue whose alarm
+unlike a scheduled sweeper); the sender emails it from the queue through an SES configuration set whose bounces and
+complaints raise alarms. Failed sends are retried, then wait in a dead-letter queue whose alarm
 notifies `alarm_actions`; tickets waiting on the stream raise their own alarm.
 """
 
@@ -53,8 +53,18 @@ SENDER_MAX_CONCURRENCY = 2
 FORWARDER_BATCH_SIZE = 100
 # Tickets older than this on the stream (the forwarder failing to queue them) raise the "tickets wait" alarm.
 STRANDED_TICKET_ALARM_MS = 5 * 60 * 1000
-# Sends SES reports on to the alarm topic: mail the team never got, or marked as spam.
-BOUNCE_EVENTS = ("BOUNCE", "COMPLAINT", "REJECT")
+# SES events that raise an alarm: mail the team never got, or marked as spam.
+MAIL_ALARM_EVENTS = ("BOUNCE", "COMPLAINT")
+SES_CONFIGURATION_SET_TAG = "ses:configuration-set"  # the tag SES puts on every message sent through a set
+MAIL_ALARMS = (  # (name, the SES event's CloudWatch metric, what the alarm tells whoever reads it)
+    (
+        "bounced",
+        "Bounce",
+        "An escalation email bounced: check the support mailbox, then resend the tickets sent since (their "
+        "sesMessageId and sentAt say which)",
+    ),
+    ("complaint", "Complaint", "An escalation email was marked as spam by a recipient: check the team's mail filters"),
+)
 
 # Exact actions per grant, cut to what the functions' ticket desk (chatbot_shared) calls. A transaction's Put and
 # Update are authorized as PutItem and UpdateItem.
@@ -291,25 +301,43 @@ class Escalations(pulumi.ComponentResource):
         )
 
     def _mail_configuration(self, actions: Sequence[pulumi.Input[str]]) -> aws.sesv2.ConfigurationSet:
-        """The SES configuration set escalation emails go through; bounces, complaints and rejections are
-        published to each alarm topic (the email's `ticketId` tag names the ticket)."""
+        """The SES configuration set escalation emails go through. Its bounce and complaint events become CloudWatch
+        metrics of the set, and an alarm on each notifies `actions` (the alarm topic): its key admits CloudWatch,
+        and a metric costs nothing while no mail bounces. The ticket a bounce is about: SES's message id is on it
+        (`sesMessageId`, `sentAt`), and the email carries a `ticketId` tag."""
         child = pulumi.ResourceOptions(parent=self)
         configuration = aws.sesv2.ConfigurationSet(
             f"{self._name}-mail",
             configuration_set_name=configuration_set_name(pulumi.get_project(), pulumi.get_stack(), self._name),
             opts=child,
         )
-        for index, topic in enumerate(actions):
-            aws.sesv2.ConfigurationSetEventDestination(
-                f"{self._name}-mail-bounces" + (f"-{index}" if index else ""),
-                configuration_set_name=configuration.configuration_set_name,
-                event_destination_name=f"bounces-to-alarms-{index}",
-                event_destination={
-                    "enabled": True,
-                    "matching_event_types": list(BOUNCE_EVENTS),
-                    "sns_destination": {"topic_arn": topic},
+        aws.sesv2.ConfigurationSetEventDestination(
+            f"{self._name}-mail-events",
+            configuration_set_name=configuration.configuration_set_name,
+            event_destination_name="bounces-to-cloudwatch",
+            event_destination={
+                "enabled": True,
+                "matching_event_types": list(MAIL_ALARM_EVENTS),
+                "cloud_watch_destination": {
+                    "dimension_configurations": [
+                        {  # SES tags every message with its configuration set: one metric per event type here
+                            "dimension_name": SES_CONFIGURATION_SET_TAG,
+                            "dimension_value_source": "MESSAGE_TAG",
+                            "default_dimension_value": configuration.configuration_set_name,
+                        }
+                    ]
                 },
-                opts=child,
+            },
+            opts=child,
+        )
+        for event, metric, description in MAIL_ALARMS:
+            alarm_above(
+                f"{self._name}-mail-{event}",
+                description,
+                Metric("AWS/SES", metric, {SES_CONFIGURATION_SET_TAG: configuration.configuration_set_name}),
+                threshold=0,
+                actions=actions,
+                parent=self,
             )
         return configuration
 

@@ -127,7 +127,12 @@ def test_without_alarm_actions_the_alarms_exist_and_notify_no_one(mocks):
     # WHEN Escalations are created
     # THEN the alarms still exist (console, dashboards), with no action
     alarms = mocks.of_type(ALARM)
-    assert {alarm.name for alarm in alarms} == {"escalations-dlq-not-empty", "escalations-tickets-wait"}
+    assert {alarm.name for alarm in alarms} == {
+        "escalations-dlq-not-empty",
+        "escalations-tickets-wait",
+        "escalations-mail-bounced",
+        "escalations-mail-complaint",
+    }
     for alarm in alarms:
         assert alarm.inputs.get("alarmActions", []) == [], alarm.urn
 
@@ -308,22 +313,35 @@ def test_the_sender_may_queue_a_follow_up(mocks):
 # --- bounces reach the alarm topic ----------------------------------------------------------------------------
 
 
-def test_bounces_complaints_and_rejections_are_published_to_the_alarm_topic(run_pulumi, function_sources):
+def test_bounces_and_complaints_of_the_configuration_set_raise_alarms_that_notify_the_alarm_topic(
+    run_pulumi, function_sources
+):
     # GIVEN the stack's alarm topic
     # WHEN Escalations are created
     mocks = run_pulumi(escalations(alarm_actions=[ALARM_TOPIC]))
-    # THEN the configuration set the sender uses publishes bounces, complaints and rejections to the topic
+    # THEN the configuration set the sender uses turns bounces and complaints into CloudWatch metrics of the set,
+    # and an alarm on each notifies the topic at the first one
     configuration = mocks.one(CONFIGURATION_SET)
+    name = configuration.outputs["configurationSetName"]
     destination = mocks.one(EVENT_DESTINATION)
-    assert destination.inputs["configurationSetName"] == configuration.outputs["configurationSetName"]
+    assert destination.inputs["configurationSetName"] == name, destination.urn
     published = destination.inputs["eventDestination"]
-    assert sorted(published["matchingEventTypes"]) == ["BOUNCE", "COMPLAINT", "REJECT"], destination.urn
-    assert published["snsDestination"] == {"topicArn": ALARM_TOPIC}, destination.urn
-    assert published["enabled"] is True, destination.urn
+    assert sorted(published["matchingEventTypes"]) == ["BOUNCE", "COMPLAINT"], destination.urn
+    [dimension] = published["cloudWatchDestination"]["dimensionConfigurations"]
+    assert dimension == {
+        "dimensionName": "ses:configuration-set",
+        "dimensionValueSource": "MESSAGE_TAG",
+        "defaultDimensionValue": name,
+    }, destination.urn
+    for alarm_name, metric in (("escalations-mail-bounced", "Bounce"), ("escalations-mail-complaint", "Complaint")):
+        alarm = mocks.one(ALARM, alarm_name)
+        assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == ("AWS/SES", metric), alarm.urn
+        assert alarm.inputs["dimensions"] == {"ses:configuration-set": name}, alarm.urn
+        assert (alarm.inputs["comparisonOperator"], alarm.inputs["threshold"]) == ("GreaterThanThreshold", 0)
+        assert alarm.inputs["alarmActions"] == [ALARM_TOPIC], alarm.urn
 
 
-def test_without_an_alarm_topic_no_bounce_destination_is_made(mocks):
-    assert mocks.of_type(EVENT_DESTINATION) == []
+def test_the_configuration_set_is_named_for_the_project_stack_and_component(mocks):
     assert mocks.one(CONFIGURATION_SET).inputs["configurationSetName"] == "support-chatbot-test-escalations"
 
 

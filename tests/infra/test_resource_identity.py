@@ -28,24 +28,21 @@ COMPONENT_TYPES = "support-chatbot:index:"
 
 # Cloud resources added on purpose since the split, so a stack gains them on `pulumi up` (nothing is replaced).
 # Escalations (issue 13): the ticket forwarder (function, role, log group, its two policies, its stream mapping),
-# the "tickets wait" alarm and the SES configuration set; where an alarm topic exists, the set's bounce destination.
-TICKET_FORWARDING = Counter(
+# the "tickets wait" alarm, and the SES configuration set with its CloudWatch event destination and the bounce and
+# complaint alarms.
+TICKET_FORWARDING_AND_BOUNCES = Counter(
     {
         "aws:lambda/function:Function": 1,
         "aws:iam/role:Role": 1,
         "aws:cloudwatch/logGroup:LogGroup": 1,
         "aws:iam/rolePolicy:RolePolicy": 2,
         "aws:lambda/eventSourceMapping:EventSourceMapping": 1,
-        "aws:cloudwatch/metricAlarm:MetricAlarm": 1,
+        "aws:cloudwatch/metricAlarm:MetricAlarm": 3,
         "aws:sesv2/configurationSet:ConfigurationSet": 1,
+        "aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination": 1,
     }
 )
-BOUNCES_TO_THE_ALARM_TOPIC = Counter({"aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination": 1})
-ADDED_SINCE_THE_SPLIT: dict[str, Counter[str]] = {
-    "dev": TICKET_FORWARDING,  # no alarm email: no alarm topic
-    "prod": TICKET_FORWARDING + BOUNCES_TO_THE_ALARM_TOPIC,
-    EVERY_OPTION: TICKET_FORWARDING + BOUNCES_TO_THE_ALARM_TOPIC,
-}
+ADDED_SINCE_THE_SPLIT: dict[str, Counter[str]] = dict.fromkeys(STACKS, TICKET_FORWARDING_AND_BOUNCES)
 
 
 def deployed_urns(stack: str) -> list[str]:
