@@ -102,8 +102,8 @@ class EscalationsArgs:
     protect_data: bool = False
     """False: the tickets table goes with the stack. True: protected and retained, with deletion protection."""
     alarm_actions: Sequence[pulumi.Input[str]] = ()
-    """Where the alarms notify, and where SES reports bounces and complaints (Operations' `alarm_actions`: SNS
-    topics). Empty: alarms in CloudWatch only, and bounces are not reported."""
+    """Where the alarms notify, bounces and complaints of escalation emails included (Operations' `alarm_actions`:
+    SNS topics). Empty: CloudWatch only."""
     tickets_per_session_per_hour: int = DEFAULT_TICKETS_PER_SESSION_PER_HOUR
     """Tickets one chat session, and one reply address, may open per clock hour; the next is refused (429 on the
     API, a polite answer in the chat)."""

@@ -3,8 +3,8 @@
 For each message (a ticket id; at least once, maybe twice):
 1. load the ticket; one already `sent` is skipped (no second email); a missing one fails the record;
 2. claim it (`queued` -> `sending`, with a token and a lease as long as this invocation can run);
-3. send the email through the stack's SES configuration set (whose bounce and complaint events reach the alarm
-   topic), tagged with the ticket id;
+3. send the email through the stack's SES configuration set (bounces and complaints raise alarms), tagged with
+   the ticket id;
 4. mark it `sent` with SES's message id, so a bounce names the ticket.
 
 Failures: SES refusing the send (an error answer, throttling, never connecting) gives the claim back and fails the
