@@ -57,6 +57,7 @@ escalations = Escalations(
         allowed_origins=settings.allowed_origins,
         protect_data=settings.protect_data,
         alarm_actions=operations.alarm_actions,
+        tickets_per_session_per_hour=settings.tickets_per_session_per_hour,
     ),
     opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name=ESCALATION_API_NAME, type_=ESCALATION_API_TYPE)]),
 )

@@ -28,6 +28,8 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
+from contracts.stack import FUNCTION_ENVIRONMENT
+
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 PROJECT = "support-chatbot"
@@ -310,7 +312,7 @@ def computed_outputs(  # noqa: C901 - one flat table of resource types
 
 # --- fixtures --------------------------------------------------------------------------------------------------
 
-FUNCTION_SOURCES = ("store_query", "escalate", "send_escalation", "fulfillment")
+FUNCTION_SOURCES = tuple(FUNCTION_ENVIRONMENT)  # every function folder the stack deploys
 
 
 @pytest.fixture(scope="session")
