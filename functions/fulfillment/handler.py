@@ -33,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from chatbot_shared.bot_content import BotContent, LocaleWording, load_bot_content
 from chatbot_shared.environment import FunctionEnvironment
-from chatbot_shared.escalation.desk import DeskNames, TicketDesk
+from chatbot_shared.escalation.desk import DeskNames, TicketDesk, TicketLimitReachedError
 from chatbot_shared.escalation.models import EscalationRequest, Turn
 from chatbot_shared.lex import CodeHookEvent, CodeHookResponse, Intent, close, delegate, elicit_slot
 from chatbot_shared.query_log import QueryLogReader, QueryLogReadError, transcript
@@ -48,6 +48,7 @@ from contracts.conversation import (
     ORDER_STATUS,
     RETRIES_EXHAUSTED,
     TICKET_FAILED,
+    TICKET_LIMIT_REACHED,
     TICKET_OPENED,
     UNKNOWN_CUSTOMER,
     UNKNOWN_INTENT,
@@ -338,7 +339,10 @@ def handle_talk_to_human(
     if isinstance(request, str):  # the same name and email passed above: cannot happen, but never a crash
         return refuse_slot(event, attributes, request, words.say(REFUSED_SLOT_MESSAGES[request]))
     try:
-        receipt = desk.open(request, lambda_context=context)
+        receipt = desk.open(request, lambda_context=context, channel="bot")
+    except TicketLimitReachedError as exc:  # a polite answer, not a failure: the earlier tickets are with the team
+        metrics.add_metric(name="TicketLimitReached", unit=MetricUnit.Count, value=1)
+        return close(intent, "Failed", words.say(TICKET_LIMIT_REACHED, limit=str(exc.limit)), attributes)
     except Exception:  # any failure must still answer Lex; the user can try again
         logger.exception("could not open a ticket from the bot")
         return close(intent, "Failed", words.say(TICKET_FAILED), attributes)

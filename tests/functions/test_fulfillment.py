@@ -476,6 +476,25 @@ def test_the_ticket_confirmation_states_the_reference_the_reply_address_and_when
     assert "within one business day" in said
 
 
+def test_a_session_over_its_hourly_ticket_limit_gets_a_polite_answer_and_no_ticket(
+    fulfillment, lex_event, lambda_context
+):
+    # GIVEN a chat session that opened its hourly limit of tickets (3 by default), each for another question
+    for question in ("printer", "vpn", "email"):
+        attributes = {"lastUnansweredQuery": f"my {question} is broken"}
+        opened = lex_event("TalkToHuman", {"UserName": "Ada", "UserEmail": "ada@example.com"}, attributes=attributes)
+        fulfillment.lambda_handler(opened, lambda_context)
+    assert len(recorded_tickets()) == 3
+    # WHEN it asks for a person about a fourth question
+    attributes = {"lastUnansweredQuery": "my phone is broken"}
+    event = lex_event("TalkToHuman", {"UserName": "Ada", "UserEmail": "ada@example.com"}, attributes=attributes)
+    response = fulfillment.lambda_handler(event, lambda_context)
+    # THEN the bot says so politely, naming the limit, and no fourth ticket exists
+    assert "3 tickets within the hour" in answer(response), answer(response)
+    assert "ticketId" not in response["sessionState"]["sessionAttributes"]
+    assert len(recorded_tickets()) == 3
+
+
 # --- quick replies ------------------------------------------------------------------------------------------------
 
 
