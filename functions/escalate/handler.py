@@ -18,10 +18,11 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
 
 from chatbot_shared.environment import FunctionEnvironment
 from chatbot_shared.escalation.desk import (
@@ -43,6 +44,8 @@ from chatbot_shared.rest import (
     parse_allowed_origins,
 )
 from contracts.stack import ALLOWED_ORIGINS, ESCALATE_ROUTE, METRICS_NAMESPACE
+
+TICKET_LIMIT_WINDOW_SECONDS = 3600  # the limit counts tickets per clock hour
 
 RETRY_AFTER_SECONDS = "5"
 
@@ -76,6 +79,14 @@ api = JsonApi(pattern_reasons=PATTERN_REASONS, allowed_origins=lambda: settings(
 app = api.app
 
 
+class TicketLimitBody(ErrorBody):
+    """The 429 of the ticket limit: the error body plus the limit and its window, so a client can say so and
+    knows a retry cannot lift it (API Gateway's own throttling 429 has neither)."""
+
+    limit: int = Field(description="Tickets one chat session (or reply address) may open per window")
+    window_seconds: int = Field(alias="windowSeconds", description="The window the limit counts over, in seconds")
+
+
 @app.post(
     ESCALATE_ROUTE.path,
     status_code=int(HTTPStatus.ACCEPTED),
@@ -92,8 +103,9 @@ app = api.app
         },
         int(HTTPStatus.TOO_MANY_REQUESTS): {
             "description": "The chat session or the reply address opened its tickets for this hour; `errors` names "
-            "the field and the limit, `Retry-After` says when the hour turns. Do not retry before.",
-            "content": {JSON_MEDIA_TYPE: {"model": ErrorBody}},
+            "the field, `limit` and `windowSeconds` the limit, `Retry-After` says when the hour turns. Do not retry "
+            "before.",
+            "content": {JSON_MEDIA_TYPE: {"model": TicketLimitBody}},
         },
         int(HTTPStatus.SERVICE_UNAVAILABLE): {
             "description": "The ticket could not be recorded (or confirmed); retry the same submission after "
@@ -141,10 +153,16 @@ def ticket_limit_reached(exc: TicketLimitReachedError) -> Response:
         f"at most {exc.limit} tickets per {who} per hour (ticketsPerSessionPerHour); "
         f"try again in about {minutes} minute{'s' if minutes != 1 else ''}"
     )
-    return error_response(
-        HTTPStatus.TOO_MANY_REQUESTS,
-        f"Ticket limit reached: at most {exc.limit} tickets per {who} per hour.",
-        [FieldError(field=field, reason=reason)],
+    body = TicketLimitBody(
+        message=f"Ticket limit reached: at most {exc.limit} tickets per {who} per hour.",
+        errors=[FieldError(field=field, reason=reason)],
+        limit=exc.limit,
+        windowSeconds=TICKET_LIMIT_WINDOW_SECONDS,
+    )
+    return Response(
+        status_code=int(HTTPStatus.TOO_MANY_REQUESTS),
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump_json(by_alias=True),
         headers={"Retry-After": str(exc.retry_after_seconds)},
     )
 

@@ -409,6 +409,7 @@ def test_the_ticket_after_the_limit_in_one_session_gets_429_naming_the_limit(
     [error] = answer["errors"]
     assert error["field"] == "sessionId"
     assert "ticketsPerSessionPerHour" in error["reason"]
+    assert (answer["limit"], answer["windowSeconds"]) == (limit, 3600), "the page reads the limit from the body"
     assert len(tickets()) == limit, "the refused escalation records nothing"
 
 
