@@ -631,7 +631,7 @@ def test_the_first_load_fits_the_budget(built_site: Path) -> None:
     measured = {"index.html": gzipped(built_site / "index.html")} | {a: gzipped(built_site / a) for a in assets}
     total = sum(measured.values()) + size["files"]["config.js"]
     # THEN the total is within 40 KB gzipped, and size.json agrees (zlib builds differ by a few bytes)
-    assert len(assets) == 3, f"index.html should reference app JS, app CSS and theme-init JS: {assets}"
+    assert len(assets) == 4, f"index.html should reference app JS, app CSS, theme-init JS and the favicon: {assets}"
     assert total <= FIRST_LOAD_BUDGET_BYTES, f"first load is {total} B gzipped, over {FIRST_LOAD_BUDGET_BYTES} B"
     recorded = size["firstLoadGzipBytes"]
     assert abs(total - recorded) <= total * 0.01, f"size.json says {recorded} B, measured {total} B"
@@ -693,3 +693,17 @@ def test_screenshots_for_review(
     expect(page.locator("html")).to_have_class(
         re.compile(r"\bdark\b") if theme == "dark" else re.compile(r"^(?!.*dark)")
     )
+
+
+def test_the_favicon_is_an_svg_the_page_serves(page: Page, chat: ChatDouble) -> None:
+    # GIVEN the page
+    open_chat(page)
+    # WHEN the browser follows the page's icon link
+    href = page.locator("link[rel=icon]").get_attribute("href")
+    assert href, "index.html has no <link rel=icon>"
+    response = page.request.get(href)
+    # THEN it is a content-hashed SVG, served as image/svg+xml
+    assert re.fullmatch(r"assets/favicon-[0-9a-f]{10}\.svg", href), href
+    assert response.status == 200
+    assert response.headers["content-type"] == "image/svg+xml"
+    assert response.text().startswith("<svg"), response.text()[:80]
