@@ -72,6 +72,7 @@ escalations = Escalations(
         allowed_origins=settings.allowed_origins,
         protect_data=settings.protect_data,
         alarm_actions=operations.alarm_actions,
+        tickets_per_session_per_hour=settings.tickets_per_session_per_hour,
     ),
     opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name=ESCALATION_API_NAME, type_=ESCALATION_API_TYPE)]),
 )
@@ -97,6 +98,7 @@ chatbot = SupportBot(
         region=settings.region,
         log_retention_days=settings.log_retention_days,
         aws_native_provider=aws_native,
+        query_log_table_name=query_log.table_name,
         escalation_environment=escalations.ticket_environment,
         sample_customers=load_sample_customers() if settings.sample_data else (),
         protect_data=settings.protect_data,
@@ -107,6 +109,7 @@ chatbot = SupportBot(
     ),
 )
 escalations.grant_open_tickets("fulfillment", chatbot.fulfillment.role)
+query_log.grant_read_data("fulfillment", chatbot.fulfillment.role)  # TalkToHuman's ticket carries the conversation
 
 locale_id = chatbot.locale_id
 site = ChatSite(

@@ -16,7 +16,7 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticUndefined
 
-from contracts.stack import ORIGIN_PATTERN
+from contracts.stack import DEFAULT_TICKETS_PER_SESSION_PER_HOUR, ORIGIN_PATTERN
 
 NAMESPACE = "support-chatbot"
 
@@ -151,6 +151,13 @@ class StackSettings(BaseModel):
         le=20,
         description="Send attempts per escalation before it moves to the dead-letter queue (which raises an alarm).",
     )
+    tickets_per_session_per_hour: int = Field(
+        default=DEFAULT_TICKETS_PER_SESSION_PER_HOUR,
+        ge=1,
+        le=100,
+        description="Escalation tickets one chat session, and one reply address, may open per clock hour (1 to 100); "
+        "the next gets 429 on `/api/escalate` and a polite answer in the chat.",
+    )
     alarm_email: Email | None = Field(default=None, description="Address subscribed to the stack's alarms.")
     custom_domain: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")] | None = Field(
         default=None, description="Domain name for the chat page; set together with `certificateArn`."
@@ -199,6 +206,7 @@ SETTING_KEYS: dict[str, _Key] = {
     "access_logging": _Key("accessLogging", "true"),
     "manage_api_gateway_account": _Key("manageApiGatewayAccount", "true"),
     "escalation_max_attempts": _Key("escalationMaxAttempts", "5"),
+    "tickets_per_session_per_hour": _Key("ticketsPerSessionPerHour", "3"),
     "alarm_email": _Key("alarmEmail", "ops@example.com"),
     "custom_domain": _Key("customDomain", "chat.example.com"),
     "certificate_arn": _Key("certificateArn", "arn:aws:acm:us-east-1:123456789012:certificate/abc"),

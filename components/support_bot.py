@@ -19,11 +19,11 @@ import pulumi_aws as aws
 from pulumi._types import input_type_to_dict, is_input_type  # the SDK's own translation to wire names
 from pulumi_aws_native import lex
 
-from bot.schema import BotDefinition, Intent, Locale, SlotType
+from bot.schema import BotDefinition, Intent, Locale, ResponseCard, SlotType
 from components.alarms import Metric, alarm_above
 from components.iam import Grants, Statement, grant, service_trust_policy
 from components.python_function import PythonFunction, PythonFunctionArgs
-from contracts.stack import CUSTOMERS_TABLE, CUSTOMERS_TABLE_NAME
+from contracts.stack import CUSTOMERS_TABLE, CUSTOMERS_TABLE_NAME, QUERY_LOG_TABLE_NAME
 
 TYPE = "support-chatbot:index:SupportBot"
 FORMER_TYPE = "support-chatbot:index:ChatbotBot"
@@ -58,6 +58,8 @@ class SupportBotArgs:
     """The one `pulumi_aws_native.Provider` of the stack, made from the stack's region (`aws:region`): every
     aws-native resource of the bot uses it. The default aws-native provider reads only `aws-native:region` or
     `AWS_REGION`, so without it a preview stops, or the bot lands in another region than its Lambda."""
+    query_log_table_name: pulumi.Input[str]
+    """QueryLog's table: TalkToHuman reads the conversation so far from it (QueryLog grants the read)."""
     escalation_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Escalations' `ticket_environment`, so the bot can open tickets. Left out: TalkToHuman cannot open one."""
     sample_customers: Sequence[Mapping[str, str]] = ()
@@ -194,7 +196,11 @@ class SupportBot(pulumi.ComponentResource):
                 description="Lex V2 code hook of the support chatbot",
                 region=args.region,
                 log_retention_days=args.log_retention_days,
-                environment={CUSTOMERS_TABLE_NAME.name: self.customer_table.name, **args.escalation_environment},
+                environment={
+                    CUSTOMERS_TABLE_NAME.name: self.customer_table.name,
+                    QUERY_LOG_TABLE_NAME.name: args.query_log_table_name,
+                    **args.escalation_environment,
+                },
                 generated_files={"bot_content.json": args.definition.code_hook_content()},
                 reserved_concurrency=args.reserved_concurrency,
             ),
@@ -353,11 +359,16 @@ def dynamodb_item(customer: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return {key: ({"N": value} if key in numbers else {"S": value}) for key, value in customer.items()}
 
 
-def _messages(text: str) -> list[lex.BotMessageGroupArgs]:
-    """One plain-text message group saying `text`."""
-    return [
+def _messages(text: str, card: ResponseCard | None = None) -> list[lex.BotMessageGroupArgs]:
+    """One plain-text message group saying `text`, and one showing `card`'s quick replies when there is one."""
+    groups = [
         lex.BotMessageGroupArgs(message=lex.BotMessageArgs(plain_text_message=lex.BotPlainTextMessageArgs(value=text)))
     ]
+    if card is not None:
+        buttons = [lex.BotButtonArgs(text=button.text, value=button.value) for button in card.buttons]
+        image_card = lex.BotImageResponseCardArgs(title=card.title, buttons=buttons)
+        groups.append(lex.BotMessageGroupArgs(message=lex.BotMessageArgs(image_response_card=image_card)))
+    return groups
 
 
 def _lex_slot_type(slot_type: SlotType) -> lex.BotSlotTypeArgs:
@@ -378,8 +389,9 @@ def _lex_slot_type(slot_type: SlotType) -> lex.BotSlotTypeArgs:
     )
 
 
-def _lex_intent(intent: Intent) -> lex.BotIntentArgs:
-    """An intent of the definition: utterances, slots with prompts, code hooks, or its closing answer."""
+def _lex_intent(intent: Intent, locale: Locale) -> lex.BotIntentArgs:
+    """An intent of the definition: utterances, slots with prompts (and quick replies), code hooks, or its closing
+    answer. An intent built on a Lex built-in gets no utterances: Lex takes none, its own model knows them."""
     slots = [
         lex.BotSlotArgs(
             name=slot.name,
@@ -395,7 +407,9 @@ def _lex_intent(intent: Intent) -> lex.BotIntentArgs:
             value_elicitation_setting=lex.BotSlotValueElicitationSettingArgs(
                 slot_constraint=lex.BotSlotConstraint.REQUIRED if slot.required else lex.BotSlotConstraint.OPTIONAL,
                 prompt_specification=lex.BotPromptSpecificationArgs(
-                    max_retries=slot.max_retries, message_groups_list=_messages(slot.prompt), allow_interrupt=True
+                    max_retries=slot.max_retries,
+                    message_groups_list=_messages(slot.prompt, locale.slot_card(slot)),
+                    allow_interrupt=True,
                 ),
             ),
         )
@@ -405,7 +419,9 @@ def _lex_intent(intent: Intent) -> lex.BotIntentArgs:
         name=intent.name,
         description=intent.description or None,
         parent_intent_signature=intent.parent,
-        sample_utterances=[lex.BotSampleUtteranceArgs(utterance=u) for u in intent.utterances] or None,
+        sample_utterances=None
+        if intent.parent
+        else [lex.BotSampleUtteranceArgs(utterance=u) for u in intent.utterances] or None,
         slots=slots or None,
         slot_priorities=[lex.BotSlotPriorityArgs(priority=i + 1, slot_name=s.name) for i, s in enumerate(intent.slots)]
         or None,
@@ -432,5 +448,5 @@ def _lex_locale(locale_id: str, locale: Locale) -> lex.BotLocaleArgs:
         nlu_confidence_threshold=locale.nlu_confidence_threshold,
         voice_settings=lex.BotVoiceSettingsArgs(voice_id=locale.voice),
         slot_types=[_lex_slot_type(slot_type) for slot_type in locale.slot_types] or None,
-        intents=[_lex_intent(intent) for intent in locale.intents],
+        intents=[_lex_intent(intent, locale) for intent in locale.intents],
     )

@@ -1,9 +1,17 @@
 """The Lex V2 code hook: answers the intents that need data, validates slots, and opens tickets.
 
-Intents whose answer is plain text (IT how-tos, thanks) are answered by Lex from `bot/definition.yaml` and never
-reach this function. Every word this function says is in that file too (each locale's `messages` and the slot
-prompts), packaged with it as `bot_content.json`. Whatever arrives, the answer is a valid Lex response: a
-malformed event or a failing table gets a polite reply and an error log, never an exception.
+Intents whose answer is plain text (IT how-tos, thanks, cancel) are answered by Lex from `bot/definition.yaml` and
+never reach this function. Every word this function says is in that file too (each locale's `messages`, `cards`
+and the slot prompts), packaged with it as `bot_content.json`. Whatever arrives, the answer is a valid Lex
+response: a malformed event or a failing table gets a polite reply and an error log, never an exception.
+
+Decisions:
+- A refused slot value gets the reason (`customer_id_refused`, `user_email_refused`...), and the slot is asked
+  again; after the slot's `max_retries` refusals in a row the intent fails with `retries_exhausted`, which offers a
+  person. The count lives in the session attribute `refusedSlot` ("Intent.Slot:n"), as Lex keeps none for us.
+- A word that asks for a person ("agent", "a person": the locale's `handover_words`) is never taken as the name.
+- TalkToHuman's ticket carries the question the user could not get answered (`lastUnansweredQuery`, kept by the
+  fallback) and the conversation so far, read from the query log by session id (never from the client), capped.
 """
 
 from __future__ import annotations
@@ -25,24 +33,30 @@ from pydantic import BaseModel, ValidationError
 
 from chatbot_shared.bot_content import BotContent, LocaleWording, load_bot_content
 from chatbot_shared.environment import FunctionEnvironment
-from chatbot_shared.escalation.desk import DeskNames, TicketDesk
-from chatbot_shared.escalation.models import EscalationRequest
+from chatbot_shared.escalation.desk import DeskNames, TicketDesk, TicketLimitReachedError
+from chatbot_shared.escalation.models import EscalationRequest, Turn
 from chatbot_shared.lex import CodeHookEvent, CodeHookResponse, Intent, close, delegate, elicit_slot
+from chatbot_shared.query_log import QueryLogReader, QueryLogReadError, transcript
 from contracts.conversation import (
     BALANCE,
     BALANCE_LOOKUP_FAILED,
     CUSTOMER_ID_REFUSED,
     FALLBACK_OFFER,
+    HANDOVER_OFFER,
     MALFORMED_EVENT,
     ORDER_LOOKUP_FAILED,
     ORDER_STATUS,
+    RETRIES_EXHAUSTED,
     TICKET_FAILED,
+    TICKET_LIMIT_REACHED,
     TICKET_OPENED,
     UNKNOWN_CUSTOMER,
     UNKNOWN_INTENT,
     UNKNOWN_PRODUCT,
     USER_EMAIL_REFUSED,
+    USER_NAME_IS_A_REQUEST,
     USER_NAME_REFUSED,
+    CodeHookMessage,
 )
 from contracts.stack import (
     BOT_CONTENT_PATH,
@@ -50,6 +64,7 @@ from contracts.stack import (
     CUSTOMERS_TABLE_NAME,
     MAX_USER_TEXT_CHARS,
     METRICS_NAMESPACE,
+    QUERY_LOG_TABLE_NAME,
 )
 
 FUNCTION = "fulfillment"
@@ -63,6 +78,8 @@ class Settings:
 
     customers_table: str
     desk: DeskNames
+    query_log_table: str
+    """Where TalkToHuman reads the conversation so far."""
     bot_content_path: Path
     """The packaged `bot_content.json`, unless BOT_CONTENT_PATH (set only by the local stack and tests) says."""
 
@@ -73,6 +90,7 @@ class Settings:
         return cls(
             customers_table=env.require(CUSTOMERS_TABLE_NAME),
             desk=DeskNames.to_open_tickets(env),
+            query_log_table=env.require(QUERY_LOG_TABLE_NAME),
             bot_content_path=Path(env.optional(BOT_CONTENT_PATH) or PACKAGED_BOT_CONTENT),
         )
 
@@ -90,13 +108,15 @@ metrics = Metrics(namespace=METRICS_NAMESPACE)  # the namespace alarms and dashb
 ESCALATION_OFFERED = "escalationOffered"
 UNANSWERED_QUERY = "lastUnansweredQuery"
 TICKET_ID = "ticketId"
+REFUSED_SLOT = "refusedSlot"  # "Intent.Slot:n": the slot whose value was refused n times in a row
 
 CUSTOMER_ID = re.compile(r"^\d{1,20}$")
 # What TalkToHuman says to ask again for a slot, when the escalation core refuses the name or email Lex collected.
-REFUSED_SLOT_MESSAGES = {"UserName": USER_NAME_REFUSED, "UserEmail": USER_EMAIL_REFUSED}
+REFUSED_SLOT_MESSAGES: dict[str, CodeHookMessage] = {"UserName": USER_NAME_REFUSED, "UserEmail": USER_EMAIL_REFUSED}
 SLOT_OF_FIELD = {"userName": "UserName", "userEmail": "UserEmail"}
 LOOKUP_FAILED = {"OrderStatus": ORDER_LOOKUP_FAILED, "BillingInquiry": BALANCE_LOOKUP_FAILED}
-ASKED_FOR_A_PERSON = "The user asked to talk to a person."  # the ticket's question when the user typed none
+ASKED_FOR_A_PERSON = "The user asked to talk to a person."  # the ticket's question when none went unanswered
+WORD = re.compile(r"[^\W\d_]+")
 
 
 class Customer(BaseModel):
@@ -143,6 +163,7 @@ class CustomerDirectory:
 
 customers = CustomerDirectory()
 desk = TicketDesk(lambda: settings().desk)  # tests swap it
+query_log = QueryLogReader(lambda: settings().query_log_table)  # tests swap it
 
 
 @cache
@@ -171,6 +192,24 @@ def balance_reply(customer: Customer, words: LocaleWording) -> str:
     return words.say(BALANCE, name=customer.name, balance=str(customer.account_balance.quantize(Decimal("0.01"))))
 
 
+def asks_for_a_person(name: str, transcript_text: str, handover_words: frozenset[str]) -> bool:
+    """Whether a "name" is really a request for a person: a handover word ("agent") in it, or in the sentence it
+    was taken from ("a person" gives the name "a")."""
+
+    def words(text: str) -> set[str]:
+        found = {word.casefold() for word in WORD.findall(text)}
+        return found | {word.removesuffix("s") for word in found}  # "agents" asks as much as "agent"
+
+    said, heard = words(name), words(transcript_text)
+    return bool(said & handover_words) or (said <= heard and bool(heard & handover_words))
+
+
+def refusal_count(attributes: Mapping[str, str], intent: str, slot: str) -> int:
+    """How many values of `slot` of `intent` were refused in a row before this one (the `refusedSlot` attribute)."""
+    refused, _, count = attributes.get(REFUSED_SLOT, "").rpartition(":")
+    return int(count) if refused == f"{intent}.{slot}" and count.isdigit() else 0
+
+
 def product_reply(product: str, catalogue: Mapping[str, str], words: LocaleWording) -> str:
     """The catalogue's answer for `product` (any case, simple plural), or the answer that points to sales."""
     answers = {name.casefold(): answer for name, answer in catalogue.items()}
@@ -186,6 +225,21 @@ def product_reply(product: str, catalogue: Mapping[str, str], words: LocaleWordi
 Handler = Callable[[CodeHookEvent, dict[str, str], LambdaContext | None], CodeHookResponse]
 
 
+def refuse_slot(event: CodeHookEvent, attributes: dict[str, str], slot: str, reason: str) -> CodeHookResponse:
+    """Ask for `slot` again, saying why its value was refused; after the slot's `max_retries` refusals in a row,
+    give up on the intent and offer a person instead (as Lex does after its own retries)."""
+    intent, words = event.intent, wording(event)
+    refusals = refusal_count(attributes, intent.name, slot) + 1
+    if refusals > words.max_retries(intent.name, slot):
+        metrics.add_metric(name="SlotRetriesExhausted", unit=MetricUnit.Count, value=1)
+        given_up = {key: value for key, value in attributes.items() if key != REFUSED_SLOT}
+        given_up[ESCALATION_OFFERED] = "true"
+        return close(intent, "Failed", words.say(RETRIES_EXHAUSTED), given_up, card=words.card(HANDOVER_OFFER))
+    metrics.add_metric(name="SlotValueRefused", unit=MetricUnit.Count, value=1)
+    counted = {**attributes, REFUSED_SLOT: f"{intent.name}.{slot}:{refusals}"}
+    return elicit_slot(intent, slot, reason, counted, card=words.slot_card(intent.name, slot))
+
+
 def handle_customer_question(
     event: CodeHookEvent, attributes: dict[str, str], _: LambdaContext | None
 ) -> CodeHookResponse:
@@ -193,7 +247,7 @@ def handle_customer_question(
     intent, words = event.intent, wording(event)
     customer_id = intent.slot_text("CustomerId")
     if customer_id is not None and not CUSTOMER_ID.match(customer_id):
-        return elicit_slot(intent, "CustomerId", words.say(CUSTOMER_ID_REFUSED), attributes)
+        return refuse_slot(event, attributes, "CustomerId", words.say(CUSTOMER_ID_REFUSED))
     if event.invocation_source == "DialogCodeHook":
         return delegate(intent, attributes)
     if customer_id is None:
@@ -216,7 +270,8 @@ def handle_product_info(event: CodeHookEvent, attributes: dict[str, str], _: Lam
     intent, words = event.intent, wording(event)
     product = intent.slot_text("ProductName")
     if product is None:
-        return elicit_slot(intent, "ProductName", words.slot_prompt(intent.name, "ProductName"), attributes)
+        prompt, card = words.slot_prompt(intent.name, "ProductName"), words.slot_card(intent.name, "ProductName")
+        return elicit_slot(intent, "ProductName", prompt, attributes, card=card)
     return close(intent, "Fulfilled", product_reply(product, bot_content().products, words), attributes)
 
 
@@ -226,14 +281,25 @@ def handle_fallback(event: CodeHookEvent, attributes: dict[str, str], _: LambdaC
     remembered = {**attributes, ESCALATION_OFFERED: "true"}
     if event.input_transcript.strip():
         remembered[UNANSWERED_QUERY] = event.input_transcript.strip()[:MAX_USER_TEXT_CHARS]
-    return close(event.intent, "Fulfilled", wording(event).say(FALLBACK_OFFER), remembered)
+    words = wording(event)
+    return close(event.intent, "Fulfilled", words.say(FALLBACK_OFFER), remembered, card=words.card(HANDOVER_OFFER))
 
 
-def escalation_request(event: CodeHookEvent, name: str, email: str, query: str) -> EscalationRequest | str:
+def escalation_request(
+    event: CodeHookEvent, name: str, email: str, query: str, history: list[Turn] | None = None
+) -> EscalationRequest | str:
     """The escalation core's request, or the slot to ask again for: the core's own rules judge name and email."""
     try:
-        return EscalationRequest(
-            sessionId=event.session_id, userQuery=query[:MAX_USER_TEXT_CHARS], userEmail=email, userName=name
+        # Validated as wire data, turns included: the local stack re-imports the escalation models for each stack it
+        # starts, so a Turn instance made by an earlier import would not pass as this import's Turn.
+        return EscalationRequest.model_validate(
+            {
+                "sessionId": event.session_id,
+                "userQuery": query[:MAX_USER_TEXT_CHARS],
+                "userEmail": email,
+                "userName": name,
+                "conversationHistory": [turn.model_dump(exclude_none=True) for turn in history or []],
+            }
         )
     except ValidationError as exc:
         refused = [SLOT_OF_FIELD[str(e["loc"][0])] for e in exc.errors() if e["loc"] and e["loc"][0] in SLOT_OF_FIELD]
@@ -242,22 +308,42 @@ def escalation_request(event: CodeHookEvent, name: str, email: str, query: str) 
         return refused[0]
 
 
+def conversation_so_far(session_id: str) -> list[Turn]:
+    """The session's turns from the query log, capped; none when the log cannot be read (the ticket still opens)."""
+    try:
+        return transcript(query_log.session_turns(session_id))
+    except QueryLogReadError:
+        logger.exception("could not read the conversation from the query log")
+        metrics.add_metric(name="QueryLogReadFailed", unit=MetricUnit.Count, value=1)
+        return []
+
+
 def handle_talk_to_human(
     event: CodeHookEvent, attributes: dict[str, str], context: LambdaContext | None
 ) -> CodeHookResponse:
-    """TalkToHuman: check the name and email Lex collected, then open a ticket through the escalation core."""
+    """TalkToHuman: check the name and email Lex collected, then open a ticket with the question the user could not
+    get answered and the conversation so far."""
     intent, words = event.intent, wording(event)
     name, email = intent.slot_text("UserName"), intent.slot_text("UserEmail")
-    query = attributes.get(UNANSWERED_QUERY) or event.input_transcript.strip() or ASKED_FOR_A_PERSON
+    if name is not None and asks_for_a_person(name, event.input_transcript, words.handover_words):
+        return refuse_slot(event, attributes, "UserName", words.say(USER_NAME_IS_A_REQUEST))
+    # The question is what the fallback could not answer, never this turn's text (the user's email, by now).
+    query = attributes.get(UNANSWERED_QUERY) or ASKED_FOR_A_PERSON
     # Validate what is filled so far; a stand-in fills the other slot until the user has given it.
     checked = escalation_request(event, name or "Guest", email or "guest@example.com", query)
     if isinstance(checked, str):
-        return elicit_slot(intent, checked, words.say(REFUSED_SLOT_MESSAGES[checked]), attributes)
+        return refuse_slot(event, attributes, checked, words.say(REFUSED_SLOT_MESSAGES[checked]))
     if event.invocation_source == "DialogCodeHook" or name is None or email is None:
         return delegate(intent, attributes)
+    request = escalation_request(event, name, email, query, conversation_so_far(event.session_id))
+    if isinstance(request, str):  # the same name and email passed above: cannot happen, but never a crash
+        return refuse_slot(event, attributes, request, words.say(REFUSED_SLOT_MESSAGES[request]))
     try:
-        receipt = desk.open(checked, lambda_context=context)
-    except Exception:  # any failure must still answer Lex; the user can try again or use the page's form
+        receipt = desk.open(request, lambda_context=context, channel="bot")
+    except TicketLimitReachedError as exc:  # a polite answer, not a failure: the earlier tickets are with the team
+        metrics.add_metric(name="TicketLimitReached", unit=MetricUnit.Count, value=1)
+        return close(intent, "Failed", words.say(TICKET_LIMIT_REACHED, limit=str(exc.limit)), attributes)
+    except Exception:  # any failure must still answer Lex; the user can try again
         logger.exception("could not open a ticket from the bot")
         return close(intent, "Failed", words.say(TICKET_FAILED), attributes)
     metrics.add_metric(name="TicketOpenedByBot", unit=MetricUnit.Count, value=1)
@@ -283,7 +369,11 @@ def respond(event: CodeHookEvent, context: LambdaContext | None = None) -> CodeH
     if handler is None:
         logger.warning("no handler for intent", extra={"intent": event.intent.name})
         return close(event.intent, "Fulfilled", wording(event).say(UNKNOWN_INTENT), attributes)
-    return handler(event, attributes, context)
+    response = handler(event, attributes, context)
+    action = response.session_state.dialog_action
+    if action is None or action.type != "ElicitSlot":  # the refused slot was accepted, or the dialog moved on
+        response.session_state.session_attributes.pop(REFUSED_SLOT, None)
+    return response
 
 
 def malformed_event_reply(raw: Any) -> dict[str, Any]:

@@ -223,3 +223,122 @@ def test_the_code_hook_content_carries_each_locales_messages_and_slot_prompts():
     prompts = content["locales"]["en_US"]["slot_prompts"]
     assert prompts["BillingInquiry"]["CustomerId"] == locale.intent("BillingInquiry").slots[0].prompt
     assert set(prompts) == {intent.name for intent in locale.intents if intent.slots}
+
+
+# --- users can change their mind --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "parent", "said"),
+    [
+        ("CancelIntent", "AMAZON.CancelIntent", ["Cancel", "Never mind", "Forget it"]),
+        ("StartOverIntent", "AMAZON.StartOverIntent", ["Start over", "Restart"]),
+    ],
+)
+def test_cancel_and_start_over_are_built_on_lex_built_ins_and_close_with_an_answer(name, parent, said):
+    leaving = load_definition().locales["en_US"].intent(name)
+    assert leaving.parent == parent
+    assert leaving.leaves_the_dialog
+    assert set(said) <= set(leaving.utterances), f"{name} lacks the built-in's common utterances locally"
+    assert leaving.answer, f"{name} needs a closing answer"
+
+
+def test_the_handover_words_start_the_handover_and_are_never_a_name():
+    locale = load_definition().locales["en_US"]
+    asked = {"representative", "agent", "operator", "person", "human"}
+    assert asked <= set(locale.handover_words)
+    samples = {utterance.casefold() for utterance in locale.intent("TalkToHuman").utterances}
+    assert {"representative", "agent", "operator", "a person", "human"} <= samples
+
+
+def test_no_message_speaks_of_a_form_below():
+    locale = load_definition().locales["en_US"]
+    said = [*locale.messages.values(), *(intent.answer or "" for intent in locale.intents)]
+    assert not [text for text in said if "form below" in text]
+
+
+def test_an_unknown_parent_intent_is_refused_naming_the_supported_ones(tmp_path, shipped):
+    intent(shipped, "CancelIntent")["parent"] = "AMAZON.HelpIntent"
+    with pytest.raises(DefinitionError, match=r"unknown parent intent 'AMAZON\.HelpIntent'; supported: .*CancelIntent"):
+        load_definition(write(tmp_path, shipped))
+
+
+def test_a_fallback_with_utterances_is_refused(tmp_path, shipped):
+    intent(shipped, "FallbackIntent")["utterances"] = ["huh"]
+    with pytest.raises(DefinitionError, match=r"Lex takes no utterances for AMAZON\.FallbackIntent"):
+        load_definition(write(tmp_path, shipped))
+
+
+def test_a_built_in_intent_with_slots_is_refused(tmp_path, shipped):
+    intent(shipped, "CancelIntent")["slots"] = [{"name": "Why", "type": "AMAZON.FirstName", "prompt": "Why?"}]
+    with pytest.raises(DefinitionError, match="Lex allows no slots on a built-in intent"):
+        load_definition(write(tmp_path, shipped))
+
+
+def test_a_cancel_without_utterances_is_refused_as_the_local_stack_could_not_recognise_it(tmp_path, shipped):
+    intent(shipped, "CancelIntent")["utterances"] = []
+    with pytest.raises(DefinitionError, match="needs at least one utterance"):
+        load_definition(write(tmp_path, shipped))
+
+
+# --- quick replies ----------------------------------------------------------------------------------------------
+
+
+def test_a_slot_card_without_buttons_offers_its_slot_types_values():
+    locale = load_definition().locales["en_US"]
+    slot = locale.intent("ProductInfo").slot("ProductName")
+    assert slot is not None
+    card = locale.slot_card(slot)
+    assert card is not None, "ProductName offers quick replies"
+    assert [(button.text, button.value) for button in card.buttons] == [
+        ("Laptop", "laptop"),
+        ("Smartphone", "smartphone"),
+        ("Tablet", "tablet"),
+    ]
+
+
+def test_a_slot_card_on_a_built_in_type_must_name_its_buttons(tmp_path, shipped):
+    intent(shipped, "TalkToHuman")["slots"][0]["response_card"] = {"title": "Your name"}
+    with pytest.raises(DefinitionError, match=r"slots\[0\]\.response_card: AMAZON\.FirstName is a built-in type"):
+        load_definition(write(tmp_path, shipped))
+
+
+def test_a_slot_card_derived_from_more_values_than_a_card_holds_is_refused(tmp_path, shipped):
+    products = next(t for t in shipped["locales"]["en_US"]["slot_types"] if t["name"] == "ProductName")
+    for extra in ("router", "printer", "monitor"):
+        products["values"].append({"value": extra})
+        shipped["products"][extra] = f"Our {extra}s."
+    with pytest.raises(DefinitionError, match="ProductName has 6 values and a card offers at most 5"):
+        load_definition(write(tmp_path, shipped))
+
+
+def test_a_card_with_six_buttons_is_refused(tmp_path, shipped):
+    shipped["locales"]["en_US"]["cards"]["handover_offer"]["buttons"] *= 3
+    with pytest.raises(DefinitionError, match=r"cards\.handover_offer\.buttons"):
+        load_definition(write(tmp_path, shipped))
+
+
+def test_a_button_longer_than_lex_allows_is_refused(tmp_path, shipped):
+    shipped["locales"]["en_US"]["cards"]["handover_offer"]["buttons"][0]["text"] = "y" * 51
+    with pytest.raises(DefinitionError, match="at most 50 characters"):
+        load_definition(write(tmp_path, shipped))
+
+
+def test_a_missing_card_of_the_fulfillment_function_is_refused(tmp_path, shipped):
+    del shipped["locales"]["en_US"]["cards"]["handover_offer"]
+    with pytest.raises(DefinitionError, match="cards: handover_offer is missing"):
+        load_definition(write(tmp_path, shipped))
+
+
+def test_the_code_hook_content_carries_cards_retries_and_handover_words():
+    definition = load_definition()
+    locale = definition.locales["en_US"]
+    content = json.loads(definition.code_hook_content())["locales"]["en_US"]
+    assert content["cards"]["handover_offer"]["title"] == locale.cards["handover_offer"].title
+    assert [b["value"] for b in content["slot_cards"]["ProductInfo"]["ProductName"]["buttons"]] == [
+        "laptop",
+        "smartphone",
+        "tablet",
+    ]
+    assert content["slot_retries"]["TalkToHuman"] == {"UserName": 2, "UserEmail": 2}
+    assert content["handover_words"] == list(locale.handover_words)

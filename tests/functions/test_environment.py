@@ -28,6 +28,7 @@ VALID_VALUES = {
     "QUERY_LOG_RETENTION_DAYS": "90",
     "ALLOWED_ORIGINS": '["https://www.example.com"]',
     "ORIGIN_SECRETS": '["an-origin-secret"]',
+    "TICKETS_PER_SESSION_PER_HOUR": "3",
 }
 
 

@@ -29,6 +29,8 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
+from contracts.stack import FUNCTION_ENVIRONMENT
+
 ACCOUNT_ID = "123456789012"
 CANONICAL_USER_ID = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
 REGION = "us-east-1"
@@ -338,7 +340,7 @@ def computed_outputs(  # noqa: C901 - one flat table of resource types
 
 # --- fixtures --------------------------------------------------------------------------------------------------
 
-FUNCTION_SOURCES = ("store_query", "escalate", "send_escalation", "fulfillment")
+FUNCTION_SOURCES = tuple(FUNCTION_ENVIRONMENT)  # every function folder the stack deploys
 
 
 @pytest.fixture(scope="session")

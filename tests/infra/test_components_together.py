@@ -94,6 +94,8 @@ def test_no_identity_policy_has_a_wildcard_action_or_resource(mocks):
         "query-log-writer-write-data",
         "escalations-escalate-write-logs",
         "escalations-escalate-open-tickets",
+        "escalations-forwarder-write-logs",
+        "escalations-forwarder-forward-tickets",
         "escalations-sender-write-logs",
         "escalations-sender-send-tickets",
     }, "a policy was added or lost: review it here"
@@ -129,7 +131,7 @@ def test_every_log_group_has_the_stack_retention(mocks):
     # WHEN the stack is built
     groups = mocks.of_type("aws:cloudwatch/logGroup:LogGroup")
     # THEN no log group keeps logs forever
-    assert len(groups) == 5, f"expected 3 function log groups, access and execution logs: {[g.name for g in groups]}"
+    assert len(groups) == 6, f"expected 4 function log groups, access and execution logs: {[g.name for g in groups]}"
     for group in groups:
         assert group.inputs.get("retentionInDays") == 30, f"{group.urn} retention {group.inputs.get('retentionInDays')}"
 

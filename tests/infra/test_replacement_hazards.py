@@ -116,6 +116,7 @@ ALTERNATIVES: dict[str, tuple[Any, Any]] = {
     "access_logging": (False, True),
     "manage_api_gateway_account": (True, False),
     "escalation_max_attempts": (3, 5),
+    "tickets_per_session_per_hour": (3, 10),
     "alarm_email": (None, "ops@example.com"),
 }
 # Settings that only make sense together change together.

@@ -38,6 +38,22 @@ ADDED_EVERYWHERE = Counter(
         "random:index/randomPassword:RandomPassword": 2,
     }
 )
+# Escalations (issue 13): the ticket forwarder (function, role, log group, its two policies, its stream mapping),
+# the "tickets wait" alarm, and the SES configuration set with its CloudWatch event destination and the bounce and
+# complaint alarms. The conversation (issue 10): QueryLog lets the fulfillment role read the query log (the bot's
+# ticket carries the chat), one more inline policy.
+ESCALATIONS_AND_CONVERSATION = Counter(
+    {
+        "aws:lambda/function:Function": 1,
+        "aws:iam/role:Role": 1,
+        "aws:cloudwatch/logGroup:LogGroup": 1,
+        "aws:iam/rolePolicy:RolePolicy": 2 + 1,
+        "aws:lambda/eventSourceMapping:EventSourceMapping": 1,
+        "aws:cloudwatch/metricAlarm:MetricAlarm": 3,
+        "aws:sesv2/configurationSet:ConfigurationSet": 1,
+        "aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination": 1,
+    }
+)
 # accessLogging (issue 13), on in the every-option stack: the log bucket with its controls, and the page bucket's
 # logging to it. (The LogBucket component is a grouping, not counted.)
 ACCESS_LOGGING = Counter(
@@ -53,9 +69,9 @@ ACCESS_LOGGING = Counter(
     }
 )
 ADDED_ON_PURPOSE: dict[str, Counter[str]] = {
-    "dev": ADDED_EVERYWHERE,
-    "prod": ADDED_EVERYWHERE,
-    EVERY_OPTION: ADDED_EVERYWHERE + ACCESS_LOGGING,
+    "dev": ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION,
+    "prod": ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION,
+    EVERY_OPTION: ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION + ACCESS_LOGGING,
 }
 # Resources a stack lets go on purpose: the program no longer registers them, and the engine drops them from the
 # stack's state. Each was `retain_on_delete`, so AWS keeps it; each line says why.

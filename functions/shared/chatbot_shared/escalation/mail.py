@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from chatbot_shared.escalation.models import Ticket
 
 SPEAKERS = {"user": "User", "bot": "Bot"}
+CHANNELS = {"page": "the chat page's form", "bot": "the chat (the bot's handover)"}
 
 
 class EscalationEmail(BaseModel):
@@ -50,16 +51,18 @@ def _html_body(ticket: Ticket) -> str:
     history_html = (
         f'<table style="border-collapse:collapse">\n{rows}\n</table>' if rows else "<p>(no conversation recorded)</p>"
     )
+    if ticket.transcript_omitted:
+        history_html = f"<p>({_omitted(ticket)})</p>\n{history_html}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Escalation {esc(ticket.ticket_id)}</title></head>
 <body style="font-family:sans-serif">
 <h2>A user asked for human support</h2>
 <p><strong>Ticket:</strong> {esc(ticket.ticket_id)}<br>
-<strong>Opened:</strong> {esc(_when(ticket.created_at))}<br>
+<strong>Opened:</strong> {esc(_when(ticket.created_at))} from {esc(CHANNELS[ticket.channel])}<br>
 <strong>Session:</strong> {esc(request.session_id)}<br>
 <strong>Name:</strong> {esc(request.user_name)}<br>
 <strong>Email:</strong> {esc(request.user_email)} (reply to this message to answer)</p>
-<h3>Question</h3>
+<h3>{esc(_question_heading(ticket))}</h3>
 <p style="white-space:pre-wrap">{esc(request.user_query)}</p>
 <h3>Conversation</h3>
 {history_html}
@@ -72,9 +75,22 @@ def _text_body(ticket: Ticket) -> str:
     history_text = "\n".join(
         f"[{_when(turn.timestamp)}] {SPEAKERS[turn.role]}: {turn.text}" for turn in request.conversation_history
     )
+    if ticket.transcript_omitted:
+        history_text = f"({_omitted(ticket)})\n{history_text}"
     return (
         f"A user asked for human support.\n\n"
-        f"Ticket: {ticket.ticket_id}\nOpened: {_when(ticket.created_at)}\nSession: {request.session_id}\n"
+        f"Ticket: {ticket.ticket_id}\nOpened: {_when(ticket.created_at)} from {CHANNELS[ticket.channel]}\n"
+        f"Session: {request.session_id}\n"
         f"Name: {request.user_name}\nEmail: {request.user_email} (reply to this message to answer)\n\n"
-        f"Question:\n{request.user_query}\n\nConversation:\n{history_text or '(no conversation recorded)'}\n"
+        f"{_question_heading(ticket)}:\n{request.user_query}\n\n"
+        f"Conversation:\n{history_text or '(no conversation recorded)'}\n"
     )
+
+
+def _question_heading(ticket: Ticket) -> str:
+    return "Question the bot could not answer" if ticket.channel == "bot" else "Question"
+
+
+def _omitted(ticket: Ticket) -> str:
+    count = ticket.transcript_omitted
+    return f"{count} earlier message{'s' if count != 1 else ''} not included"
