@@ -1,12 +1,14 @@
 """support-chatbot: composes the components from the stack's settings and exports what users need.
 
 Data flows one way: Operations -> QueryLog -> Escalations -> RestApi -> SupportBot -> ChatSite; each arrow is an
-argument (alarm actions, routes, the ticket environment, the API's origin, the bot's alias).
+argument (alarm actions, routes, the ticket environment, the API's origin, the bot's alias). OriginSecret's values go
+to the API's functions and to CloudFront, which alone may call them.
 """
 
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws_native
 
 from bot.samples import load_sample_customers
 from bot.schema import load_definition
@@ -14,6 +16,7 @@ from components.chat_site import ChatSite, ChatSiteArgs
 from components.escalations import Escalations, EscalationsArgs
 from components.formerly import Formerly
 from components.operations import Operations, OperationsArgs
+from components.origin_secret import OriginSecret, OriginSecretArgs
 from components.query_log import QueryLog, QueryLogArgs
 from components.rest_api import RestApi, RestApiArgs
 from components.settings import load_settings
@@ -31,9 +34,19 @@ formerly_escalation_api = Formerly(
 settings = load_settings()
 definition = load_definition()
 
+# pulumi-aws-native reads only `aws-native:region` or AWS_REGION, never `aws:region`: every aws-native resource gets
+# this one provider, made from the stack's region, so the bot lives where its Lambda, logs and config.js say it does.
+# An explicit provider reads no `aws-native:*` config, so the AWS profile the stack's `aws` provider uses is passed on.
+aws_native = pulumi_aws_native.Provider(
+    "aws-native", region=settings.region, profile=pulumi.Config("aws").get("profile")
+)
+
 operations = Operations(
     "operations", OperationsArgs(alarm_email=settings.alarm_email), formerly=formerly_escalation_api
 )
+
+# The API answers only requests carrying this secret, which CloudFront adds: its own URL is no way around the edge.
+origin_secret = OriginSecret("origin-secret", OriginSecretArgs(rotation=settings.origin_secret_rotation))
 
 query_log = QueryLog(
     "query-log",
@@ -41,6 +54,7 @@ query_log = QueryLog(
         region=settings.region,
         log_retention_days=settings.log_retention_days,
         row_retention_days=settings.query_log_retention_days,
+        origin_secrets=origin_secret.accepted,
         protect_data=settings.protect_data,
         allowed_origins=settings.allowed_origins,
     ),
@@ -54,6 +68,7 @@ escalations = Escalations(
         sender=settings.escalation_sender,
         recipients=settings.escalation_recipients,
         max_attempts=settings.escalation_max_attempts,
+        origin_secrets=origin_secret.accepted,
         allowed_origins=settings.allowed_origins,
         protect_data=settings.protect_data,
         alarm_actions=operations.alarm_actions,
@@ -82,6 +97,7 @@ chatbot = SupportBot(
         definition=definition,
         region=settings.region,
         log_retention_days=settings.log_retention_days,
+        aws_native_provider=aws_native,
         query_log_table_name=query_log.table_name,
         escalation_environment=escalations.ticket_environment,
         sample_customers=load_sample_customers() if settings.sample_data else (),
@@ -105,10 +121,12 @@ site = ChatSite(
         locale_id=locale_id,
         api_origin_domain=api.origin_domain,
         api_origin_path=api.origin_path,
+        api_origin_secret=origin_secret.header_value,
         suggestions=definition.locales[locale_id].suggestions(),
         custom_domain=settings.custom_domain,
         certificate_arn=settings.certificate_arn,
         api_rate_limit_per_ip=settings.api_rate_limit_per_ip,
+        access_log_retention_days=settings.log_retention_days if settings.access_logging else None,
     ),
 )
 chatbot.grant_conversation("site-guest", site.guest_role)

@@ -16,6 +16,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import deny_insecure_transport
+from components.log_bucket import CLOUDFRONT_LOG_PREFIX, S3_LOG_PREFIX, LogBucket, LogBucketArgs
 from contracts.page import (
     ASSETS_PREFIX,
     CONFIG_FILE,
@@ -27,7 +29,7 @@ from contracts.page import (
     render_config_js,
     security_headers,
 )
-from contracts.stack import API_BASE_PATH
+from contracts.stack import API_BASE_PATH, ORIGIN_SECRET_HEADER
 
 SITE_DIR = Path(__file__).resolve().parent.parent / "site" / "dist"
 # Not site content: the build's size report, make's marker, and config.js (each deployment writes its own).
@@ -68,6 +70,9 @@ class ChatSiteArgs:
     """The REST API's regional domain (`{api_id}.execute-api.{region}.amazonaws.com`), served at /api/*."""
     api_origin_path: pulumi.Input[str]
     """The API stage as a path (`/live`)."""
+    api_origin_secret: pulumi.Input[str]
+    """What CloudFront sends the API in `contracts.stack.ORIGIN_SECRET_HEADER` (`OriginSecret.header_value`): the API
+    answers nothing else."""
     suggestions: Sequence[str]
     """Questions the page offers as buttons."""
     site_dir: Path = SITE_DIR
@@ -78,6 +83,9 @@ class ChatSiteArgs:
     """ACM certificate in us-east-1 covering `custom_domain`; set together with it. None: CloudFront's own."""
     api_rate_limit_per_ip: int | None = None
     """Requests one IP may send to /api/* in 5 minutes before AWS WAF blocks it. None: no web ACL (no idle cost)."""
+    access_log_retention_days: int | None = None
+    """Days CloudFront's and the page bucket's access logs are kept in a log bucket. None: no access logs, no log
+    bucket (they hold visitors' IP addresses; an empty bucket costs nothing, logs cost S3 storage)."""
 
 
 class ChatSite(pulumi.ComponentResource):
@@ -93,6 +101,7 @@ class ChatSite(pulumi.ComponentResource):
         self.identity_pool, self.guest_role = self._guest_access()
         self.identity_pool_id = self.identity_pool.id
         self.bucket, public_access_block = self._bucket()
+        self.access_logs = self._access_logs(args.access_log_retention_days) if args.access_log_retention_days else None
         self.headers_policy = self._headers_policy(args.region)
         self.web_acl = self._api_rate_limit(args.api_rate_limit_per_ip) if args.api_rate_limit_per_ip else None
         self.distribution = self._distribution(args)
@@ -171,6 +180,22 @@ class ChatSite(pulumi.ComponentResource):
         )
         return bucket, public_access_block
 
+    def _access_logs(self, retention_days: int) -> LogBucket:
+        """A log bucket for CloudFront's standard logs and the page bucket's server access logs."""
+        logs = LogBucket(
+            f"{self._name}-logs",
+            LogBucketArgs(retention_days=retention_days, s3_sources=[self.bucket.arn]),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.s3.BucketLogging(
+            f"{self._name}-bucket-logging",
+            bucket=self.bucket.id,
+            target_bucket=logs.bucket.id,
+            target_prefix=S3_LOG_PREFIX,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return logs
+
     def _headers_policy(self, region: pulumi.Input[str]) -> aws.cloudfront.ResponseHeadersPolicy:
         """Every security header of the page contract on every response: those CloudFront models in its security
         headers config, the rest (Permissions-Policy, Cross-Origin-Opener-Policy) as custom headers."""
@@ -242,6 +267,13 @@ class ChatSite(pulumi.ComponentResource):
             ],
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate=viewer_certificate(args.certificate_arn),
+            logging_config=(
+                aws.cloudfront.DistributionLoggingConfigArgs(
+                    bucket=self.access_logs.domain_name, include_cookies=False, prefix=CLOUDFRONT_LOG_PREFIX
+                )
+                if self.access_logs
+                else None
+            ),
             opts=child,
         )
 
@@ -314,7 +346,8 @@ class ChatSite(pulumi.ComponentResource):
             f"{self._name}-api-rate-limit",
             region="us-east-1",
             scope="CLOUDFRONT",
-            description="Rate limit per IP on the chat page's /api/*",
+            # WAFv2 descriptions allow letters, digits, spaces and `+=:#@/-,.` only: no apostrophe, no `*`.
+            description=f"Rate limit per IP on {API_BASE_PATH}/ paths of the chat page",
             default_action={"allow": {}},
             rules=[
                 {
@@ -376,7 +409,7 @@ def origins(
     bucket_domain: pulumi.Input[str], access_control_id: pulumi.Input[str], args: ChatSiteArgs
 ) -> list[aws.cloudfront.DistributionOriginArgs]:
     """The distribution's two origins: the page's bucket (signed by the origin access control) and the REST API's
-    stage over HTTPS."""
+    stage over HTTPS, with the origin secret the API requires."""
     return [
         aws.cloudfront.DistributionOriginArgs(
             origin_id=SITE_ORIGIN, domain_name=bucket_domain, origin_access_control_id=access_control_id
@@ -385,6 +418,12 @@ def origins(
             origin_id=API_ORIGIN,
             domain_name=args.api_origin_domain,
             origin_path=args.api_origin_path,
+            # CloudFront sets this header on every request it forwards, replacing one a viewer sent.
+            custom_headers=[
+                aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                    name=ORIGIN_SECRET_HEADER, value=pulumi.Output.secret(args.api_origin_secret)
+                )
+            ],
             custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
                 http_port=80,
                 https_port=443,
@@ -507,7 +546,8 @@ def guest_trust_policy(identity_pool_id: str) -> str:
 
 
 def cloudfront_read_policy(bucket_arn: str, distribution_arn: str) -> str:
-    """The bucket policy: CloudFront may read objects, and only on behalf of this one distribution."""
+    """The bucket policy: CloudFront may read objects, and only on behalf of this one distribution; nothing reaches
+    the bucket without TLS."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -519,7 +559,8 @@ def cloudfront_read_policy(bucket_arn: str, distribution_arn: str) -> str:
                     "Action": "s3:GetObject",
                     "Resource": f"{bucket_arn}/*",
                     "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
-                }
+                },
+                deny_insecure_transport(bucket_arn),
             ],
         }
     )

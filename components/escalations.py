@@ -29,6 +29,7 @@ from contracts.stack import (
     ESCALATION_QUEUE_URL,
     IDEMPOTENCY_TABLE,
     IDEMPOTENCY_TABLE_NAME,
+    ORIGIN_SECRETS,
     RECIPIENTS,
     SENDER_ADDRESS,
     SES_CONFIGURATION_SET,
@@ -96,6 +97,8 @@ class EscalationsArgs:
     """Support team addresses that receive escalations."""
     max_attempts: int
     """Sends tried per ticket before its message moves to the dead-letter queue."""
+    origin_secrets: pulumi.Input[str]
+    """The origin secrets the escalate function accepts (`OriginSecret.accepted`): only requests CloudFront forwards."""
     allowed_origins: Sequence[str] = ()
     """Extra https origins the escalate function answers with CORS headers (API Gateway proxy responses carry only
     what the function returns); pass the same list as RestApiArgs.allowed_origins."""
@@ -233,7 +236,11 @@ class Escalations(pulumi.ComponentResource):
                 description="POST /escalate: records a ticket, queues its email, answers 202",
                 region=args.region,
                 log_retention_days=args.log_retention_days,
-                environment={**self.ticket_environment, ALLOWED_ORIGINS.name: json.dumps(list(args.allowed_origins))},
+                environment={
+                    **self.ticket_environment,
+                    ALLOWED_ORIGINS.name: json.dumps(list(args.allowed_origins)),
+                    ORIGIN_SECRETS.name: args.origin_secrets,
+                },
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

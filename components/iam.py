@@ -50,14 +50,32 @@ def policy_document(statements: Sequence[Statement]) -> pulumi.Output[str]:
     return resolved.apply(render)
 
 
-def service_trust_policy(service: str) -> str:
-    """A trust policy letting one AWS service (e.g. `lambda.amazonaws.com`) assume the role."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-        }
-    )
+def service_trust_policy(service: str, *, source_account: str | None = None, source_arn: str | None = None) -> str:
+    """A trust policy letting one AWS service (e.g. `lambda.amazonaws.com`) assume the role.
+
+    `source_account` and `source_arn` (may end in `*`) pin it to that service acting for this account's resources
+    (no confused deputy); give them where the service sends those keys when it assumes the role, as Lex does."""
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    conditions: dict[str, dict[str, str]] = {}
+    if source_account is not None:
+        conditions["StringEquals"] = {"aws:SourceAccount": source_account}
+    if source_arn is not None:
+        conditions["ArnLike"] = {"aws:SourceArn": source_arn}
+    if conditions:
+        statement["Condition"] = conditions
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
+    """A bucket policy statement refusing every request to the bucket and its objects not made over TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
 
 
 def grant(

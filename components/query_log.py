@@ -15,6 +15,7 @@ from components.iam import Grants, Statement
 from components.python_function import PythonFunction, PythonFunctionArgs
 from contracts.stack import (
     ALLOWED_ORIGINS,
+    ORIGIN_SECRETS,
     QUERY_LOG_RETENTION_DAYS,
     QUERY_LOG_TABLE,
     QUERY_LOG_TABLE_NAME,
@@ -37,6 +38,8 @@ class QueryLogArgs:
     """Retention of the writer Lambda's log group."""
     row_retention_days: int
     """Days a row lives before TTL removes it; the writer stamps the TTL attribute (epoch seconds) with it."""
+    origin_secrets: pulumi.Input[str]
+    """The origin secrets the writer accepts (`OriginSecret.accepted`): it answers only requests CloudFront forwards."""
     protect_data: bool = False
     """False: the table can be deleted with the stack. True: `protect` and retain-on-delete, plus DynamoDB's own
     deletion protection, so neither Pulumi nor the console can drop the audit log by accident (prod)."""
@@ -57,6 +60,9 @@ class QueryLog(pulumi.ComponentResource):
         self.table = aws.dynamodb.Table(
             f"{name}-table",
             # One table per stack; the stack in the name keeps the familiar table name recognisable in the console.
+            # A fixed name cannot be replaced create-before-delete (the new table would take the old one's name), and
+            # deleting first would drop the data: a change that replaces this table moves its data instead
+            # (docs/operations.md). Changing the name would itself replace the table, so it stays.
             name=f"{QUERY_LOG_TABLE_PREFIX}-{pulumi.get_project()}-{pulumi.get_stack()}",
             billing_mode="PAY_PER_REQUEST",  # zero idle cost
             hash_key=schema.hash_key.name,
@@ -82,6 +88,7 @@ class QueryLog(pulumi.ComponentResource):
                     QUERY_LOG_TABLE_NAME.name: self.table.name,
                     QUERY_LOG_RETENTION_DAYS.name: str(args.row_retention_days),
                     ALLOWED_ORIGINS.name: json.dumps(list(args.allowed_origins)),
+                    ORIGIN_SECRETS.name: args.origin_secrets,
                 },
             ),
             opts=pulumi.ResourceOptions(parent=self),

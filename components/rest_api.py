@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi_aws as aws
@@ -36,6 +37,7 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 # AWS's managed policy for the API Gateway account role; it is what API Gateway checks when the role is set.
 API_GATEWAY_LOGS_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+Served = TypeVar("Served", bound=pulumi.CustomResource)
 
 
 @dataclass
@@ -54,9 +56,10 @@ class RestApiArgs:
     allowed_origins: Sequence[str] = ()
     """Extra https origins allowed to call the API (CORS). Empty: no OPTIONS methods at all; the page calls the
     API on its own origin through CloudFront's /api/*, which needs no CORS."""
-    manage_api_gateway_account: bool = True
+    manage_api_gateway_account: bool = False
     """True: set this region's API Gateway CloudWatch role (an account-wide setting that access logging needs)
-    to a role made here, both kept on destroy. False: the account already has one (e.g. from a baseline)."""
+    to a role made here, both kept on destroy; one stack per account and region does. False: leave the setting to
+    that stack (or to an account baseline): a second manager would overwrite it at every `up`."""
 
 
 class RestApi(pulumi.ComponentResource):
@@ -77,6 +80,8 @@ class RestApi(pulumi.ComponentResource):
         super().__init__("support-chatbot:index:RestApi", name, None, opts)
         self._name = name
         self._formerly = formerly
+        self._served: list[tuple[str, pulumi.CustomResource]] = []
+        """Every path, method, integration and response of the API: what a deployment snapshots for the stage."""
         child = pulumi.ResourceOptions(parent=self)
 
         self.rest_api = aws.apigateway.RestApi(
@@ -85,11 +90,10 @@ class RestApi(pulumi.ComponentResource):
             endpoint_configuration={"types": "REGIONAL"},  # CloudFront is the edge; no second, hidden one
             opts=child,
         )
-        route_resources: list[pulumi.Resource] = []
         for route, function in args.routes:
-            route_resources += self._route(route, function, args.allowed_origins)
+            self._route(route, function, args.allowed_origins)
         self.api_account = self._api_gateway_account() if args.manage_api_gateway_account else None
-        self.deployment = self._deployment(args, route_resources)
+        self.deployment = self._deployment()
         self.access_log_group, self.execution_log_group = self._log_groups(args.log_retention_days)
         self.stage = self._stage()
         self.method_settings = self._method_settings(args.throttle_rate, args.throttle_burst)
@@ -105,26 +109,26 @@ class RestApi(pulumi.ComponentResource):
             {"api_url": self.api_url, "origin_domain": self.origin_domain, "origin_path": self.origin_path}
         )
 
-    def _route(self, route: Route, target: PythonFunction, allowed_origins: Sequence[str]) -> list[pulumi.Resource]:
+    def _route(self, route: Route, target: PythonFunction, allowed_origins: Sequence[str]) -> None:
         """`route` proxied to `target`, invocable only by this API's stage, plus its CORS preflight if any."""
-        child = pulumi.ResourceOptions(parent=self)
         key = route_key(route)
-        resource = aws.apigateway.Resource(
+        resource = self._serve(
+            aws.apigateway.Resource,
             f"{self._name}-{key}",
             rest_api=self.rest_api.id,
             parent_id=self.rest_api.root_resource_id,
             path_part=route.path.lstrip("/"),
-            opts=child,
         )
-        method = aws.apigateway.Method(
+        method = self._serve(
+            aws.apigateway.Method,
             f"{self._name}-{key}-{route.method.lower()}",
             rest_api=self.rest_api.id,
             resource_id=resource.id,
             http_method=route.method,
             authorization="NONE",  # public by design: the page's users are anonymous; throttled per stage
-            opts=child,
         )
-        integration = aws.apigateway.Integration(
+        self._serve(
+            aws.apigateway.Integration,
             f"{self._name}-{key}-{route.method.lower()}-integration",
             rest_api=self.rest_api.id,
             resource_id=resource.id,
@@ -132,7 +136,6 @@ class RestApi(pulumi.ComponentResource):
             type="AWS_PROXY",
             integration_http_method="POST",  # Lambda is always invoked with POST
             uri=target.function.invoke_arn,
-            opts=child,
         )
         permission = f"{self._name}-{key}-invoke"
         target.allow_invocation(
@@ -141,14 +144,10 @@ class RestApi(pulumi.ComponentResource):
             pulumi.Output.concat(self.rest_api.execution_arn, f"/{API_STAGE}/{route.method}{route.path}"),
             aliases=[self._formerly.renamed(self._name, permission)] if self._formerly else (),
         )
-        created: list[pulumi.Resource] = [resource, method, integration]
         if allowed_origins:
-            created += self._preflight(route, resource, allowed_origins)
-        return created
+            self._preflight(route, resource, allowed_origins)
 
-    def _preflight(
-        self, route: Route, resource: aws.apigateway.Resource, allowed_origins: Sequence[str]
-    ) -> list[pulumi.Resource]:
+    def _preflight(self, route: Route, resource: aws.apigateway.Resource, allowed_origins: Sequence[str]) -> None:
         """OPTIONS answered by API Gateway itself (MOCK): CORS for the allowed origins only, no Lambda call.
 
         The Allow-Origin header echoes the request's Origin only when it is in the list (a mapping template sets
@@ -156,24 +155,23 @@ class RestApi(pulumi.ComponentResource):
         The routes' own responses carry their CORS headers from the handler (ALLOWED_ORIGINS), as proxy
         integrations return only what the Lambda answers.
         """
-        child = pulumi.ResourceOptions(parent=self)
         prefix = f"{self._name}-{route_key(route)}-options"
-        method = aws.apigateway.Method(
+        method = self._serve(
+            aws.apigateway.Method,
             prefix,
             rest_api=self.rest_api.id,
             resource_id=resource.id,
             http_method="OPTIONS",
             authorization="NONE",
-            opts=child,
         )
-        integration = aws.apigateway.Integration(
+        integration = self._serve(
+            aws.apigateway.Integration,
             f"{prefix}-integration",
             rest_api=self.rest_api.id,
             resource_id=resource.id,
             http_method=method.http_method,
             type="MOCK",
             request_templates={"application/json": '{"statusCode": 204}'},
-            opts=child,
         )
         headers = {
             "Access-Control-Allow-Methods": f"'OPTIONS,{route.method}'",
@@ -181,7 +179,8 @@ class RestApi(pulumi.ComponentResource):
             "Access-Control-Max-Age": "'600'",
             "Vary": "'Origin'",
         }
-        method_response = aws.apigateway.MethodResponse(
+        method_response = self._serve(
+            aws.apigateway.MethodResponse,
             f"{prefix}-204",
             rest_api=self.rest_api.id,
             resource_id=resource.id,
@@ -190,9 +189,9 @@ class RestApi(pulumi.ComponentResource):
             response_parameters={
                 f"method.response.header.{header}": False for header in [*headers, "Access-Control-Allow-Origin"]
             },
-            opts=child,
         )
-        integration_response = aws.apigateway.IntegrationResponse(
+        self._serve(
+            aws.apigateway.IntegrationResponse,
             f"{prefix}-integration-204",
             rest_api=self.rest_api.id,
             resource_id=resource.id,
@@ -200,9 +199,15 @@ class RestApi(pulumi.ComponentResource):
             status_code=method_response.status_code,
             response_parameters={f"method.response.header.{header}": value for header, value in headers.items()},
             response_templates={"application/json": preflight_template(allowed_origins)},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[integration]),
+            depends_on=[integration],
         )
-        return [method, integration, method_response, integration_response]
+
+    def _serve(self, kind: type[Served], name: str, depends_on: Sequence[pulumi.Resource] = (), **props: Any) -> Served:
+        """A resource the stage serves (a path, method, integration or response), made as a child and recorded
+        for the deployment to snapshot."""
+        resource = kind(name, **props, opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)))
+        self._served.append((name, resource))
+        return resource
 
     def _api_gateway_account(self) -> aws.apigateway.Account:
         """The region's API Gateway CloudWatch role: account-wide, so both the role and the setting are retained
@@ -227,20 +232,19 @@ class RestApi(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[attachment]),
         )
 
-    def _deployment(self, args: RestApiArgs, route_resources: list[pulumi.Resource]) -> aws.apigateway.Deployment:
-        """A snapshot of the routes: a new one whenever a route, its target or CORS changes."""
-        paths = {route_key(route): route.path for route, _ in args.routes}
-        targets = pulumi.Output.all(*[function.arn for _, function in args.routes])
+    def _deployment(self) -> aws.apigateway.Deployment:
+        """A snapshot of everything the stage serves: a new one whenever any property of any path, method,
+        integration or response changes (a route, its target, CORS, a header, a timeout, an authorizer ...).
+
+        The trigger is a digest of every property each served resource has, as the engine resolves it (its state),
+        not of the arguments this code passes: a property set by a transformation, or a provider default that
+        changes, reaches the stage too. A new deployment is made before the old one goes (the stage moves first)."""
         return aws.apigateway.Deployment(
             f"{self._name}-deployment",
             rest_api=self.rest_api.id,
             description="Routes of the escalation API",
-            triggers={
-                "routes": targets.apply(
-                    lambda arns: _digest({"routes": paths, "targets": arns, "origins": list(args.allowed_origins)})
-                )
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=route_resources),
+            triggers={"served": served_digest(self._served)},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[resource for _, resource in self._served]),
         )
 
     def _log_groups(self, retention_days: int) -> tuple[aws.cloudwatch.LogGroup, aws.cloudwatch.LogGroup]:
@@ -308,8 +312,18 @@ def preflight_template(allowed_origins: Sequence[str]) -> str:
     )
 
 
-def _digest(value: object) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+def served_digest(served: Sequence[tuple[str, pulumi.CustomResource]]) -> pulumi.Output[str]:
+    """A digest of every property (every output the resource class declares) of each `(name, resource)`."""
+    states = {name: pulumi.Output.all(**_properties(resource)) for name, resource in served}
+    return pulumi.Output.all(**states).apply(
+        lambda state: hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+    )
+
+
+def _properties(resource: pulumi.CustomResource) -> dict[str, pulumi.Output[Any]]:
+    """Every property a resource has: the outputs its class declares (Python properties), by name."""
+    names = sorted(name for name, attribute in vars(type(resource)).items() if isinstance(attribute, property))
+    return {name: getattr(resource, name) for name in names}
 
 
 def _check(args: RestApiArgs) -> None:

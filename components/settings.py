@@ -124,11 +124,26 @@ class StackSettings(BaseModel):
         description="JSON list of extra `https://` origins allowed to call the API (CORS), e.g. a site embedding "
         "the chat. The page itself needs none: it reaches the API on its own origin.",
     )
+    origin_secret_rotation: int = Field(
+        default=0,
+        ge=0,
+        description="Add 1 to rotate the secret header CloudFront sends the API (the API refuses requests without "
+        "it, so its own URL is no way around CloudFront). The value before stays accepted until the next rotation, "
+        "so nothing is refused while CloudFront updates; after a leak, rotate twice, minutes apart.",
+    )
+    access_logging: bool = Field(
+        default=False,
+        description="CloudFront's and the page bucket's access logs, kept `logRetentionDays` in a log bucket. Off: "
+        "no log bucket. Idle, it costs nothing (an empty bucket); logs cost S3 storage and hold visitors' IP "
+        "addresses, hence off unless wanted.",
+    )
     manage_api_gateway_account: bool = Field(
-        default=True,
-        description="Set the region's API Gateway CloudWatch logging role, which API access logs need once per "
-        "account and region (kept on destroy, so other stacks keep logging). Set `false` where the account "
-        "already has one.",
+        default=False,
+        description="Make this stack the one that sets the region's API Gateway CloudWatch logging role, an "
+        "account-wide setting API access and execution logs need. One stack per account and region sets it (a "
+        "second would overwrite it with its own role at every `up`); it is kept on destroy, so the others keep "
+        "logging. Unset: the account must have the role already (`aws apigateway get-account` shows a "
+        "`cloudwatchRoleArn`), or creating the stage fails. Dev: `true`.",
     )
     escalation_max_attempts: int = Field(
         default=5,
@@ -187,7 +202,9 @@ SETTING_KEYS: dict[str, _Key] = {
     "api_throttle_burst": _Key("apiThrottleBurst", "20"),
     "api_rate_limit_per_ip": _Key("apiRateLimitPerIp", "100"),
     "allowed_origins": _Key("allowedOrigins", "'[\"https://www.example.com\"]'"),
-    "manage_api_gateway_account": _Key("manageApiGatewayAccount", "false"),
+    "origin_secret_rotation": _Key("originSecretRotation", "1"),
+    "access_logging": _Key("accessLogging", "true"),
+    "manage_api_gateway_account": _Key("manageApiGatewayAccount", "true"),
     "escalation_max_attempts": _Key("escalationMaxAttempts", "5"),
     "tickets_per_session_per_hour": _Key("ticketsPerSessionPerHour", "3"),
     "alarm_email": _Key("alarmEmail", "ops@example.com"),

@@ -11,9 +11,12 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
+from importlib.metadata import version
 
 import pulumi
 import pulumi_aws as aws
+from pulumi._types import input_type_to_dict, is_input_type  # the SDK's own translation to wire names
 from pulumi_aws_native import lex
 
 from bot.schema import BotDefinition, Intent, Locale, ResponseCard, SlotType
@@ -28,6 +31,20 @@ ALIAS_NAME = "live"  # production traffic never uses the rate-limited test alias
 CODE_HOOK_INTERFACE_VERSION = "1.0"
 CUSTOMER_READ_ACTIONS = ("dynamodb:GetItem",)
 CONVERSATION_ACTIONS = ("lex:RecognizeText", "lex:DeleteSession")
+AWS_NATIVE_VERSION = version("pulumi_aws_native")
+# Lex's built-in slot types that hold personal data: conversation logs show the slot's name instead of the value
+# (slot obfuscation). By type, not by a flag in bot/, so a new slot of one of these types is covered without anyone
+# remembering to. Custom types (CustomerId, ProductName) stay readable: the id is how support finds the customer.
+PERSONAL_SLOT_TYPES = frozenset(
+    {
+        "AMAZON.EmailAddress",
+        "AMAZON.FirstName",
+        "AMAZON.LastName",
+        "AMAZON.PhoneNumber",
+        "AMAZON.StreetName",
+        "AMAZON.UKPostalCode",
+    }
+)
 
 
 @dataclass
@@ -37,6 +54,10 @@ class SupportBotArgs:
     definition: BotDefinition
     region: pulumi.Input[str]
     log_retention_days: int
+    aws_native_provider: pulumi.ProviderResource
+    """The one `pulumi_aws_native.Provider` of the stack, made from the stack's region (`aws:region`): every
+    aws-native resource of the bot uses it. The default aws-native provider reads only `aws-native:region` or
+    `AWS_REGION`, so without it a preview stops, or the bot lands in another region than its Lambda."""
     query_log_table_name: pulumi.Input[str]
     """QueryLog's table: TalkToHuman reads the conversation so far from it (QueryLog grants the read)."""
     escalation_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -56,10 +77,38 @@ class SupportBotArgs:
     """Where alarms notify (SNS topic ARNs). Left out: alarms show in CloudWatch only."""
 
 
-def definition_fingerprint(definition: BotDefinition) -> str:
-    """A short hash of the definition: a new one makes a new bot version behind the alias."""
-    canonical = json.dumps(definition.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+def locales_fingerprint(bot_locales: object) -> str:
+    """A short hash of a Bot's locales as the provider receives them, with the provider's version: a new one makes a
+    new bot version behind the alias.
+
+    `bot_locales` is the Bot's `bot_locales` input (`lex.BotLocaleArgs`), or the same in wire form (camelCase keys,
+    as the engine records it); both hash alike. Hashing what is sent, not `bot/definition.yaml`, means a change in
+    how the definition is translated reaches the alias too; the provider's version is in it because an upgrade may
+    send the same arguments differently."""
+    sent = {"botLocales": wire_form(bot_locales), "provider": f"pulumi-aws-native {AWS_NATIVE_VERSION}"}
+    canonical = json.dumps(sent, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def wire_form(value: object) -> object:
+    """`value` as the engine receives it: input types as dicts of their wire (camelCase) names without unset fields,
+    enums as their values, whole floats as ints (the engine's numbers are floats). Outputs are refused: what a
+    fingerprint covers must be known when the program runs."""
+    if is_input_type(type(value)):
+        value = input_type_to_dict(value)
+    if isinstance(value, Enum):
+        return wire_form(value.value)
+    if isinstance(value, Mapping):
+        return {str(key): wire_form(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list | tuple):
+        return [wire_form(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value is None or isinstance(value, str | int | float):
+        return value
+    raise TypeError(
+        f"cannot fingerprint {type(value).__name__}: only plain values and input types are known in advance"
+    )
 
 
 class SupportBot(pulumi.ComponentResource):
@@ -67,10 +116,13 @@ class SupportBot(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SupportBotArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # The component was first called ChatbotBot: the alias keeps a deployed stack's bot and, as children inherit
-        # their parent's aliases, everything under it.
-        renamed = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=FORMER_TYPE)])
-        super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, renamed))
+        # their parent's aliases, everything under it. The aws-native provider is given to the component too, so any
+        # aws-native child inherits it, not only the Lex resources that name it. No deployed stack holds an aws-native
+        # resource (the first preview stopped for want of `aws-native:region`), so this provider replaces nothing.
+        own = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=FORMER_TYPE)], providers=[args.aws_native_provider])
+        super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, own))
         self._name = name
+        self._aws_native = args.aws_native_provider
         self._grants = Grants(self, name)
         definition = args.definition
 
@@ -80,7 +132,8 @@ class SupportBot(pulumi.ComponentResource):
         self.conversation_logs = aws.cloudwatch.LogGroup(
             f"{name}-conversations", retention_in_days=args.log_retention_days, opts=pulumi.ResourceOptions(parent=self)
         )
-        self.service_role = self._service_role(args.sentiment_analysis)
+        self.service_role = self._service_role(args.region, args.sentiment_analysis)
+        self._locales = [_lex_locale(locale_id, locale) for locale_id, locale in definition.locales.items()]
         self.bot = self._bot(definition)
         self.version = self._bot_version(definition)
         self.alias = self._live_alias(definition, args.sentiment_analysis)
@@ -154,11 +207,22 @@ class SupportBot(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _service_role(self, sentiment_analysis: bool) -> aws.iam.Role:
-        """The role Lex runs the bot as: write conversation logs, speak (Polly), and detect sentiment if asked."""
+    def _service_role(self, region: pulumi.Input[str], sentiment_analysis: bool) -> aws.iam.Role:
+        """The role Lex runs the bot as: write conversation logs, speak (Polly), and detect sentiment if asked.
+
+        Only Lex acting for a bot of this account and region may assume it (no confused deputy). The bot's own ARN
+        is not known before the bot, which needs the role first, so any bot of the account and region is the
+        narrowest source."""
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         role = aws.iam.Role(
             f"{self._name}-lex-role",
-            assume_role_policy=service_trust_policy("lexv2.amazonaws.com"),
+            assume_role_policy=pulumi.Output.all(account, region).apply(
+                lambda values: service_trust_policy(
+                    "lexv2.amazonaws.com",
+                    source_account=values[0],
+                    source_arn=f"arn:aws:lex:{values[1]}:{values[0]}:bot/*",
+                )
+            ),
             description="Lets Lex V2 run the support chatbot and write its conversation logs",
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -186,17 +250,22 @@ class SupportBot(pulumi.ComponentResource):
             data_privacy=lex.DataPrivacyPropertiesArgs(child_directed=definition.bot.child_directed),
             idle_session_ttl_in_seconds=definition.bot.idle_session_ttl_seconds,
             auto_build_bot_locales=True,
-            bot_locales=[_lex_locale(locale_id, locale) for locale_id, locale in definition.locales.items()],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._service_policy]),
+            bot_locales=self._locales,
+            opts=pulumi.ResourceOptions(parent=self, provider=self._aws_native, depends_on=[self._service_policy]),
         )
 
     def _bot_version(self, definition: BotDefinition) -> lex.BotVersion:
-        """An immutable version of the built bot: a new fingerprint replaces it (the new one is made before the
-        alias moves to it and the old one is deleted)."""
+        """An immutable snapshot of the built draft, for the alias to point at.
+
+        `AWS::Lex::BotVersion` has no update handler, so every input replaces it (`replace_on_changes=["*"]`), and
+        its description carries the fingerprint of what the draft was sent (`locales_fingerprint`): a change to the
+        definition, to how it is translated, or to the provider makes a new version that reaches the alias.
+        Replacement is create-before-delete, Pulumi's default and the only order Lex allows: the new version is
+        made, the alias moves to it, then the old one is deleted (Lex refuses to delete a version an alias uses)."""
         return lex.BotVersion(
             f"{self._name}-version",
             bot_id=self.bot.aws_id,
-            description=f"bot/definition.yaml {definition_fingerprint(definition)}",
+            description=f"Locales {locales_fingerprint(self._locales)}",
             bot_version_locale_specification=[
                 lex.BotVersionLocaleSpecificationArgs(
                     locale_id=locale_id,
@@ -204,7 +273,9 @@ class SupportBot(pulumi.ComponentResource):
                 )
                 for locale_id in definition.locales
             ],
-            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["description"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=self._aws_native, replace_on_changes=["*"], delete_before_replace=False
+            ),
         )
 
     def _live_alias(self, definition: BotDefinition, sentiment_analysis: bool) -> lex.BotAlias:
@@ -241,7 +312,7 @@ class SupportBot(pulumi.ComponentResource):
             sentiment_analysis_settings=lex.SentimentAnalysisSettingsPropertiesArgs(
                 detect_sentiment=sentiment_analysis
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, provider=self._aws_native),
         )
 
     def _alarms(self, args: SupportBotArgs) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm]:
@@ -326,6 +397,13 @@ def _lex_intent(intent: Intent, locale: Locale) -> lex.BotIntentArgs:
             name=slot.name,
             slot_type_name=slot.type,
             description=slot.description or None,
+            obfuscation_setting=(
+                lex.BotObfuscationSettingArgs(
+                    obfuscation_setting_type=lex.BotObfuscationSettingObfuscationSettingType.DEFAULT_OBFUSCATION
+                )
+                if slot.type in PERSONAL_SLOT_TYPES
+                else None
+            ),
             value_elicitation_setting=lex.BotSlotValueElicitationSettingArgs(
                 slot_constraint=lex.BotSlotConstraint.REQUIRED if slot.required else lex.BotSlotConstraint.OPTIONAL,
                 prompt_specification=lex.BotPromptSpecificationArgs(

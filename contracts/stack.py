@@ -102,6 +102,11 @@ class Route:
     """The folder under `functions/` whose handler serves the route."""
 
 
+ORIGIN_SECRET_HEADER = "X-Origin-Verify"  # noqa: S105 - a header name; the secret is its value
+"""The header CloudFront adds to every request it forwards to the REST API, holding a secret only it and the API know
+(`ORIGIN_SECRETS`): the API refuses a request without it, so its own execute-api URL is no way around the edge (WAF,
+rate limits). CloudFront overwrites a header of that name sent by a viewer; so does the local stack."""
+
 ESCALATE_ROUTE = Route("/escalate", "POST", "escalate")
 STORE_QUERY_ROUTE = Route("/store-query", "POST", "store_query")
 PUBLIC_ROUTES = (ESCALATE_ROUTE, STORE_QUERY_ROUTE)
@@ -133,6 +138,9 @@ RECIPIENTS = EnvVar("RECIPIENTS")
 CUSTOMERS_TABLE_NAME = EnvVar("CUSTOMERS_TABLE_NAME")
 ALLOWED_ORIGINS = EnvVar("ALLOWED_ORIGINS", required=False)
 """A JSON list of the extra https origins answered with CORS headers; unset: none."""
+ORIGIN_SECRETS = EnvVar("ORIGIN_SECRETS")
+"""A JSON list of the values of `ORIGIN_SECRET_HEADER` the API accepts: the one CloudFront sends and the one it sent
+before the last rotation (its edges take minutes to change). Required: an API function without it refuses everything."""
 BOT_CONTENT_PATH = EnvVar("BOT_CONTENT_PATH", required=False)
 """Where the fulfillment function reads `bot_content.json` instead of from its own package (local stack, tests)."""
 
@@ -141,8 +149,8 @@ OPEN_TICKETS = (TICKETS_TABLE_NAME, IDEMPOTENCY_TABLE_NAME, TICKETS_PER_SESSION_
 ticket is one conditional write to the tickets table; the table's stream queues it, so openers need no queue."""
 
 FUNCTION_ENVIRONMENT: dict[str, tuple[EnvVar, ...]] = {
-    "store_query": (QUERY_LOG_TABLE_NAME, QUERY_LOG_RETENTION_DAYS, ALLOWED_ORIGINS),
-    "escalate": (*OPEN_TICKETS, ALLOWED_ORIGINS),
+    "store_query": (QUERY_LOG_TABLE_NAME, QUERY_LOG_RETENTION_DAYS, ALLOWED_ORIGINS, ORIGIN_SECRETS),
+    "escalate": (*OPEN_TICKETS, ALLOWED_ORIGINS, ORIGIN_SECRETS),
     "forward_tickets": (ESCALATION_QUEUE_URL,),
     "send_escalation": (TICKETS_TABLE_NAME, ESCALATION_QUEUE_URL, SENDER_ADDRESS, RECIPIENTS, SES_CONFIGURATION_SET),
     "fulfillment": (CUSTOMERS_TABLE_NAME, *OPEN_TICKETS, QUERY_LOG_TABLE_NAME),

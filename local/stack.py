@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from bot.schema import load_definition
-from contracts.stack import API_BASE_PATH, FUNCTION_ENVIRONMENT, PUBLIC_ROUTES
+from contracts.stack import API_BASE_PATH, FUNCTION_ENVIRONMENT, ORIGIN_SECRET_HEADER, PUBLIC_ROUTES
 from local.config_js import COGNITO_PATH, config_values, render_config_js
 from local.lambda_events import REGION, LambdaContext
 from local.lex_runtime import BotIdentity, LexRuntime
@@ -192,7 +192,10 @@ class LocalStack:
         )
         self._http.app = LocalApp(
             runtime=self.runtime,
-            api_handlers={route: _one_at_a_time(handlers[route.function]) for route in PUBLIC_ROUTES},
+            api_handlers={
+                route: _through_the_edge(_one_at_a_time(handlers[route.function]), names.origin_secret)
+                for route in PUBLIC_ROUTES
+            },
             moto_url=moto_url,
             site_dir=self.site_dir,
             config_js=render_config_js(config),
@@ -315,6 +318,24 @@ def _one_at_a_time(module: ModuleType) -> Callable[[dict[str, Any], Any], Any]:
     def invoke(event: dict[str, Any], context: Any) -> Any:
         with lock:
             return handler(event, context)
+
+    return invoke
+
+
+def _through_the_edge(
+    handler: Callable[[dict[str, Any], Any], Any], secret: str
+) -> Callable[[dict[str, Any], Any], Any]:
+    """An API handler reached as CloudFront reaches it: with the origin secret header, which replaces any header of
+    that name the client sent (the API answers nothing else)."""
+
+    def invoke(event: dict[str, Any], context: Any) -> Any:
+        def edge(headers: dict[str, Any], value: Any) -> dict[str, Any]:
+            kept = {key: item for key, item in headers.items() if key.lower() != ORIGIN_SECRET_HEADER.lower()}
+            return {**kept, ORIGIN_SECRET_HEADER: value}
+
+        headers = edge(event.get("headers") or {}, secret)
+        multi = edge(event.get("multiValueHeaders") or {}, [secret])
+        return handler({**event, "headers": headers, "multiValueHeaders": multi}, context)
 
     return invoke
 

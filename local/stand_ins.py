@@ -39,6 +39,7 @@ from contracts.stack import (
     IDEMPOTENCY_TABLE,
     IDEMPOTENCY_TABLE_NAME,
     METRICS_NAMESPACE,
+    ORIGIN_SECRETS,
     QUERY_LOG_RETENTION_DAYS,
     QUERY_LOG_TABLE,
     QUERY_LOG_TABLE_NAME,
@@ -80,6 +81,7 @@ class StandInNames:
     query_log_retention_days: int = 90
     tickets_per_session_per_hour: int = DEFAULT_TICKETS_PER_SESSION_PER_HOUR
     metrics_namespace: str = METRICS_NAMESPACE
+    origin_secret: str = "local-origin-secret"  # noqa: S105 - loopback only; the local stack adds it as CloudFront does
     escalation_queue_url: str = ""  # filled in by provision()
     escalation_dlq_url: str = ""  # filled in by provision()
     identity_pool_id: str = ""  # filled in by provision()
@@ -99,6 +101,7 @@ class StandInNames:
             RECIPIENTS.name: json.dumps(list(self.recipients)),
             CUSTOMERS_TABLE_NAME.name: self.customers_table,
             ALLOWED_ORIGINS.name: json.dumps(list(self.allowed_origins)),
+            ORIGIN_SECRETS.name: json.dumps([self.origin_secret]),
             "POWERTOOLS_METRICS_NAMESPACE": self.metrics_namespace,  # Powertools' own variable
         }
 

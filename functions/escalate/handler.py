@@ -7,7 +7,8 @@ address opened its tickets for this hour (`errors` names `sessionId` or `userEma
 not be recorded (the message says whether nothing was kept, or whether it may have been: a retry of the same
 submission is safe either way); and the shared 400/404/413/415/422/500 answers of `chatbot_shared.rest`.
 
-Environment (read on first use, all in `Settings`): the ticket desk's names and ALLOWED_ORIGINS.
+Environment (read on first use, all in `Settings`): the ticket desk's names, ALLOWED_ORIGINS and ORIGIN_SECRETS (the
+edge's secrets; see `chatbot_shared.rest`).
 No `from __future__ import annotations` here: Powertools must see the real body model in the route signature.
 """
 
@@ -43,7 +44,7 @@ from chatbot_shared.rest import (
     error_response,
     parse_allowed_origins,
 )
-from contracts.stack import ALLOWED_ORIGINS, ESCALATE_ROUTE, METRICS_NAMESPACE
+from contracts.stack import ALLOWED_ORIGINS, ESCALATE_ROUTE, METRICS_NAMESPACE, ORIGIN_SECRETS
 
 TICKET_LIMIT_WINDOW_SECONDS = 3600  # the limit counts tickets per clock hour
 
@@ -56,13 +57,16 @@ class Settings:
 
     desk: DeskNames
     allowed_origins: frozenset[str]
+    origin_secrets: tuple[str, ...]
 
     @classmethod
     def read(cls, source: Mapping[str, str] | None = None) -> "Settings":
         """Read from `source` (default: the process environment); ConfigurationError names a missing variable."""
         env = FunctionEnvironment(ESCALATE_ROUTE.function, source)
         return cls(
-            desk=DeskNames.to_open_tickets(env), allowed_origins=parse_allowed_origins(env.optional(ALLOWED_ORIGINS))
+            desk=DeskNames.to_open_tickets(env),
+            allowed_origins=parse_allowed_origins(env.optional(ALLOWED_ORIGINS)),
+            origin_secrets=tuple(env.string_list(ORIGIN_SECRETS)),
         )
 
 
@@ -75,7 +79,11 @@ def settings() -> Settings:
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)  # the namespace alarms and dashboards read
 desk = TicketDesk(lambda: settings().desk)  # tests swap it
-api = JsonApi(pattern_reasons=PATTERN_REASONS, allowed_origins=lambda: settings().allowed_origins)
+api = JsonApi(
+    pattern_reasons=PATTERN_REASONS,
+    allowed_origins=lambda: settings().allowed_origins,
+    origin_secrets=lambda: settings().origin_secrets,  # only requests CloudFront forwards are answered
+)
 app = api.app
 
 

@@ -9,7 +9,7 @@ Decisions: the confidence score is rounded to 4 decimals and stored as a DynamoD
 seconds) = now + QUERY_LOG_RETENTION_DAYS (default 90) for the table's TTL.
 
 Environment (read on first use, all in `Settings`): QUERY_LOG_TABLE_NAME, QUERY_LOG_RETENTION_DAYS (optional,
-default 90), ALLOWED_ORIGINS (optional).
+default 90), ALLOWED_ORIGINS (optional), ORIGIN_SECRETS (the edge's secrets; see `chatbot_shared.rest`).
 No `from __future__ import annotations` here: Powertools must see the real body model in the route signature.
 """
 
@@ -33,6 +33,7 @@ from contracts.stack import (
     ALLOWED_ORIGINS,
     MAX_BOT_TEXT_CHARS,
     MAX_USER_TEXT_CHARS,
+    ORIGIN_SECRETS,
     QUERY_LOG_RETENTION_DAYS,
     QUERY_LOG_TABLE,
     QUERY_LOG_TABLE_NAME,
@@ -57,6 +58,7 @@ class Settings:
     table_name: str
     retention_days: int
     allowed_origins: frozenset[str]
+    origin_secrets: tuple[str, ...]
 
     @classmethod
     def read(cls, source: Mapping[str, str] | None = None) -> "Settings":
@@ -66,6 +68,7 @@ class Settings:
             table_name=env.require(QUERY_LOG_TABLE_NAME),
             retention_days=env.optional_int(QUERY_LOG_RETENTION_DAYS, DEFAULT_RETENTION_DAYS),
             allowed_origins=parse_allowed_origins(env.optional(ALLOWED_ORIGINS)),
+            origin_secrets=tuple(env.string_list(ORIGIN_SECRETS)),
         )
 
 
@@ -79,6 +82,7 @@ logger = Logger()
 api = JsonApi(
     pattern_reasons={LEX_NAME_PATTERN: "must be a Lex intent name: letters, digits, _ and -"},
     allowed_origins=lambda: settings().allowed_origins,
+    origin_secrets=lambda: settings().origin_secrets,  # only requests CloudFront forwards are answered
 )
 app = api.app
 

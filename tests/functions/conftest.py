@@ -19,6 +19,7 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
 
+from contracts.stack import ORIGIN_SECRET_HEADER
 from local.stand_ins import StandInNames, provision
 
 ApiEvent = Callable[..., dict[str, Any]]
@@ -97,7 +98,8 @@ def module_stand_ins() -> Iterator[StandInNames]:
 
 @pytest.fixture(scope="session")
 def api_event() -> ApiEvent:
-    """`api_event(method, path, body=None, headers=None)`: an API Gateway REST (v1) Lambda proxy event.
+    """`api_event(method, path, body=None, headers=None)`: an API Gateway REST (v1) Lambda proxy event, for a request
+    that came through CloudFront (with the stand-ins' origin secret header; `through_cloudfront=False`: without).
 
     `body` may be a dict/list (sent as JSON with `Content-Type: application/json` unless `headers` says otherwise),
     a str (sent as is), or None. `headers` replaces the default headers entirely when given.
@@ -110,10 +112,13 @@ def api_event() -> ApiEvent:
         headers: Mapping[str, str] | None = None,
         *,
         base64_body: bool = False,
+        through_cloudfront: bool = True,
     ) -> dict[str, Any]:
         text = body if body is None or isinstance(body, str) else json.dumps(body)
         if headers is None:
             headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if through_cloudfront:  # CloudFront sets its origin header on everything it forwards to the API
+            headers = {**headers, ORIGIN_SECRET_HEADER: StandInNames().origin_secret}
         request_id = str(uuid.uuid4())
         return {
             "resource": path,

@@ -27,6 +27,7 @@ VALID_VALUES = {
     "RECIPIENTS": '["support@example.com"]',
     "QUERY_LOG_RETENTION_DAYS": "90",
     "ALLOWED_ORIGINS": '["https://www.example.com"]',
+    "ORIGIN_SECRETS": '["an-origin-secret"]',
     "TICKETS_PER_SESSION_PER_HOUR": "3",
 }
 

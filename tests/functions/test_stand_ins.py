@@ -15,6 +15,7 @@ from contracts.stack import (
     FUNCTION_ENVIRONMENT,
     IDEMPOTENCY_TABLE,
     IDEMPOTENCY_TABLE_NAME,
+    ORIGIN_SECRETS,
     QUERY_LOG_RETENTION_DAYS,
     QUERY_LOG_TABLE,
     QUERY_LOG_TABLE_NAME,
@@ -128,6 +129,7 @@ def test_the_environment_points_each_variable_at_its_stand_in(stand_ins):
         RECIPIENTS.name: '["support@example.com"]',
         CUSTOMERS_TABLE_NAME.name: "Customers",
         ALLOWED_ORIGINS.name: "[]",
+        ORIGIN_SECRETS.name: '["local-origin-secret"]',
         "POWERTOOLS_METRICS_NAMESPACE": "SupportChatbot",
     }
     assert stand_ins.escalation_queue_url, "provision() fills in the queue URL"

@@ -2,8 +2,9 @@
 
 `run_program(program, config=...)` runs `program` under `pulumi.runtime.test` with fresh runtime options, the
 given stack config and a `Mocks` that records each resource: its type token, name, URN (made as the engine makes
-it), parent, resolved inputs, the fake outputs we filled in, its aliases, and the `protect` / `retain_on_delete`
-options as the engine would receive them.
+it), parent, resolved inputs (and which were secret), the fake outputs we filled in, its aliases, its explicit
+provider, and the `protect`, `retain_on_delete`, `replace_on_changes` and `delete_before_replace` options as the
+engine would receive them.
 Whole-program tests use it the same way:
 
     from tests.infra.conftest import run_program  # absolute: tests/ has no __init__.py, `.conftest` fails
@@ -31,6 +32,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from contracts.stack import FUNCTION_ENVIRONMENT
 
 ACCOUNT_ID = "123456789012"
+CANONICAL_USER_ID = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
 REGION = "us-east-1"
 PROJECT = "support-chatbot"
 STACK = "test"
@@ -68,6 +70,16 @@ class RecordedResource:
     depends_on: tuple[str, ...]
     aliases: tuple[AliasSpec, ...] = ()
     """The aliases the program gave, as the SDK sends them to the engine (see tests/infra/resource_graph.py)."""
+    secret_inputs: frozenset[str] = frozenset()
+    """The inputs the engine receives as secrets (a secret anywhere inside an input makes the whole input secret):
+    encrypted in the state, masked in previews. `inputs` holds their plain values."""
+    replace_on_changes: tuple[str, ...] = ()
+    """Inputs whose change replaces the resource (`replace_on_changes`; `*`: every input)."""
+    delete_before_replace: bool = False
+    """True: a replacement deletes the old resource first; False: Pulumi's create-before-delete."""
+    provider: str = ""
+    """The explicit provider the resource uses, as the SDK sends it (`{provider urn}::{provider id}`); empty: the
+    package's default provider."""
 
     def __repr__(self) -> str:
         return f"<{self.urn}>"
@@ -137,6 +149,8 @@ class Mocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getRegion:getRegion":
             endpoint = f"ec2.{self.region}.amazonaws.com"
             return {"name": self.region, "region": self.region, "id": self.region, "endpoint": endpoint}, []
+        if args.token == "aws:s3/getCanonicalUserId:getCanonicalUserId":
+            return {"id": CANONICAL_USER_ID, "displayName": "test"}, []
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         return {}, []
@@ -158,7 +172,8 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            inputs = rpc.deserialize_properties(request.object)
+            inputs, secret_inputs = unwrapped(rpc.deserialize_properties(request.object))
+            outputs, _ = unwrapped(self.resources[response.urn].state)
             self.mocks.resources.append(
                 RecordedResource(
                     type=request.type,
@@ -167,15 +182,25 @@ class RecordingMonitor(MockMonitor):
                     id=response.id,
                     parent=request.parent,
                     custom=bool(request.custom),
-                    inputs=dict(inputs),
-                    outputs=dict(self.resources[response.urn].state),
+                    inputs=inputs,
+                    outputs=outputs,
+                    secret_inputs=secret_inputs,
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
                     depends_on=tuple(request.dependencies),
                     aliases=tuple(alias_spec(alias) for alias in request.aliases),
+                    replace_on_changes=tuple(request.replaceOnChanges),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                    provider=request.provider,
                 )
             )
         return response
+
+
+def unwrapped(properties: Mapping[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
+    """Properties as the SDK sends them, with each secret unwrapped, and the names of those that were secret."""
+    secret = frozenset(key for key, value in properties.items() if rpc.is_rpc_secret(value))
+    return {key: rpc.unwrap_rpc_secret(value) for key, value in properties.items()}, secret
 
 
 def alias_spec(alias: Any) -> AliasSpec:
@@ -299,6 +324,9 @@ def computed_outputs(  # noqa: C901 - one flat table of resource types
             out["arn"] = f"arn:aws:cloudfront::{account}:function/{physical_name}"
         case "aws:cognito/identityPool:IdentityPool":
             out["arn"] = f"arn:aws:cognito-identity:{region}:{account}:identitypool/{physical_id}"
+        case "random:index/randomPassword:RandomPassword":
+            keepers = json.dumps(inputs.get("keepers") or {}, sort_keys=True)  # new keepers, new value
+            out["result"] = hashlib.sha256(f"{name}/{keepers}".encode()).hexdigest()[: int(inputs.get("length", 16))]
         case "aws-native:lex:Bot":
             out["awsId"] = "BOTID12345"
             out["arn"] = f"arn:aws:lex:{region}:{account}:bot/BOTID12345"

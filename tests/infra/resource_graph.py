@@ -18,7 +18,7 @@ import argparse
 import runpy
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,15 @@ def stack_config(stack: str, program: Path = REPO) -> dict[str, Any]:
     return config
 
 
-def run_stack(stack: str, program: Path = REPO, transformations: Sequence[pulumi.ResourceTransformation] = ()) -> Mocks:
+def run_stack(
+    stack: str,
+    program: Path = REPO,
+    transformations: Sequence[pulumi.ResourceTransformation] = (),
+    config: Mapping[str, Any] | None = None,
+) -> Mocks:
     """Run `program`'s __main__.py as `pulumi up` would for `stack`, returning every resource and the stack outputs.
-    `transformations` are registered as stack transformations first (a test may change what the program registers).
+    `transformations` are registered as stack transformations first (a test may change what the program registers);
+    `config`, when given, replaces the stack file's config (a test may change a setting).
 
     A program other than this checkout is imported from its own folder (its `components`, `bot`, ... replace ours
     for the run), so a recording of an earlier commit is that commit's graph."""
@@ -69,7 +75,7 @@ def run_stack(stack: str, program: Path = REPO, transformations: Sequence[pulumi
         return dict(root.outputs)  # type: ignore[attr-defined]
 
     try:
-        return run_program(main, config=stack_config(stack, program), stack=stack)
+        return run_program(main, config=stack_config(stack, program) if config is None else config, stack=stack)
     finally:
         if other:
             del sys.path[:2]

@@ -34,9 +34,7 @@ WAF = "aws:wafv2/webAcl:WebAcl"
 ROLE = "aws:iam/role:Role"
 TRUST = '{"Version":"2012-10-17","Statement":[]}'
 # (stack, resource type, input) -> why it is known to fail today. Each has its own strict-xfail test below.
-KNOWN_DEFECTS = {
-    ("prod", WAF, "description"): "issue 9: the web ACL description has an apostrophe and '*', which WAF refuses",
-}
+KNOWN_DEFECTS: dict[tuple[str, str, str], str] = {}
 
 
 @pytest.fixture(scope="module", params=SHIPPED_STACKS)
@@ -68,7 +66,6 @@ def test_every_name_like_input_of_the_stack_is_in_the_table(graph: StackGraph) -
     assert not gaps, "inputs no table entry checks:\n" + "\n".join(map(str, gaps))
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[("prod", WAF, "description")])
 def test_the_prod_web_acl_description_fits_the_wafv2_pattern() -> None:
     # GIVEN the prod stack's web ACL
     [acl] = [r for r in stack_graph("prod").resources if r.type == WAF]

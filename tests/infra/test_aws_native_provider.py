@@ -15,7 +15,6 @@ import pytest
 from tests.infra.stack_graphs import SHIPPED_STACKS, StackGraph, run_graph, stack_graph
 
 PROVIDER_TYPE = "pulumi:providers:aws-native"
-NO_EXPLICIT_PROVIDER = "issue 9: the aws-native resources use the default provider, which never reads aws:region"
 
 
 def provider_problems(graph: StackGraph) -> list[str]:
@@ -42,13 +41,7 @@ def provider_problems(graph: StackGraph) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize(
-    "stack",
-    [
-        pytest.param(stack, marks=pytest.mark.xfail(strict=True, reason=NO_EXPLICIT_PROVIDER))
-        for stack in SHIPPED_STACKS
-    ],
-)
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_every_aws_native_resource_uses_one_explicit_provider_in_the_stacks_region(stack: str) -> None:
     # GIVEN the stack's aws-native resources
     graph = stack_graph(stack)

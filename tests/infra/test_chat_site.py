@@ -7,7 +7,9 @@ import json
 import re
 from pathlib import Path
 
+import botocore.session
 import pytest
+from botocore.model import StructureShape
 
 from components.chat_site import ChatSite, ChatSiteArgs, SiteBuildMissingError, cloudfront_response_headers
 from contracts.page import content_security_policy, render_config_js, security_headers
@@ -17,6 +19,7 @@ API_DOMAIN = "abc123defg.execute-api.us-east-1.amazonaws.com"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 SUGGESTIONS = ("Where is my order?", "I forgot my password")
+ORIGIN_SECRET = "an-origin-secret"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self' https://cognito-identity.us-east-1.amazonaws.com "
@@ -50,6 +53,7 @@ def chat_site(site_dir: Path, **overrides):
             "locale_id": "en_US",
             "api_origin_domain": API_DOMAIN,
             "api_origin_path": "/live",
+            "api_origin_secret": ORIGIN_SECRET,
             "suggestions": SUGGESTIONS,
             "site_dir": site_dir,
             **overrides,
@@ -87,11 +91,12 @@ def test_bucket_is_private_owner_enforced_and_encrypted(mocks):
 
 def test_bucket_policy_lets_only_this_distribution_read_objects(mocks):
     # GIVEN / WHEN a ChatSite
-    # THEN the bucket policy's one statement lets CloudFront GetObject, pinned to this distribution's ARN
+    # THEN the bucket policy's one Allow statement lets CloudFront GetObject, pinned to this distribution's ARN (the
+    # others only deny)
     bucket = mocks.one("aws:s3/bucket:Bucket")
     distribution = mocks.one(DISTRIBUTION)
     policy = mocks.one("aws:s3/bucketPolicy:BucketPolicy")
-    [statement] = policy.statements()
+    [statement] = [s for s in policy.statements() if s["Effect"] != "Deny"]
     assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}, policy.urn
     assert statement["Action"] == ["s3:GetObject"], policy.urn
     assert statement["Resource"] == [f"{bucket.outputs['arn']}/*"], policy.urn
@@ -350,3 +355,32 @@ def test_a_missing_site_build_says_to_run_make_site(run_pulumi, tmp_path):
     # THEN it fails telling the user to run `make site`
     with pytest.raises(SiteBuildMissingError, match=r"run `make site` \(it builds site/dist\)"):
         run_pulumi(chat_site(tmp_path / "dist"))
+
+
+def waf_web_acl_rule(member: str) -> tuple[re.Pattern[str], int, int]:
+    """The AWS API model's rule for a member of WAFv2 CreateWebACL (botocore, offline): pattern, min and max length.
+    The model's patterns are Java regexes, whose `\\w` is ASCII only."""
+    model = botocore.session.get_session().get_service_model("wafv2")
+    request = model.shape_for("CreateWebACLRequest")
+    assert isinstance(request, StructureShape)
+    metadata = request.members[member].metadata
+    return re.compile(metadata["pattern"], re.ASCII), metadata["min"], metadata["max"]
+
+
+def test_the_rate_limit_web_acl_has_a_description_wafv2_accepts(run_pulumi, site_dir):
+    # GIVEN a site with a per-IP rate limit on its API (prod's setting)
+    mocks = run_pulumi(chat_site(site_dir, api_rate_limit_per_ip=100))
+    acl = mocks.one("aws:wafv2/webAcl:WebAcl")
+    description = acl.inputs["description"]
+    # WHEN its description is checked against WAFv2's EntityDescription rule
+    pattern, shortest, longest = waf_web_acl_rule("Description")
+    # THEN CreateWebACL would accept it
+    assert shortest <= len(description) <= longest, f"{acl.urn}: {len(description)} characters"
+    assert pattern.fullmatch(description), f"{acl.urn}: description {description!r} does not match {pattern.pattern}"
+
+
+@pytest.mark.parametrize("refused", ["Rate limit on the chat page's API", "Rate limit on /api/*"])
+def test_the_wafv2_description_rule_refuses_an_apostrophe_and_a_star(refused):
+    # GIVEN / WHEN descriptions with an apostrophe or a `*` THEN the rule the test above applies refuses them
+    pattern, _, _ = waf_web_acl_rule("Description")
+    assert not pattern.fullmatch(refused), refused

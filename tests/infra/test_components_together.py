@@ -8,6 +8,7 @@ import pytest
 from components.chat_site import ChatSite, ChatSiteArgs
 from components.escalations import Escalations, EscalationsArgs
 from components.operations import Operations, OperationsArgs
+from components.origin_secret import OriginSecret, OriginSecretArgs
 from components.query_log import QueryLog, QueryLogArgs
 from components.rest_api import RestApi, RestApiArgs
 
@@ -18,10 +19,16 @@ ORIGINS = ("https://www.example.com",)
 def program(site_dir):
     def run():
         operations = Operations("operations", OperationsArgs(alarm_email="ops@example.com"))
+        origin_secret = OriginSecret("origin-secret", OriginSecretArgs())
         log = QueryLog(
             "query-log",
             QueryLogArgs(
-                region=REGION, log_retention_days=30, row_retention_days=90, protect_data=True, allowed_origins=ORIGINS
+                region=REGION,
+                log_retention_days=30,
+                row_retention_days=90,
+                origin_secrets=origin_secret.accepted,
+                protect_data=True,
+                allowed_origins=ORIGINS,
             ),
         )
         escalations = Escalations(
@@ -32,6 +39,7 @@ def program(site_dir):
                 sender="support-bot@example.com",
                 recipients=("it-support@example.com",),
                 max_attempts=5,
+                origin_secrets=origin_secret.accepted,
                 allowed_origins=ORIGINS,
                 protect_data=True,
                 alarm_actions=operations.alarm_actions,
@@ -46,6 +54,7 @@ def program(site_dir):
                 throttle_rate=10,
                 throttle_burst=20,
                 allowed_origins=ORIGINS,
+                manage_api_gateway_account=True,
             ),
         )
         ChatSite(
@@ -57,6 +66,7 @@ def program(site_dir):
                 locale_id="en_US",
                 api_origin_domain=api.origin_domain,
                 api_origin_path=api.origin_path,
+                api_origin_secret=origin_secret.header_value,
                 suggestions=("Where is my order?",),
                 site_dir=site_dir,
                 custom_domain="chat.example.com",

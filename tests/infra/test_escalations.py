@@ -32,7 +32,14 @@ def escalations(**overrides):
     """A program: Escalations with the given arguments; returns what it offers the rest of the stack."""
 
     def program():
-        args = EscalationsArgs(region=REGION, log_retention_days=14, sender=SENDER, recipients=TEAM, max_attempts=5)
+        args = EscalationsArgs(
+            region=REGION,
+            log_retention_days=14,
+            sender=SENDER,
+            recipients=TEAM,
+            max_attempts=5,
+            origin_secrets='["an-origin-secret"]',
+        )
         component = Escalations("escalations", replace(args, **overrides))
         route, function = component.route
         return {

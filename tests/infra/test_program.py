@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import botocore.session
 import pytest
+from botocore.model import StringShape, StructureShape
 
 from bot.schema import load_definition
-from tests.infra.conftest import Mocks, RecordedResource
-from tests.infra.resource_graph import REPO, run_stack, stack_config
+from components.log_bucket import CLOUDFRONT_LOG_DELIVERY
+from components.settings import qualified_key
+from components.support_bot import PERSONAL_SLOT_TYPES
+from contracts.stack import ORIGIN_SECRET_HEADER, ORIGIN_SECRETS, PUBLIC_ROUTES
+from tests.infra.conftest import ACCOUNT_ID, CANONICAL_USER_ID, Mocks, RecordedResource
+from tests.infra.resource_graph import EVERY_OPTION, REPO, run_stack, stack_config
 
 STACKS = ("dev", "prod")
 FUNCTION = "aws:lambda/function:Function"
@@ -17,6 +23,8 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 TABLE = "aws:dynamodb/table:Table"
 # The only `*` resources allowed, each because AWS offers no resource-level permission (commented in the code).
 ACTIONS_WITHOUT_RESOURCES = {"polly:SynthesizeSpeech", "comprehend:DetectSentiment"}
+AWS_NATIVE_PROVIDER = "pulumi:providers:aws-native"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 
 @pytest.fixture(scope="module", params=STACKS)
@@ -292,3 +300,226 @@ def test_prod_rate_limits_each_ip_on_the_api_at_the_edge_and_dev_has_no_waf(stac
     assert limit["aggregateKeyType"] == "IP"
     scope = limit["scopeDownStatement"]["byteMatchStatement"]
     assert (scope["searchString"], scope["positionalConstraint"]) == ("/api/", "STARTS_WITH")
+
+
+def assert_every_aws_native_resource_uses_one_provider_in(mocks: Mocks, region: str) -> None:
+    """Exactly one aws-native provider, in `region`, and every aws-native resource names it."""
+    providers = mocks.of_type(AWS_NATIVE_PROVIDER)
+    assert len(providers) == 1, f"expected one aws-native provider, found {providers}"
+    [provider] = providers
+    assert provider.inputs.get("region") == region, f"{provider.urn} is in {provider.inputs.get('region')}"
+    native = [r for r in mocks.resources if r.type.startswith("aws-native:")]
+    assert native, "the program registers no aws-native resource: the bot is missing"
+    reference = f"{provider.urn}::{provider.id}"
+    strays = [f"{r.urn} uses {r.provider or 'the default provider'}" for r in native if r.provider != reference]
+    assert not strays, "every aws-native resource must use the stack's aws-native provider:\n" + "\n".join(strays)
+
+
+def test_every_aws_native_resource_uses_the_one_provider_made_from_the_stacks_region(stack):
+    # GIVEN a shipped stack (the default aws-native provider would read aws-native:region or AWS_REGION, never
+    # aws:region)
+    name, mocks = stack
+    # WHEN / THEN its Lex resources all use one explicit provider in the stack's own region
+    assert_every_aws_native_resource_uses_one_provider_in(mocks, stack_config(name)["aws:region"])
+
+
+def test_the_aws_native_provider_follows_the_stacks_region_wherever_it_is():
+    # GIVEN a stack in eu-west-1, away from us-east-1 where the test harness's default region is
+    config = stack_config(EVERY_OPTION)
+    assert config["aws:region"] == "eu-west-1"
+    # WHEN the program runs
+    mocks = run_stack(EVERY_OPTION)
+    # THEN the bot is made in eu-west-1 too
+    assert_every_aws_native_resource_uses_one_provider_in(mocks, "eu-west-1")
+
+
+def origin_secret_values(mocks: Mocks) -> list[str]:
+    """The generated origin secrets, in slot order."""
+    values = [p.outputs["result"] for p in sorted(mocks.of_type(RANDOM_PASSWORD), key=lambda p: p.name)]
+    assert len(values) == 2, f"expected two origin secret values, found {len(values)}"
+    return values
+
+
+def test_cloudfront_sends_the_api_the_origin_secret_as_a_secret(stack):
+    # GIVEN a shipped stack at rotation 0 (the first of the two values is the one sent)
+    name, mocks = stack
+    sent = origin_secret_values(mocks)[0]
+    distribution = mocks.one("aws:cloudfront/distribution:Distribution")
+    [api_behaviour] = [b for b in distribution.inputs["orderedCacheBehaviors"] if b["pathPattern"] == "/api/*"]
+    origins = {o["originId"]: o for o in distribution.inputs["origins"]}
+    # WHEN / THEN the API's origin carries the header with that value, the page's bucket never sees it, and the
+    # origins are a secret input (encrypted in the state, masked in previews)
+    api_origin = origins.pop(api_behaviour["targetOriginId"])
+    assert api_origin["customHeaders"] == [{"name": ORIGIN_SECRET_HEADER, "value": sent}], api_origin
+    assert all(not origin.get("customHeaders") for origin in origins.values()), origins
+    assert "origins" in distribution.secret_inputs, f"{name}: the origin secret is in the state in clear"
+
+
+def test_every_api_function_accepts_only_the_origin_secrets(stack):
+    # GIVEN a shipped stack's REST API and the functions its routes reach
+    name, mocks = stack
+    functions = {f.outputs["invokeArn"]: f for f in mocks.of_type(FUNCTION)}
+    routes = [i for i in mocks.of_type("aws:apigateway/integration:Integration") if i.inputs["type"] == "AWS_PROXY"]
+    assert len(routes) == len(PUBLIC_ROUTES), routes
+    for integration in routes:
+        function = functions[integration.inputs["uri"]]
+        # WHEN / THEN each accepts exactly the two origin secrets, given to it as a secret
+        accepted = json.loads(function.inputs["environment"]["variables"][ORIGIN_SECRETS.name])
+        assert accepted == origin_secret_values(mocks), f"{function.urn} accepts {len(accepted)} other values"
+        assert "environment" in function.secret_inputs, f"{name}: {function.urn} holds the secret in clear"
+
+
+def test_no_stack_output_reveals_the_origin_secret(stack):
+    # GIVEN a shipped stack's outputs
+    _, mocks = stack
+    exported = json.dumps(mocks.values, default=str)
+    # WHEN / THEN neither origin secret is among them
+    assert not [value for value in origin_secret_values(mocks) if value in exported], "a stack output holds a secret"
+
+
+def test_conversation_logs_obscure_the_users_name_and_email(stack):
+    # GIVEN a shipped stack's bot, which logs every conversation (text logs on the live alias)
+    name, mocks = stack
+    slots = {
+        (intent["name"], slot["name"]): slot
+        for locale in mocks.one("aws-native:lex:Bot").inputs["botLocales"]
+        for intent in locale["intents"]
+        for slot in intent.get("slots", [])
+    }
+    obscured = {key for key, slot in slots.items() if slot.get("obfuscationSetting")}
+    # WHEN / THEN the slots holding personal data (by Lex built-in type) are obscured in those logs, and only they
+    assert {slot for _, slot in obscured} >= {"UserName", "UserEmail"}, f"{name}: obscured slots {obscured}"
+    for key in obscured:
+        assert slots[key]["obfuscationSetting"] == {"obfuscationSettingType": "DefaultObfuscation"}, key
+        assert slots[key]["slotTypeName"] in PERSONAL_SLOT_TYPES, f"{key} is obscured but holds no personal data"
+    assert all(slots[key]["slotTypeName"] not in PERSONAL_SLOT_TYPES for key in set(slots) - obscured)
+
+
+def test_every_bucket_refuses_requests_without_tls(stack):
+    # GIVEN a shipped stack's buckets and bucket policies
+    name, mocks = stack
+    policies = {p.inputs["bucket"]: p for p in mocks.of_type("aws:s3/bucketPolicy:BucketPolicy")}
+    buckets = mocks.of_type("aws:s3/bucket:Bucket")
+    assert buckets, f"{name} has no bucket"
+    for bucket in buckets:
+        # WHEN its policy is read
+        assert bucket.id in policies, f"{bucket.urn} has no bucket policy"
+        arn = bucket.outputs["arn"]
+        denials = [s for s in policies[bucket.id].statements() if s["Effect"] == "Deny"]
+        # THEN it denies everyone everything on the bucket and its objects when the request is not over TLS
+        assert {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:*"],
+            "Resource": [arn, f"{arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        } in [{key: value for key, value in s.items() if key != "Sid"} for s in denials], f"{bucket.urn}: {denials}"
+
+
+# The services the stack's roles trust, and the source the trust is pinned to (no confused deputy), or why not.
+SOURCE_OF_TRUST: dict[str, str | None] = {
+    # Lex V2 sends aws:SourceAccount and aws:SourceArn when it assumes the bot's role; the bot's own ARN is not known
+    # before the role exists, so any bot of the account and region.
+    "lexv2.amazonaws.com": "arn:aws:lex:{region}:{account}:bot/*",
+    # Lambda's execution role: Lambda documents aws:SourceArn only in policies where a function is the target, not
+    # for assuming the execution role (its own key, lambda:SourceFunctionArn, is for identity policies).
+    "lambda.amazonaws.com": None,
+    # API Gateway's account-wide CloudWatch role: AWS's examples carry no condition, and a condition API Gateway does
+    # not satisfy would stop logging for every API of the region. The role may only write logs.
+    "apigateway.amazonaws.com": None,
+}
+
+
+def test_service_roles_trust_their_service_only_for_this_account_where_it_says_which(stack):
+    # GIVEN a shipped stack's roles that a service assumes
+    name, mocks = stack
+    region = stack_config(name)["aws:region"]
+    for role in mocks.of_type("aws:iam/role:Role"):
+        for trust in role.statements("assumeRolePolicy"):
+            service = trust["Principal"].get("Service") if isinstance(trust["Principal"], dict) else None
+            if service is None:
+                continue
+            # WHEN its trust is read
+            assert service in SOURCE_OF_TRUST, f"{role.urn} trusts {service}: decide its source in SOURCE_OF_TRUST"
+            source = SOURCE_OF_TRUST[service]
+            if source is None:
+                continue
+            # THEN it holds only for this account's resources of that service
+            assert trust.get("Condition") == {
+                "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+                "ArnLike": {"aws:SourceArn": source.format(region=region, account=ACCOUNT_ID)},
+            }, f"{role.urn}: {trust}"
+
+
+def with_settings(stack: str, **values: object) -> Mocks:
+    """The stack run with settings (by field) changed from its stack file."""
+    return run_stack(stack, config={**stack_config(stack), **{qualified_key(f): v for f, v in values.items()}})
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def logged_stack(request: pytest.FixtureRequest) -> tuple[str, Mocks]:
+    """A shipped stack with accessLogging turned on."""
+    return request.param, with_settings(request.param, access_logging=True)
+
+
+def test_access_logging_is_off_unless_a_stack_asks(stack):
+    # GIVEN a shipped stack, which does not set accessLogging
+    name, mocks = stack
+    # WHEN / THEN there is no log bucket and nothing logs to one
+    assert [b.name for b in mocks.of_type("aws:s3/bucket:Bucket")] == ["chat-site-bucket"], name
+    assert mocks.of_type("aws:s3/bucketLogging:BucketLogging") == []
+    assert not mocks.one("aws:cloudfront/distribution:Distribution").inputs.get("loggingConfig")
+
+
+def test_access_logs_go_to_a_private_tls_only_bucket_that_forgets_them(logged_stack):
+    # GIVEN a shipped stack with accessLogging on
+    name, mocks = logged_stack
+    site = mocks.one("aws:s3/bucket:Bucket", "chat-site-bucket")
+    logs = mocks.one("aws:s3/bucket:Bucket", "chat-site-logs")
+    of_logs = {r.type: r for r in mocks.resources if r.inputs.get("bucket") == logs.id}
+    # WHEN / THEN CloudFront's standard logs (without cookies) and the page bucket's server access logs go there
+    logging = mocks.one("aws:cloudfront/distribution:Distribution").inputs["loggingConfig"]
+    assert (logging["bucket"], logging["includeCookies"]) == (logs.outputs["bucketDomainName"], False), logging
+    server_logs = mocks.one("aws:s3/bucketLogging:BucketLogging")
+    assert (server_logs.inputs["bucket"], server_logs.inputs["targetBucket"]) == (site.id, logs.id)
+    # AND the logs expire after the stack's log retention
+    [rule] = of_logs["aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"].inputs["rules"]
+    assert rule["expiration"]["days"] == stack_config(name)["support-chatbot:logRetentionDays"], rule
+    # AND no one outside may read it, only CloudFront's delivery account and the owner hold grants
+    block = of_logs["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"].inputs
+    assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    grants = of_logs["aws:s3/bucketAcl:BucketAcl"].inputs["accessControlPolicy"]["grants"]
+    assert sorted(g["grantee"]["id"] for g in grants) == sorted([CANONICAL_USER_ID, CLOUDFRONT_LOG_DELIVERY])
+    # AND S3 may put server access logs only for this account's page bucket
+    policy = of_logs["aws:s3/bucketPolicy:BucketPolicy"]
+    [delivery] = [s for s in policy.statements() if s["Effect"] == "Allow"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}, delivery
+    assert delivery["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+        "ArnLike": {"aws:SourceArn": [site.outputs["arn"]]},
+    }, delivery
+    assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy.statements())
+
+
+def test_a_custom_domain_is_served_over_tls_1_2_or_newer(stack):
+    # GIVEN a shipped stack given a custom domain and its certificate
+    name, _ = stack
+    mocks = with_settings(
+        name, custom_domain="chat.example.com", certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/abc"
+    )
+    model = botocore.session.get_session().get_service_model("cloudfront")
+    shape = model.shape_for("ViewerCertificate")
+    assert isinstance(shape, StructureShape)
+    policies = shape.members["MinimumProtocolVersion"]
+    assert isinstance(policies, StringShape)
+    tls_1_2_or_newer = {policy for policy in policies.enum if policy.startswith(("TLSv1.2", "TLSv1.3"))}
+    # WHEN its distribution is read
+    distribution = mocks.one("aws:cloudfront/distribution:Distribution")
+    certificate = distribution.inputs["viewerCertificate"]
+    # THEN viewers get TLS 1.2 or newer (CloudFront's security policies, from its API model), over SNI
+    assert certificate["minimumProtocolVersion"] in tls_1_2_or_newer, certificate
+    assert certificate["sslSupportMethod"] == "sni-only", certificate
+    # AND CloudFront reaches the API over TLS 1.2 only
+    api = [o for o in distribution.inputs["origins"] if o.get("customOriginConfig")]
+    assert [o["customOriginConfig"]["originSslProtocols"] for o in api] == [["TLSv1.2"]], api
+    assert all(o["customOriginConfig"]["originProtocolPolicy"] == "https-only" for o in api), api

@@ -9,11 +9,17 @@ from components.query_log import QueryLog, QueryLogArgs
 TABLE = "aws:dynamodb/table:Table"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 FUNCTION = "aws:lambda/function:Function"
+ORIGIN_SECRETS = '["an-origin-secret"]'
 
 
 def query_log(protect_data: bool = False, **overrides):
     args = QueryLogArgs(
-        region="us-east-1", log_retention_days=14, row_retention_days=90, protect_data=protect_data, **overrides
+        region="us-east-1",
+        log_retention_days=14,
+        row_retention_days=90,
+        origin_secrets=ORIGIN_SECRETS,
+        protect_data=protect_data,
+        **overrides,
     )
     return lambda: QueryLog("query-log", args)
 
@@ -96,7 +102,12 @@ def test_grants_are_exact_and_repeats_are_harmless(run_pulumi):
     def program():
         import pulumi_aws as aws
 
-        log = QueryLog("query-log", QueryLogArgs(region="us-east-1", log_retention_days=14, row_retention_days=90))
+        log = QueryLog(
+            "query-log",
+            QueryLogArgs(
+                region="us-east-1", log_retention_days=14, row_retention_days=90, origin_secrets=ORIGIN_SECRETS
+            ),
+        )
         reader = aws.iam.Role("reader", assume_role_policy="{}")
         # WHEN read access is granted twice
         first = log.grant_read_data("staff", reader)
@@ -115,7 +126,12 @@ def test_grants_are_exact_and_repeats_are_harmless(run_pulumi):
 def test_route_pairs_store_query_with_the_writer(run_pulumi):
     # GIVEN / WHEN a QueryLog is created
     def program():
-        log = QueryLog("query-log", QueryLogArgs(region="us-east-1", log_retention_days=14, row_retention_days=90))
+        log = QueryLog(
+            "query-log",
+            QueryLogArgs(
+                region="us-east-1", log_retention_days=14, row_retention_days=90, origin_secrets=ORIGIN_SECRETS
+            ),
+        )
         route, function = log.route
         return {"path": route.path, "method": route.method, "function_arn": function.arn}
 

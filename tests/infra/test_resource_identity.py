@@ -25,13 +25,24 @@ from tests.infra.resource_graph import (
 DATA = Path(__file__).parent / "data"
 STACKS = ("dev", "prod", EVERY_OPTION)
 COMPONENT_TYPES = "support-chatbot:index:"
-
-# Cloud resources added on purpose since the split, so a stack gains them on `pulumi up` (nothing is replaced).
+HASHED_ASSET = "$aws:s3/bucketObjectv2:BucketObjectv2::chat-site-file-assets/"
+# Resources added on purpose since the URNs were recorded: new resources, so they replace nothing deployed. Each line
+# says why; a resource that appears or vanishes without a line here is an accident.
+ADDED_EVERYWHERE = Counter(
+    {
+        # The one aws-native provider, made from the stack's region (issue 9): a provider is a resource of the stack.
+        # The Lex resources move to it from the default provider; none was ever deployed.
+        "pulumi:providers:aws-native": 1,
+        # The origin secret CloudFront sends the API, in two values that take turns (issue 13). (Their OriginSecret
+        # component is a grouping, not counted.)
+        "random:index/randomPassword:RandomPassword": 2,
+    }
+)
 # Escalations (issue 13): the ticket forwarder (function, role, log group, its two policies, its stream mapping),
 # the "tickets wait" alarm, and the SES configuration set with its CloudWatch event destination and the bounce and
 # complaint alarms. The conversation (issue 10): QueryLog lets the fulfillment role read the query log (the bot's
 # ticket carries the chat), one more inline policy.
-ADDED_ON_PURPOSE = Counter(
+ESCALATIONS_AND_CONVERSATION = Counter(
     {
         "aws:lambda/function:Function": 1,
         "aws:iam/role:Role": 1,
@@ -43,13 +54,53 @@ ADDED_ON_PURPOSE = Counter(
         "aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination": 1,
     }
 )
-ADDED_SINCE_THE_SPLIT: dict[str, Counter[str]] = dict.fromkeys(STACKS, ADDED_ON_PURPOSE)
+# accessLogging (issue 13), on in the every-option stack: the log bucket with its controls, and the page bucket's
+# logging to it. (The LogBucket component is a grouping, not counted.)
+ACCESS_LOGGING = Counter(
+    {
+        "aws:s3/bucket:Bucket": 1,
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 1,
+        "aws:s3/bucketAcl:BucketAcl": 1,
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1,
+        "aws:s3/bucketPolicy:BucketPolicy": 1,
+        "aws:s3/bucketLogging:BucketLogging": 1,
+    }
+)
+ADDED_ON_PURPOSE: dict[str, Counter[str]] = {
+    "dev": ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION,
+    "prod": ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION,
+    EVERY_OPTION: ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION + ACCESS_LOGGING,
+}
+# Resources a stack lets go on purpose: the program no longer registers them, and the engine drops them from the
+# stack's state. Each was `retain_on_delete`, so AWS keeps it; each line says why.
+RELEASED_ON_PURPOSE: dict[str, set[str]] = {
+    # prod no longer manages the account's API Gateway logging role in its region: dev (same account and region)
+    # does, and two managers overwrite each other (issue 9). The role and the setting stay in the account.
+    "prod": {
+        "urn:pulumi:prod::support-chatbot::support-chatbot:index:EscalationApi$aws:apigateway/account:Account"
+        "::escalation-api-apigateway-account",
+        "urn:pulumi:prod::support-chatbot::support-chatbot:index:EscalationApi$aws:iam/role:Role"
+        "::escalation-api-apigateway-cloudwatch",
+        "urn:pulumi:prod::support-chatbot::support-chatbot:index:EscalationApi$aws:iam/rolePolicyAttachment:"
+        "RolePolicyAttachment::escalation-api-apigateway-cloudwatch-logs",
+    },
+}
 
 
 def deployed_urns(stack: str) -> list[str]:
-    """The URNs recorded for `stack` before the house split (comment lines left out)."""
+    """The URNs recorded for `stack` before the house split (comment lines left out), without the page's hashed
+    assets (see `is_hashed_asset`)."""
     lines = (DATA / f"urns-before-house-{stack}.txt").read_text().splitlines()
-    return [line for line in lines if line and not line.startswith("#")]
+    return [line for line in lines if line and not line.startswith("#") and not is_hashed_asset(line)]
+
+
+def is_hashed_asset(urn: str) -> bool:
+    """A page file named after its content hash (`assets/app-8c0e95966c.css`): each build of the page makes new ones
+    and drops the old, by design (a new name is how browsers and CloudFront learn of new content), so they are
+    build output to compare with a build, not deployed state to keep."""
+    return HASHED_ASSET in urn
 
 
 @pytest.fixture(scope="module", params=STACKS)
@@ -63,20 +114,27 @@ def test_every_deployed_resource_is_taken_over_by_the_program(stack):
     deployed = deployed_urns(name)
     # WHEN the engine matches the program's resources to them (own URN first, then aliases)
     claimed = claimed_urns(mocks.resources, deployed)
-    # THEN every one is taken over: none is deleted and made again
-    lost = sorted(set(deployed) - set(claimed))
+    # THEN every one is taken over (none is deleted and made again), except those let go on purpose
+    released = RELEASED_ON_PURPOSE.get(name, set())
+    lost = sorted(set(deployed) - set(claimed) - released)
     assert not lost, f"{name}: `pulumi up` would replace {len(lost)} deployed resources:\n" + "\n".join(lost)
+    assert released <= set(deployed) - set(claimed), f"{name}: released on purpose but still registered: {released}"
 
 
 def test_the_program_makes_the_cloud_resources_deployed(stack):
     # GIVEN the resources of a stack as deployed before the house split
     name, mocks = stack
-    deployed = count_by_type(urn for urn in deployed_urns(name) if not type_of(urn).startswith(COMPONENT_TYPES))
+    kept = set(deployed_urns(name)) - RELEASED_ON_PURPOSE.get(name, set())
+    deployed = count_by_type(urn for urn in kept if not type_of(urn).startswith(COMPONENT_TYPES))
     # WHEN the program runs
-    made = count_by_type(urn for urn in urns(mocks.resources) if not type_of(urn).startswith(COMPONENT_TYPES))
-    # THEN it makes as many cloud resources of each type (components are groupings, not resources in AWS), plus
-    # the ones added on purpose since
-    expected = deployed + ADDED_SINCE_THE_SPLIT[name]
+    made = count_by_type(
+        urn
+        for urn in urns(mocks.resources)
+        if not type_of(urn).startswith(COMPONENT_TYPES) and not is_hashed_asset(urn)
+    )
+    # THEN it makes as many cloud resources of each type (components are groupings, not resources in AWS), less
+    # those released and plus those added on purpose
+    expected = deployed + ADDED_ON_PURPOSE[name]
     assert made == expected, f"{name}: resources added {made - expected}, gone {expected - made}"
 
 

@@ -4,8 +4,11 @@ invoke; a throttled `live` stage with access and execution logs; CORS only for a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
+import pulumi
 import pytest
 
 from components.rest_api import RestApi, RestApiArgs
@@ -140,6 +143,81 @@ def test_deployment_changes_when_routes_targets_or_origins_change(run_pulumi, fu
     assert len(cors.depends_on) >= 6, f"{cors.urn} must wait for every route resource, method and integration"
 
 
+def changing(type_token: str, name_suffix: str, **props: Any) -> pulumi.ResourceTransformation:
+    """A stack transformation setting `props` on the resources of `type_token` whose name ends with `name_suffix`:
+    a change to something the stage serves, made where the API's own code cannot see it."""
+
+    def change(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        if args.type_ != type_token or not args.name.endswith(name_suffix):
+            return None
+        return pulumi.ResourceTransformationResult({**args.props, **props}, args.opts)
+
+    return change
+
+
+def with_transformation(
+    program: Callable[[], object], transformation: pulumi.ResourceTransformation | None
+) -> Callable[[], object]:
+    def run() -> object:
+        if transformation is not None:
+            pulumi.runtime.register_stack_transformation(transformation)
+        return program()
+
+    return run
+
+
+CORS = {"allowed_origins": ("https://www.example.com",)}
+
+
+SERVED_CHANGES = [
+    ("a method's authorization", {}, changing(METHOD, "escalate-post", authorization="AWS_IAM")),
+    ("a method's API key requirement", {}, changing(METHOD, "escalate-post", api_key_required=True)),
+    ("an integration's timeout", {}, changing(INTEGRATION, "escalate-post-integration", timeout_milliseconds=5000)),
+    ("an integration's target", {}, changing(INTEGRATION, "store-query-post-integration", uri="arn:other")),
+    ("a path", {}, changing(RESOURCE, "api-store-query", path_part="store-queries")),
+    (
+        "a CORS header's value",
+        CORS,
+        changing(
+            "aws:apigateway/integrationResponse:IntegrationResponse",
+            "escalate-options-integration-204",
+            response_parameters={"method.response.header.Access-Control-Max-Age": "'60'"},
+        ),
+    ),
+    (
+        "a CORS response's declared headers",
+        CORS,
+        changing(
+            "aws:apigateway/methodResponse:MethodResponse",
+            "escalate-options-204",
+            response_parameters={"method.response.header.Vary": False},
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("served_change", "overrides", "transformation"), SERVED_CHANGES, ids=[change[0] for change in SERVED_CHANGES]
+)
+def test_deployment_changes_when_anything_the_stage_serves_changes(
+    run_pulumi, function_sources, stand_in_function, served_change, overrides, transformation
+):
+    # GIVEN the same API twice, the second with one thing it serves changed
+    program = rest_api(stand_in_function, **overrides)
+    before = run_pulumi(program).one("aws:apigateway/deployment:Deployment")
+    after = run_pulumi(with_transformation(program, transformation)).one("aws:apigateway/deployment:Deployment")
+    # WHEN / THEN the deployment triggers differ, so `pulumi up` publishes a new snapshot to the stage
+    assert before.inputs["triggers"] != after.inputs["triggers"], f"{served_change} would never reach the stage"
+
+
+def test_deployment_is_the_same_when_nothing_the_stage_serves_changes(run_pulumi, function_sources, stand_in_function):
+    # GIVEN the same API twice
+    first = run_pulumi(rest_api(stand_in_function, **CORS)).one("aws:apigateway/deployment:Deployment")
+    second = run_pulumi(rest_api(stand_in_function, **CORS)).one("aws:apigateway/deployment:Deployment")
+    # WHEN / THEN the triggers are equal: an unchanged API is not redeployed at every `pulumi up`
+    assert first.inputs["triggers"] == second.inputs["triggers"]
+
+
 def test_outputs_name_the_stage_url_and_cloudfront_origin(mocks):
     # GIVEN / WHEN a RestApi
     api = mocks.one("aws:apigateway/restApi:RestApi")
@@ -150,8 +228,11 @@ def test_outputs_name_the_stage_url_and_cloudfront_origin(mocks):
     assert api.inputs["endpointConfiguration"]["types"] == "REGIONAL", f"{api.urn} must be regional"
 
 
-def test_api_gateway_cloudwatch_role_is_an_account_setting_kept_on_destroy(mocks):
-    # GIVEN / WHEN a RestApi managing the account setting (the default)
+def test_api_gateway_cloudwatch_role_is_an_account_setting_kept_on_destroy(
+    run_pulumi, function_sources, stand_in_function
+):
+    # GIVEN / WHEN a RestApi managing the account setting (one stack per account and region does)
+    mocks = run_pulumi(rest_api(stand_in_function, manage_api_gateway_account=True))
     # THEN the region's API Gateway account role is set, and both are retained: other stacks may depend on them
     account = mocks.one("aws:apigateway/account:Account")
     role = mocks.one("aws:iam/role:Role", "api-apigateway-cloudwatch")
@@ -163,12 +244,11 @@ def test_api_gateway_cloudwatch_role_is_an_account_setting_kept_on_destroy(mocks
     }, role.urn
 
 
-def test_the_account_setting_is_left_alone_when_not_managed(run_pulumi, function_sources, stand_in_function):
-    # GIVEN manage_api_gateway_account=False (the account has a role already)
-    # WHEN the API is created
-    mocks = run_pulumi(rest_api(stand_in_function, manage_api_gateway_account=False))
+def test_the_account_setting_is_left_alone_by_default(mocks):
+    # GIVEN / WHEN a RestApi that is not told to manage the account setting (another stack, or a baseline, does)
     # THEN no account-wide setting is touched
     assert mocks.of_type("aws:apigateway/account:Account") == [], "the account setting was changed"
+    assert [r for r in mocks.of_type("aws:iam/role:Role") if "cloudwatch" in r.name] == []
 
 
 def test_execution_logs_go_to_a_group_with_retention_made_before_the_stage(mocks):

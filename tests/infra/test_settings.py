@@ -19,6 +19,7 @@ from components.settings import (
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE_START, TABLE_END = "<!-- settings-table:start -->", "<!-- settings-table:end -->"
+ENGINE_KEYS = "pulumi:"  # the engine's own settings (e.g. disable-default-providers), not the program's
 REQUIRED = {
     "region": "us-east-1",
     "escalation_sender": "bot@example.com",
@@ -26,9 +27,14 @@ REQUIRED = {
 }
 
 
+def stack_file(stack: str) -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return config
+
+
 def stack_values(stack: str) -> dict[str, Any]:
-    """A stack file's config, keyed by settings field, as `load_settings` would see it."""
-    config = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+    """A stack file's config, keyed by settings field, as `load_settings` would see it (the engine's keys left out)."""
+    config = {key: value for key, value in stack_file(stack).items() if not key.startswith(ENGINE_KEYS)}
     by_key = {qualified_key(field): field for field in SETTING_KEYS}
     unknown = set(config) - set(by_key)
     assert not unknown, f"Pulumi.{stack}.yaml sets keys the program does not read: {sorted(unknown)}"
@@ -39,6 +45,35 @@ def stack_values(stack: str) -> dict[str, Any]:
 def test_each_stack_file_is_valid(stack):
     settings = settings_from_values(stack, stack_values(stack))
     assert settings.stack == stack
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_each_stack_file_refuses_the_default_aws_native_provider(stack):
+    # GIVEN a shipped stack file
+    # WHEN / THEN the engine is told to refuse an aws-native resource without the program's explicit provider
+    disabled = stack_file(stack).get("pulumi:disable-default-providers", [])
+    assert "aws-native" in disabled, f"Pulumi.{stack}.yaml: pulumi:disable-default-providers is {disabled}"
+
+
+def test_a_new_stack_leaves_the_accounts_api_gateway_logging_role_alone():
+    # GIVEN a stack that says nothing about the account-wide API Gateway setting (e.g. the second in an account)
+    # WHEN its settings are read
+    settings = settings_from_values("staging", REQUIRED)
+    # THEN it does not manage it: two managers would overwrite each other's role at every `up`
+    assert settings.manage_api_gateway_account is False
+
+
+def test_exactly_one_shipped_stack_per_region_manages_the_api_gateway_logging_role():
+    # GIVEN the shipped stacks, which a newcomer deploys into one account
+    managers: dict[str, list[str]] = {}
+    for stack in ("dev", "prod"):
+        settings = settings_from_values(stack, stack_values(stack))
+        if settings.manage_api_gateway_account:
+            managers.setdefault(settings.region, []).append(stack)
+    # WHEN / THEN in each region exactly one of them sets the account's role: access logging works from the first
+    # deploy, and no stack overwrites another's setting
+    regions = {settings_from_values(stack, stack_values(stack)).region for stack in ("dev", "prod")}
+    assert {region: len(managers.get(region, [])) for region in regions} == dict.fromkeys(regions, 1), managers
 
 
 def test_prod_protects_data_keeps_logs_longer_and_loads_no_samples():
@@ -108,7 +143,7 @@ def test_configuration_table_lists_every_key_with_its_default_and_description():
     assert rows["`support-chatbot:alarmEmail`"] == "unset"
     assert rows["`support-chatbot:logRetentionDays`"] == "`14`"
     assert rows["`support-chatbot:allowedOrigins`"] == "`[]`"
-    assert rows["`support-chatbot:manageApiGatewayAccount`"] == "`true`"
+    assert rows["`support-chatbot:manageApiGatewayAccount`"] == "`false`"
 
 
 def test_readme_configuration_reference_is_the_generated_table():

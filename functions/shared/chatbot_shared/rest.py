@@ -2,6 +2,8 @@
 
 Every answer is JSON, and every bad request gets a 4xx naming the field and the reason:
 
+- 403 `{"message": "Forbidden: ...", "errors": []}` for a request that did not come through CloudFront (no or a
+  wrong `X-Origin-Verify` secret), before anything else is looked at; nothing is written. The page never sees it.
 - 400 `{"message": "Request body is not valid JSON", "errors": [{"field": "body", "reason": ...}]}`
 - 404 `{"message": "Not found"}` for a route the function does not serve
 - 413 `{"message": "Request body too large", "errors": [{"field": "body", ...}]}` above 64 KiB
@@ -16,6 +18,12 @@ into its settings and hands to `JsonApi`) get
 `Access-Control-Allow-Origin` echoed on every answer, errors included, with `Vary: Origin`; any other
 origin gets no CORS header at all. API Gateway answers the preflight (OPTIONS) itself.
 
+The edge is the only door: a function that passes `origin_secrets` (the JSON list `ORIGIN_SECRETS`, read into its
+settings) answers only requests carrying one of them in `contracts.stack.ORIGIN_SECRET_HEADER`, which CloudFront adds
+to everything it forwards; the REST API's own execute-api URL, which bypasses CloudFront and its WAF, gets 403. The
+check runs in the function, not in a WAF on the stage, because that costs nothing while idle and is tested with the
+handlers; a secret that cannot be read refuses every request (500), never lets one through.
+
 Decisions: the media type, size and JSON checks run in `JsonApi.handle` *before* Powertools sees the event,
 because Powertools parses the body itself and crashes on `multipart/form-data` without a boundary; a body
 Python's `json` would accept but JSON forbids (`NaN`, `Infinity`) is refused with 400 too. Domain errors
@@ -24,6 +32,7 @@ Python's `json` would accept but JSON forbids (`NaN`, `Infinity`) is refused wit
 
 import base64
 import binascii
+import hmac
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
@@ -39,6 +48,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from chatbot_shared.wire import PATTERN_REASONS
+from contracts.stack import ORIGIN_SECRET_HEADER
 
 MAX_BODY_BYTES = 64 * 1024  # far above any valid request (50 turns of chat); keeps parsing cheap
 JSON_MEDIA_TYPE = "application/json"
@@ -111,16 +121,20 @@ class JsonApi:
     `pattern_reasons` maps a field pattern to the reason a 422 gives when a value does not match it, beyond the
     common ones of `chatbot_shared.wire` (session id, no control characters), which every API knows.
     `allowed_origins` are the extra origins answered with CORS, or a callable asked at each request (a handler
-    passes its settings', so the environment is read on first use and not at import).
+    passes its settings', so the environment is read on first use and not at import). `origin_secrets`, asked at
+    each request the same way, are the values of the origin header a request must carry (every deployed API
+    function passes its `ORIGIN_SECRETS`); None: no check (a resolver in a test).
     """
 
     def __init__(
         self,
         pattern_reasons: Mapping[str, str] | None = None,
         allowed_origins: Iterable[str] | Callable[[], Iterable[str]] = (),
+        origin_secrets: Callable[[], Iterable[str]] | None = None,
     ) -> None:
         self.pattern_reasons = {**PATTERN_REASONS, **(pattern_reasons or {})}
         self._allowed_origins = allowed_origins
+        self._origin_secrets = origin_secrets
         self.app = APIGatewayRestResolver(enable_validation=True)
         self.app.exception_handler(RequestValidationError)(self._invalid_request)
         self.app.exception_handler(RequestUnsupportedContentType)(self._unsupported_content_type)
@@ -153,9 +167,12 @@ class JsonApi:
             return frozenset()
 
     def _answer(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-        """Refuse a body that is not JSON (or too large) with a 4xx, then let Powertools route and validate."""
+        """Refuse a request that did not come through the edge, then a body that is not JSON (or too large) with a
+        4xx, then let Powertools route and validate."""
         try:
-            event, refusal = _screen_body(event)
+            refusal = self._side_door(event)
+            if refusal is None:
+                event, refusal = _screen_body(event)
         except Exception:  # the event itself is malformed: never let that become a 502
             logger.exception("Malformed proxy event")
             refusal = error_response(HTTPStatus.BAD_REQUEST, "Malformed request")
@@ -166,6 +183,23 @@ class JsonApi:
         except Exception:  # a failure outside any route (an event API Gateway would never send)
             logger.exception("Could not resolve the event")
             return _raw(error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error"))
+
+    def _side_door(self, event: Mapping[str, Any]) -> Response | None:
+        """The refusal of a request without one of the origin secrets (compared in constant time); None when it has
+        one, or when this API checks none. The secret itself is never logged."""
+        if self._origin_secrets is None:
+            return None
+        try:
+            accepted = [secret.encode() for secret in self._origin_secrets() if secret]
+        except Exception:  # a function that cannot read its secrets lets nothing through
+            logger.exception("Could not read the origin secrets")
+            return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error")
+        sent = (_header(event, ORIGIN_SECRET_HEADER) or "").encode("utf-8", errors="surrogatepass")
+        if any(hmac.compare_digest(sent, secret) for secret in accepted):
+            return None
+        source = ((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp")
+        logger.warning("Refused a request that did not come through CloudFront", extra={"source_ip": source})
+        return error_response(HTTPStatus.FORBIDDEN, "Forbidden: this API answers only through the chat page's origin")
 
     def _invalid_request(self, exc: RequestValidationError) -> Response:
         errors = field_errors(exc.errors(), self.pattern_reasons)
