@@ -103,6 +103,12 @@ _BYTE_MATCH = f"{_RATE}.scopeDownStatement.byteMatchStatement"
 _INTENT = "botLocales[].intents[]"
 _SLOT = f"{_INTENT}.slots[]"
 _MESSAGE = "messageGroupsList[].message.plainTextMessage.value"
+_SES_CONFIGURATION_SET_NAME = Documented(
+    "The name can contain up to 64 alphanumeric characters, including letters, numbers, hyphens (-) and underscores "
+    "(_) only.",
+    max_length=64,
+    pattern=r"[A-Za-z0-9_-]{1,64}",
+)
 _COMMENT_128 = Documented("The comment cannot be longer than 128 characters.", max_length=128)
 
 # Lex enums are spelled differently in CloudFormation (ORIGINAL_VALUE) and in the Lex API (OriginalValue): the
@@ -262,6 +268,24 @@ FIELDS: tuple[Field, ...] = (
             "Valid Values: breaching | notBreaching | ignore | missing",
             one_of=("breaching", "notBreaching", "ignore", "missing"),
         ),
+    ),
+    # --- SES v2: the escalation mail's configuration set and its bounce/complaint event destination ---
+    Field(
+        "aws:sesv2/configurationSet:ConfigurationSet",
+        "configurationSetName",
+        ApiMember("sesv2", "CreateConfigurationSetRequest", "ConfigurationSetName"),
+        _SES_CONFIGURATION_SET_NAME,
+    ),
+    Field(
+        "aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination",
+        "configurationSetName",  # names the set made above: its naming rule is documented where it is created
+        ApiMember("sesv2", "CreateConfigurationSetRequest", "ConfigurationSetName"),
+        _SES_CONFIGURATION_SET_NAME,
+    ),
+    Field(
+        "aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination",
+        "eventDestinationName",
+        ApiMember("sesv2", "CreateConfigurationSetEventDestinationRequest", "EventDestinationName"),
     ),
     # --- SQS, SNS, KMS ---
     Field(

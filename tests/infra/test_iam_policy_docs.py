@@ -67,6 +67,8 @@ TYPE_SERVICES: dict[str, frozenset[str]] = {
     "aws:sns/topic:Topic": frozenset({"sns"}),
     "aws:sns/topicSubscription:TopicSubscription": frozenset({"sns"}),
     "aws:sqs/queue:Queue": frozenset({"sqs"}),
+    "aws:sesv2/configurationSet:ConfigurationSet": frozenset({"ses"}),
+    "aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination": frozenset({"ses"}),
     "aws:wafv2/webAcl:WebAcl": frozenset({"wafv2"}),
     # aws-native goes through the Cloud Control API (IAM prefix `cloudformation`), which calls Lex as the caller.
     "aws-native:lex:Bot": frozenset({"cloudformation", "lex", "iam"}),
@@ -82,6 +84,7 @@ MODEL_SERVICES = {
     "lex": ("lexv2-models", "lexv2-runtime", "lex-models", "lex-runtime"),
     "cloudformation": ("cloudcontrol", "cloudformation"),
     "s3": ("s3", "s3control"),
+    "ses": ("ses", "sesv2"),  # one IAM prefix for both SES APIs; configuration sets are made through v2
 }
 # Actions that are not operation names: IAM-only permissions, and S3's which differ from their operations.
 NOT_OPERATIONS = {
@@ -93,6 +96,7 @@ NOT_OPERATIONS = {
     "apigateway:DELETE": "(as above)",
     "s3:ListBucket": "ListObjects(V2), HeadBucket",
     "s3:ListBucketVersions": "ListObjectVersions",
+    "s3:PutLifecycleConfiguration": "PutBucketLifecycleConfiguration (the log bucket's expiry)",
     "s3:GetBucketPublicAccessBlock": "GetPublicAccessBlock",
     "s3:PutBucketPublicAccessBlock": "PutPublicAccessBlock",
     "s3:GetEncryptionConfiguration": "GetBucketEncryption",
