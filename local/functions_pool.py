@@ -179,13 +179,21 @@ class FunctionPool:
     # --- lifecycle ----------------------------------------------------------------------------------------
 
     def start(self, environment: Mapping[str, str] | None = None) -> None:
-        """Start the warm environments in the background (with `environment`, the function's variables, if not
-        given before); calls made meanwhile wait for the first one ready."""
+        """Start the warm environments in the background, one after another (with `environment`, the function's
+        variables, if not given before); calls made meanwhile wait for the first one ready."""
         with self._changed:
             if environment is not None:
                 self.environment = dict(environment)
-            for _ in range(self.warm - self._size()):
-                self._start_one()
+            count = self.warm - self._size()
+            if count <= 0:
+                return
+            self._starting += count  # counted now, so calls in the meantime wait for these instead of adding more
+        threading.Thread(target=self._start_warm, args=(count,), name=f"warm-{self.function}", daemon=True).start()
+
+    def _start_warm(self, count: int) -> None:
+        # One at a time: the stack's pools all start their first environment before any starts a second.
+        for _ in range(count):
+            self._start_environment()
 
     def stop(self) -> None:
         """Stop every environment (each finishes the invocation in hand first, up to a short grace period)."""
@@ -293,6 +301,11 @@ class FunctionPool:
         threading.Thread(target=self._start_environment, name=f"start-{self.function}", daemon=True).start()
 
     def _start_environment(self) -> None:
+        """Start one environment already counted in `_starting`; on success it is idle, ready for a call."""
+        if self._stopped:
+            with self._changed:
+                self._starting -= 1
+            return
         try:
             environment = self._new_environment()
         except FunctionError as exc:

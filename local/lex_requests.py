@@ -145,7 +145,8 @@ def _check_map(value: Any, shape: Shape, path: str, errors: list[str]) -> None:
     for key, item in value.items():
         _check_string(key, shape.key, f"{path}.key", errors)  # type: ignore[attr-defined]
         if item is None:
-            errors.append(f"Value null at '{path}.{key}' failed to satisfy constraint: Member must not be null")
+            if shape.value.type_name != "structure":  # type: ignore[attr-defined]  # a null slot is an empty slot
+                errors.append(f"Value null at '{path}.{key}' failed to satisfy constraint: Member must not be null")
         else:
             _check(item, shape.value, f"{path}.{key}", errors)  # type: ignore[attr-defined]
 

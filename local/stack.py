@@ -273,7 +273,8 @@ class LocalStack:
             ) from None
 
     def _start_functions(self, environment: dict[str, str]) -> None:
-        """One pool of execution environments per function; the first of each starts now, in the background."""
+        """One pool of execution environments per function, started in the background: every function's first
+        environment, then the others up to `lambda_concurrency`."""
         for name, module in HANDLERS.items():
             self.functions[name] = FunctionPool(
                 name,
@@ -281,6 +282,7 @@ class LocalStack:
                 environment,
                 template=self._template,
                 concurrency=self.lambda_concurrency,
+                warm=self.lambda_concurrency,  # all kept warm: no cold start waits under load
                 log_sink=self.log_sink,
                 reply_to_sink=self._recorder.merge,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
@@ -62,6 +63,21 @@ def fetch(
             return response.status, Headers(response.headers.items()), response.read()
     except urllib.error.HTTPError as error:
         return error.code, Headers(error.headers.items()), error.read()
+
+
+def raw_request(origin: str, data: bytes, timeout: float = 10.0) -> tuple[int, Headers, bytes]:
+    """Send `data` as it is (however malformed) on a new connection to `origin`; the answer, parsed."""
+    host, port = origin.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, Headers(response.getheaders()), response.read()
+
+
+def host_header(origin: str) -> str:
+    """The Host header a client sends to `origin`."""
+    return origin.removeprefix("http://")
 
 
 def wait_for_email(local_stack: LocalStack, ticket: str, timeout: float = 15.0) -> dict[str, Any]:
