@@ -6,7 +6,7 @@ import statistics
 import sys
 import time
 
-from bench import footprint, load_local
+from bench import api_fuzz, footprint, load_local
 from bot.schema import load_definition
 from local.lex_nlu import Classifier
 
@@ -42,10 +42,12 @@ def main() -> int:
     load_local.print_table(footprint.cold_imports(), "Handler cold import (fresh interpreter, median of 5)")
     load_local.print_table(nlu_latency(), "Local Lex runtime NLU (in-process, no HTTP)")
     report = load_local.run()
-    load_local.print_table(report.lines(), "Local stack under load (loopback, in-process)")
+    load_local.print_table(report.lines(), "Local stack under load (python -m local, loopback)")
     for error in report.errors[:10]:
         print(f"  error: {error}", file=sys.stderr)
-    return 0 if report.ok else 1
+    runs, seconds = api_fuzz.run()
+    load_local.print_table(api_fuzz.report(runs, seconds), "API fuzzing (schemathesis, positive and negative)")
+    return 0 if report.ok and api_fuzz.ok(runs, api_fuzz.DEFAULT_EXAMPLES) else 1
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -45,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     except LocalStackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.verbose:  # uvicorn's access log: one line per request
+        access = logging.getLogger("uvicorn.access")
+        access.addHandler(logging.StreamHandler(sys.stdout))
+        access.setLevel(logging.INFO)
     print("Starting the local stack...", flush=True)
     try:
         info = stack.start()

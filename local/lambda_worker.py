@@ -50,6 +50,7 @@ MAX_NAME_BYTES = 256
 def template(control_fd: int) -> int:
     """Fork an execution environment for each request on the control socket, until it closes."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel: no zombies
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the terminal stops the stack, and the stack stops us
     control = socket.socket(fileno=control_fd)
     while True:
         try:
