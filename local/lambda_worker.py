@@ -35,11 +35,17 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
-# What every handler loads, imported once in the template and shared by every environment forked from it.
+# The libraries the handlers load, imported once in the template and shared by every environment forked from
+# it. Libraries only: a handler's own modules may read their environment at import, so each environment imports
+# them itself, after `init` has set that environment (as Lambda's init does).
 import boto3  # noqa: F401
-import pydantic  # noqa: F401
-from aws_lambda_powertools import Logger  # noqa: F401
+import botocore.exceptions  # noqa: F401
+import pydantic
+import pydantic.alias_generators  # noqa: F401
+from aws_lambda_powertools import Logger, Metrics  # noqa: F401
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver  # noqa: F401
+from aws_lambda_powertools.logging import correlation_paths  # noqa: F401
+from aws_lambda_powertools.utilities import batch, idempotency  # noqa: F401
 
 from local.lambda_events import LambdaContext
 from local.staff_pages import ReplyToRecorder
