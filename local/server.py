@@ -61,6 +61,7 @@ from local.lambda_events import LambdaContext, api_gateway_event
 from local.lex_runtime import LexError, LexRuntime
 
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: far above any real request (a user's text is at most 1,024 characters)
+DRAIN_LIMIT_BYTES = 16 * MAX_BODY_BYTES  # a refused body up to this size is read and dropped before answering
 BACKLOG = 2048  # pending connections the kernel queues: a burst of hundreds of clients is accepted, not reset
 MAX_CONNECTIONS = 1000  # uvicorn's limit_concurrency: past it, uvicorn itself answers 503 (plain text)
 KEEP_ALIVE_SECONDS = 5  # an idle keep-alive connection is closed after this long
@@ -279,6 +280,7 @@ class Guard:
             return
         refusal = self.refusal(scope)
         if refusal is not None:
+            await _drain(receive)  # so the client reads the refusal, not a connection reset
             await refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -389,6 +391,19 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     if _is_lex(request):
         return _lex_error(500, "InternalServerException", "The local stack failed; see its log")
     return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"message": "The local stack failed; see its log"})
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and drop the request body, up to DRAIN_LIMIT_BYTES. A server that answers and closes while the client
+    is still sending makes the client see a reset (or a broken pipe) instead of the answer."""
+    seen = 0
+    while seen <= DRAIN_LIMIT_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def _is_lex(request: Request) -> bool:

@@ -19,6 +19,7 @@ import functools
 import json
 import logging
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -49,6 +50,7 @@ HANDLERS = {function: f"functions.{function}.handler" for function in FUNCTION_E
 DEFAULT_LAMBDA_CONCURRENCY = 2
 """Execution environments per function at most: two lets a slow call and a quick one run side by side, and
 eight worker processes (four functions) fit a 2-core laptop's memory (about 60 MB each)."""
+MOTO_START_TIMEOUT_SECONDS = 60.0  # about a second on a 2-core machine; a minute means it is stuck
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -260,16 +262,18 @@ class LocalStack:
 
         assert self._moto is not None
         assert self._moto.stdout is not None
-        line = self._moto.stdout.readline()
+        readable, _, _ = select.select([self._moto.stdout], [], [], MOTO_START_TIMEOUT_SECONDS)
+        line = self._moto.stdout.readline() if readable else ""
         try:
-            ready = json.loads(line)
+            said = json.loads(line)
             fields: dict[str, Any] = {
-                key: tuple(value) if isinstance(value, list) else value for key, value in ready["names"].items()
+                key: tuple(value) if isinstance(value, list) else value for key, value in said["names"].items()
             }
-            return str(ready["url"]), StandInNames(**fields)
+            return str(said["url"]), StandInNames(**fields)
         except (ValueError, KeyError, TypeError):
             raise LocalStackError(
-                f"the moto server did not start (exit code {self._moto.poll()}); see its error above"
+                f"the moto server did not start within {MOTO_START_TIMEOUT_SECONDS:.0f} s "
+                f"(exit code {self._moto.poll()}); see its error above"
             ) from None
 
     def _start_functions(self, environment: dict[str, str]) -> None:

@@ -169,6 +169,7 @@ def test_a_content_length_that_is_not_a_length_is_a_json_400(local_stack: LocalS
     [
         ("TRACE", "/", "GET, HEAD"),
         ("OPTIONS", "/", "GET, HEAD"),
+        ("PROPFIND", "/index.html", "GET, HEAD"),
         ("PATCH", "/config.js", "GET, HEAD"),
         ("OPTIONS", "/_local/outbox", "GET, HEAD"),
         ("PATCH", "/api/store-query", "POST"),
