@@ -94,12 +94,12 @@ class Template:
 
     def fork(self, function: str) -> tuple[int, Connection, IO[bytes]]:
         """A new environment for `function`: its pid, the connection to it, and the pipe its output comes on."""
-        self.start()
         ours, theirs = socket.socketpair()
         log_read, log_write = os.pipe()
         try:
             with self._lock:
-                assert self._control is not None
+                if self._control is None:  # stopped (or never started): no environment may outlive the stack
+                    raise OSError("the template is not running")
                 socket.send_fds(self._control, [function.encode()], [theirs.fileno(), log_write])
                 answer = _read_line(self._control)
         except OSError as exc:
@@ -181,6 +181,8 @@ class FunctionPool:
     def start(self, environment: Mapping[str, str] | None = None) -> None:
         """Start the warm environments in the background, one after another (with `environment`, the function's
         variables, if not given before); calls made meanwhile wait for the first one ready."""
+        if self._own_template:
+            self._template.start()
         with self._changed:
             if environment is not None:
                 self.environment = dict(environment)
