@@ -461,7 +461,8 @@ class _LocalH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def send_400_response(self, msg: str) -> None:
-        body = json.dumps({"message": f"Invalid HTTP request: {msg}"}).encode()
+        reason = "the request line, a header or the body's framing (Content-Length, chunks) is malformed"
+        body = json.dumps({"message": f"{msg.rstrip('.')}: {reason}"}).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"x-content-type-options", b"nosniff"),
