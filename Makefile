@@ -20,12 +20,13 @@ test: $(VENV)/.installed site lint typecheck ## lint, type-check and run every t
 	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$status
 
-lint: $(VENV)/.installed ## ruff: lint and format check
+lint: $(VENV)/.installed ## ruff (lint, format) and import-linter (the layering rules in .importlinter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=.:functions/shared $(VENV)/bin/lint-imports --no-cache
 
 typecheck: $(VENV)/.installed ## mypy over the program, the functions, the local stack and the tests
-	$(VENV)/bin/mypy __main__.py components bot functions local bench scripts tests
+	$(VENV)/bin/mypy __main__.py components contracts bot functions local bench scripts tests
 
 site: site/dist/.built ## build the chat page (Tailwind + esbuild, content-hashed)
 

@@ -1,6 +1,7 @@
-"""support-chatbot: composes the four components from the stack's settings and exports what users need.
+"""support-chatbot: composes the components from the stack's settings and exports what users need.
 
-Data flows one way: QueryLog -> EscalationApi -> ChatbotBot -> ChatSite; each arrow is an argument.
+Data flows one way: Operations -> QueryLog -> Escalations -> RestApi -> SupportBot -> ChatSite; each arrow is an
+argument (alarm actions, routes, the ticket environment, the API's origin, the bot's alias).
 """
 
 from __future__ import annotations
@@ -10,13 +11,29 @@ import pulumi
 from bot.samples import load_sample_customers
 from bot.schema import load_definition
 from components.chat_site import ChatSite, ChatSiteArgs
-from components.chatbot_bot import ChatbotBot, ChatbotBotArgs
-from components.escalation_api import EscalationApi, EscalationApiArgs
+from components.escalations import Escalations, EscalationsArgs
+from components.formerly import Formerly
+from components.operations import Operations, OperationsArgs
 from components.query_log import QueryLog, QueryLogArgs
+from components.rest_api import RestApi, RestApiArgs
 from components.settings import load_settings
+from components.support_bot import SupportBot, SupportBotArgs
+
+# Stacks deployed before the REST API, the escalations and the alarm topic had a component each hold all three
+# in one component, "escalation-api". Escalations takes its place; the others' resources are aliased to where
+# they were, so `pulumi up` moves them instead of replacing them.
+ESCALATION_API_NAME = "escalation-api"
+ESCALATION_API_TYPE = "support-chatbot:index:EscalationApi"
+formerly_escalation_api = Formerly(
+    parent=pulumi.create_urn(ESCALATION_API_NAME, ESCALATION_API_TYPE), name=ESCALATION_API_NAME
+)
 
 settings = load_settings()
 definition = load_definition()
+
+operations = Operations(
+    "operations", OperationsArgs(alarm_email=settings.alarm_email), formerly=formerly_escalation_api
+)
 
 query_log = QueryLog(
     "query-log",
@@ -29,40 +46,54 @@ query_log = QueryLog(
     ),
 )
 
-escalation_api = EscalationApi(
-    "escalation-api",
-    EscalationApiArgs(
+escalations = Escalations(
+    "escalations",
+    EscalationsArgs(
         region=settings.region,
         log_retention_days=settings.log_retention_days,
         sender=settings.escalation_sender,
         recipients=settings.escalation_recipients,
         max_attempts=settings.escalation_max_attempts,
-        throttle_rate=settings.api_throttle_rate,
-        throttle_burst=settings.api_throttle_burst,
-        store_query_function=query_log.writer,
         allowed_origins=settings.allowed_origins,
-        alarm_email=settings.alarm_email,
         protect_data=settings.protect_data,
-        manage_api_gateway_account=settings.manage_api_gateway_account,
+        alarm_actions=operations.alarm_actions,
+        tickets_per_session_per_hour=settings.tickets_per_session_per_hour,
     ),
+    opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name=ESCALATION_API_NAME, type_=ESCALATION_API_TYPE)]),
 )
 
-chatbot = ChatbotBot(
+api = RestApi(
+    "api",
+    RestApiArgs(
+        region=settings.region,
+        log_retention_days=settings.log_retention_days,
+        routes=[escalations.route, query_log.route],
+        throttle_rate=settings.api_throttle_rate,
+        throttle_burst=settings.api_throttle_burst,
+        allowed_origins=settings.allowed_origins,
+        manage_api_gateway_account=settings.manage_api_gateway_account,
+    ),
+    formerly=formerly_escalation_api,
+)
+
+chatbot = SupportBot(
     "chatbot",
-    ChatbotBotArgs(
+    SupportBotArgs(
         definition=definition,
         region=settings.region,
         log_retention_days=settings.log_retention_days,
-        escalation_environment=escalation_api.ticket_environment,
+        query_log_table_name=query_log.table_name,
+        escalation_environment=escalations.ticket_environment,
         sample_customers=load_sample_customers() if settings.sample_data else (),
         protect_data=settings.protect_data,
         sentiment_analysis=settings.sentiment_analysis,
         reserved_concurrency=settings.fulfillment_reserved_concurrency,
         hourly_request_alarm=settings.lex_hourly_request_alarm,
-        alarm_actions=[escalation_api.alarm_topic.arn] if escalation_api.alarm_topic else [],
+        alarm_actions=operations.alarm_actions,
     ),
 )
-escalation_api.grant_open_tickets("fulfillment", chatbot.fulfillment.role)
+escalations.grant_open_tickets("fulfillment", chatbot.fulfillment.role)
+query_log.grant_read_data("fulfillment", chatbot.fulfillment.role)  # TalkToHuman's ticket carries the conversation
 
 locale_id = chatbot.locale_id
 site = ChatSite(
@@ -72,8 +103,8 @@ site = ChatSite(
         bot_id=chatbot.bot_id,
         bot_alias_id=chatbot.alias_id,
         locale_id=locale_id,
-        api_origin_domain=escalation_api.origin_domain,
-        api_origin_path=escalation_api.origin_path,
+        api_origin_domain=api.origin_domain,
+        api_origin_path=api.origin_path,
         suggestions=definition.locales[locale_id].suggestions(),
         custom_domain=settings.custom_domain,
         certificate_arn=settings.certificate_arn,
@@ -83,7 +114,7 @@ site = ChatSite(
 chatbot.grant_conversation("site-guest", site.guest_role)
 
 pulumi.export("siteUrl", site.site_url)
-pulumi.export("apiUrl", escalation_api.api_url)
+pulumi.export("apiUrl", api.api_url)
 pulumi.export("botId", chatbot.bot_id)
 pulumi.export("botAliasId", chatbot.alias_id)
 pulumi.export("botAliasArn", chatbot.alias_arn)

@@ -1,4 +1,4 @@
-"""Seed 002's sample customers, loaded into the customer table of stacks that ask for sample data."""
+"""Two sample customers (12345 and 67890), loaded into the customer table of stacks that ask for sample data."""
 
 from __future__ import annotations
 

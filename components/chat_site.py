@@ -1,73 +1,54 @@
-"""ChatSite: the chat page on a private bucket behind CloudFront, its config.js, guest credentials, and /api/*."""
+"""ChatSite: the chat page on a private bucket behind CloudFront, its config.js, guest credentials, and /api/*.
+
+What the page is served with (config.js, security headers, content types, cache rules) is `contracts.page`,
+which the local stack serves too; the API's base path is `contracts.stack.API_BASE_PATH`.
+"""
 
 from __future__ import annotations
 
 import json
-import mimetypes
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from contracts.page import (
+    ASSETS_PREFIX,
+    CONFIG_FILE,
+    SHORT_CACHE_SECONDS,
+    aws_endpoints,
+    cache_control,
+    content_security_policy,
+    content_type,
+    render_config_js,
+    security_headers,
+)
+from contracts.stack import API_BASE_PATH
+
 SITE_DIR = Path(__file__).resolve().parent.parent / "site" / "dist"
-API_BASE_PATH = "/api"
-ASSETS_PREFIX = "assets/"  # the build content-hashes every file here, so they never change under a name
-CONFIG_FILE = "config.js"
 # Not site content: the build's size report, make's marker, and config.js (each deployment writes its own).
 SKIPPED_FILES = frozenset({"size.json", ".built", CONFIG_FILE})
-CONFIG_KEYS = (
-    "region",
-    "identityPoolId",
-    "botId",
-    "botAliasId",
-    "localeId",
-    "apiBasePath",
-    "lexEndpoint",
-    "cognitoEndpoint",
-    "suggestions",
-)
-IMMUTABLE = "public, max-age=31536000, immutable"
-SHORT = "public, max-age=60, must-revalidate"  # index.html and config.js: a deploy shows within a minute
-SHORT_TTL_SECONDS = 60
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".json": "application/json",
-    ".map": "application/json",
-    ".webmanifest": "application/manifest+json",
-    ".txt": "text/plain; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-    ".gif": "image/gif",
-    ".ico": "image/x-icon",
-    ".woff2": "font/woff2",
-    ".woff": "font/woff",
-}
 # CloudFront's managed policies (ids are fixed by AWS).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # 1 day default, 1 year max; gzip + brotli
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # API Gateway needs its own Host
-HSTS_SECONDS = 2 * 365 * 24 * 3600
 SITE_ORIGIN = "site-bucket"
-API_ORIGIN = "escalation-api"
+API_ORIGIN = "escalation-api"  # the REST API's origin id, as first deployed (an id only; any name would do)
+READ_ONLY = ["GET", "HEAD"]
+ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 # CloudFront sends the viewer's path to the origin after the origin path, so /api/escalate would reach the
-# API as /live/api/escalate. This viewer-request function drops the /api prefix: /live/escalate.
-STRIP_API_PREFIX = """function handler(event) {
+# API as /live/api/escalate. This viewer-request function drops the base path: /live/escalate.
+STRIP_API_PREFIX = f"""function handler(event) {{
   var request = event.request;
-  if (request.uri === '/api' || request.uri.indexOf('/api/') === 0) {
-    request.uri = request.uri.substring(4) || '/';
-  }
+  if (request.uri === '{API_BASE_PATH}' || request.uri.indexOf('{API_BASE_PATH}/') === 0) {{
+    request.uri = request.uri.substring({len(API_BASE_PATH)}) || '/';
+  }}
   return request;
-}
+}}
 """
 
 
@@ -107,236 +88,17 @@ class ChatSite(pulumi.ComponentResource):
             raise ValueError("ChatSiteArgs.custom_domain and .certificate_arn are set together or not at all")
         files = site_files(args.site_dir)  # a missing build fails before anything is registered
         super().__init__("support-chatbot:index:ChatSite", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self._name = name
 
-        # --- guest access: the browser talks to Lex with credentials for this one alias only ---
-        self.identity_pool = aws.cognito.IdentityPool(
-            f"{name}-identities",
-            identity_pool_name=re.sub(r"[^\w]", "_", f"{pulumi.get_project()}_{pulumi.get_stack()}_{name}")[:128],
-            allow_unauthenticated_identities=True,
-            allow_classic_flow=False,  # enhanced flow only: the pool's role, scoped below, never a caller's choice
-            opts=child,
-        )
+        self.identity_pool, self.guest_role = self._guest_access()
         self.identity_pool_id = self.identity_pool.id
-        self.guest_role = aws.iam.Role(
-            f"{name}-guest",
-            description="Chat page visitors (Cognito guests): talk to the bot's live alias, nothing else",
-            assume_role_policy=self.identity_pool.id.apply(guest_trust_policy),
-            opts=child,
-        )
-        # The guest role gets no permission here: the bot's owner grants it the one alias
-        # (`ChatbotBot.grant_conversation`), so access is granted by the owner of the resource.
-        aws.cognito.IdentityPoolRoleAttachment(
-            f"{name}-identities-roles",
-            identity_pool_id=self.identity_pool.id,
-            roles={"unauthenticated": self.guest_role.arn},
-            opts=child,
-        )
-
-        # --- the private bucket ---
-        self.bucket = aws.s3.Bucket(
-            f"{name}-bucket",
-            force_destroy=True,  # only build output lives here; `pulumi destroy` may empty it
-            opts=child,
-        )
-        public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-bucket-private",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-bucket-ownership",
-            bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},  # no ACLs at all
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-bucket-encryption",
-            bucket=self.bucket.id,
-            # SSE-S3: CloudFront's OAC reads it without a KMS key policy; the page is public content anyway.
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
-        )
-
-        # --- CloudFront ---
-        oac = aws.cloudfront.OriginAccessControl(
-            f"{name}-oac",
-            description="CloudFront reads the chat page bucket, signing every request",
-            origin_access_control_origin_type="s3",
-            signing_behavior="always",
-            signing_protocol="sigv4",
-            opts=child,
-        )
-        short_cache = aws.cloudfront.CachePolicy(
-            f"{name}-short-cache",
-            comment="index.html and config.js: at most a minute old after a deploy",
-            min_ttl=0,
-            default_ttl=SHORT_TTL_SECONDS,
-            max_ttl=SHORT_TTL_SECONDS,
-            parameters_in_cache_key_and_forwarded_to_origin={
-                "cookies_config": {"cookie_behavior": "none"},
-                "headers_config": {"header_behavior": "none"},
-                "query_strings_config": {"query_string_behavior": "none"},
-                "enable_accept_encoding_gzip": True,
-                "enable_accept_encoding_brotli": True,
-            },
-            opts=child,
-        )
-        self.headers_policy = aws.cloudfront.ResponseHeadersPolicy(
-            f"{name}-security-headers",
-            comment="Strict CSP, HSTS and friends for the chat page",
-            security_headers_config={
-                "content_security_policy": {
-                    "content_security_policy": pulumi.Output.from_input(args.region).apply(
-                        lambda region: content_security_policy(aws_endpoints(region))
-                    ),
-                    "override": True,
-                },
-                "strict_transport_security": {
-                    "access_control_max_age_sec": HSTS_SECONDS,
-                    "include_subdomains": True,
-                    "preload": True,
-                    "override": True,
-                },
-                "content_type_options": {"override": True},
-                "referrer_policy": {"referrer_policy": "strict-origin-when-cross-origin", "override": True},
-                "frame_options": {"frame_option": "DENY", "override": True},
-            },
-            opts=child,
-        )
-        strip_api_prefix = aws.cloudfront.Function(
-            f"{name}-strip-api-prefix",
-            runtime="cloudfront-js-2.0",
-            comment="/api/escalate -> /escalate before the request reaches API Gateway",
-            code=STRIP_API_PREFIX,
-            publish=True,
-            opts=child,
-        )
-        read_only = ["GET", "HEAD"]
-        self.web_acl = self._api_rate_limit(name, args.api_rate_limit_per_ip) if args.api_rate_limit_per_ip else None
-        self.distribution = aws.cloudfront.Distribution(
-            f"{name}-cdn",
-            web_acl_id=self.web_acl.arn if self.web_acl else None,
-            comment="support-chatbot chat page and API",
-            enabled=True,
-            is_ipv6_enabled=True,
-            http_version="http2and3",
-            price_class="PriceClass_100",  # North America and Europe edges: the cheapest class
-            default_root_object="index.html",
-            aliases=[args.custom_domain] if args.custom_domain else [],
-            origins=[
-                {
-                    "origin_id": SITE_ORIGIN,
-                    "domain_name": self.bucket.bucket_regional_domain_name,
-                    "origin_access_control_id": oac.id,
-                },
-                {
-                    "origin_id": API_ORIGIN,
-                    "domain_name": args.api_origin_domain,
-                    "origin_path": args.api_origin_path,
-                    "custom_origin_config": {
-                        "http_port": 80,
-                        "https_port": 443,
-                        "origin_protocol_policy": "https-only",
-                        "origin_ssl_protocols": ["TLSv1.2"],
-                    },
-                },
-            ],
-            default_cache_behavior={
-                "target_origin_id": SITE_ORIGIN,
-                "viewer_protocol_policy": "redirect-to-https",
-                "allowed_methods": read_only,
-                "cached_methods": read_only,
-                "compress": True,
-                "cache_policy_id": short_cache.id,
-                "response_headers_policy_id": self.headers_policy.id,
-            },
-            ordered_cache_behaviors=[
-                {
-                    "path_pattern": f"{API_BASE_PATH}/*",
-                    "target_origin_id": API_ORIGIN,
-                    "viewer_protocol_policy": "https-only",  # a redirected POST would lose its body
-                    "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
-                    "cached_methods": read_only,
-                    "compress": True,
-                    "cache_policy_id": CACHING_DISABLED,
-                    "origin_request_policy_id": ALL_VIEWER_EXCEPT_HOST_HEADER,
-                    "response_headers_policy_id": self.headers_policy.id,
-                    "function_associations": [{"event_type": "viewer-request", "function_arn": strip_api_prefix.arn}],
-                },
-                {
-                    "path_pattern": f"/{ASSETS_PREFIX}*",
-                    "target_origin_id": SITE_ORIGIN,
-                    "viewer_protocol_policy": "redirect-to-https",
-                    "allowed_methods": read_only,
-                    "cached_methods": read_only,
-                    "compress": True,
-                    "cache_policy_id": CACHING_OPTIMIZED,
-                    "response_headers_policy_id": self.headers_policy.id,
-                },
-            ],
-            restrictions={"geo_restriction": {"restriction_type": "none"}},
-            viewer_certificate=(
-                {
-                    "acm_certificate_arn": args.certificate_arn,
-                    "ssl_support_method": "sni-only",
-                    "minimum_protocol_version": "TLSv1.2_2021",
-                }
-                if args.certificate_arn
-                else {"cloudfront_default_certificate": True}
-            ),
-            opts=child,
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-bucket-policy",
-            bucket=self.bucket.id,
-            policy=pulumi.Output.all(self.bucket.arn, self.distribution.arn).apply(
-                lambda arns: cloudfront_read_policy(arns[0], arns[1])
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
-        )
-
-        # --- the page and its config.js ---
-        for key, path in files.items():
-            aws.s3.BucketObjectv2(
-                f"{name}-file-{key}",
-                bucket=self.bucket.id,
-                key=key,
-                source=pulumi.FileAsset(str(path)),
-                content_type=content_type(key),
-                cache_control=cache_control(key),
-                opts=child,
-            )
-        self.config_js: pulumi.Output[str] = pulumi.Output.all(
-            args.region, self.identity_pool.id, args.bot_id, args.bot_alias_id, args.locale_id
-        ).apply(
-            lambda values: render_config_js(
-                {
-                    "region": values[0],
-                    "identityPoolId": values[1],
-                    "botId": values[2],
-                    "botAliasId": values[3],
-                    "localeId": values[4],
-                    "apiBasePath": API_BASE_PATH,
-                    "lexEndpoint": aws_endpoints(values[0])[1],
-                    "cognitoEndpoint": aws_endpoints(values[0])[0],
-                    "suggestions": list(args.suggestions),
-                }
-            )
-        )
-        aws.s3.BucketObjectv2(
-            f"{name}-file-{CONFIG_FILE}",
-            bucket=self.bucket.id,
-            key=CONFIG_FILE,
-            content=self.config_js,
-            content_type=content_type(CONFIG_FILE),
-            cache_control=cache_control(CONFIG_FILE),
-            opts=child,
-        )
+        self.bucket, public_access_block = self._bucket()
+        self.headers_policy = self._headers_policy(args.region)
+        self.web_acl = self._api_rate_limit(args.api_rate_limit_per_ip) if args.api_rate_limit_per_ip else None
+        self.distribution = self._distribution(args)
+        self._bucket_policy(public_access_block)
+        self._page_files(files)
+        self.config_js = self._config_js(args)
 
         self.site_url: pulumi.Output[str] = (
             pulumi.Output.from_input(f"https://{args.custom_domain}")
@@ -352,7 +114,196 @@ class ChatSite(pulumi.ComponentResource):
             }
         )
 
-    def _api_rate_limit(self, name: str, limit: int) -> aws.wafv2.WebAcl:
+    def _guest_access(self) -> tuple[aws.cognito.IdentityPool, aws.iam.Role]:
+        """The browser talks to Lex with guest credentials of a role that can do nothing by itself: the bot's
+        owner grants it the one alias (`SupportBot.grant_conversation`), so access is granted by the owner."""
+        child = pulumi.ResourceOptions(parent=self)
+        pool = aws.cognito.IdentityPool(
+            f"{self._name}-identities",
+            identity_pool_name=re.sub(r"[^\w]", "_", f"{pulumi.get_project()}_{pulumi.get_stack()}_{self._name}")[:128],
+            allow_unauthenticated_identities=True,
+            allow_classic_flow=False,  # enhanced flow only: the pool's role, scoped below, never a caller's choice
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{self._name}-guest",
+            description="Chat page visitors (Cognito guests): talk to the bot's live alias, nothing else",
+            assume_role_policy=pool.id.apply(guest_trust_policy),
+            opts=child,
+        )
+        aws.cognito.IdentityPoolRoleAttachment(
+            f"{self._name}-identities-roles",
+            identity_pool_id=pool.id,
+            roles={"unauthenticated": role.arn},
+            opts=child,
+        )
+        return pool, role
+
+    def _bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock]:
+        """The private bucket: public access blocked four times over, no ACLs, encrypted at rest."""
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = aws.s3.Bucket(
+            f"{self._name}-bucket",
+            force_destroy=True,  # only build output lives here; `pulumi destroy` may empty it
+            opts=child,
+        )
+        public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{self._name}-bucket-private",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{self._name}-bucket-ownership",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},  # no ACLs at all
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{self._name}-bucket-encryption",
+            bucket=bucket.id,
+            # SSE-S3: CloudFront's OAC reads it without a KMS key policy; the page is public content anyway.
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        return bucket, public_access_block
+
+    def _headers_policy(self, region: pulumi.Input[str]) -> aws.cloudfront.ResponseHeadersPolicy:
+        """Every security header of the page contract on every response: those CloudFront models in its security
+        headers config, the rest (Permissions-Policy, Cross-Origin-Opener-Policy) as custom headers."""
+        headers = pulumi.Output.from_input(region).apply(
+            lambda name: cloudfront_response_headers(security_headers(content_security_policy(aws_endpoints(name))))
+        )
+        return aws.cloudfront.ResponseHeadersPolicy(
+            f"{self._name}-security-headers",
+            comment="Strict CSP, HSTS and friends for the chat page",
+            security_headers_config=headers.apply(lambda config: config[0]),
+            custom_headers_config=headers.apply(lambda config: config[1]),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _distribution(self, args: ChatSiteArgs) -> aws.cloudfront.Distribution:
+        """One distribution for the page and the API: the bucket through an origin access control, /api/* to the
+        REST API's stage without the base path, hashed assets cached long and the rest briefly."""
+        child = pulumi.ResourceOptions(parent=self)
+        oac = aws.cloudfront.OriginAccessControl(
+            f"{self._name}-oac",
+            description="CloudFront reads the chat page bucket, signing every request",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=child,
+        )
+        short_cache = self._short_cache_policy()
+        strip_api_prefix = aws.cloudfront.Function(
+            f"{self._name}-strip-api-prefix",
+            runtime="cloudfront-js-2.0",
+            comment=f"{API_BASE_PATH}/escalate -> /escalate before the request reaches API Gateway",
+            code=STRIP_API_PREFIX,
+            publish=True,
+            opts=child,
+        )
+        return aws.cloudfront.Distribution(
+            f"{self._name}-cdn",
+            web_acl_id=self.web_acl.arn if self.web_acl else None,
+            comment="support-chatbot chat page and API",
+            enabled=True,
+            is_ipv6_enabled=True,
+            http_version="http2and3",
+            price_class="PriceClass_100",  # North America and Europe edges: the cheapest class
+            default_root_object="index.html",
+            aliases=[args.custom_domain] if args.custom_domain else [],
+            origins=origins(self.bucket.bucket_regional_domain_name, oac.id, args),
+            default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+                **cache_behaviour(SITE_ORIGIN, short_cache.id, self.headers_policy.id)
+            ),
+            ordered_cache_behaviors=[
+                aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                    path_pattern=f"{API_BASE_PATH}/*",
+                    **{
+                        **cache_behaviour(API_ORIGIN, CACHING_DISABLED, self.headers_policy.id),
+                        "viewer_protocol_policy": "https-only",  # a redirected POST would lose its body
+                        "allowed_methods": ALL_METHODS,
+                    },
+                    origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER,
+                    function_associations=[
+                        aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
+                            event_type="viewer-request", function_arn=strip_api_prefix.arn
+                        )
+                    ],
+                ),
+                aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                    path_pattern=f"/{ASSETS_PREFIX}*",
+                    **cache_behaviour(SITE_ORIGIN, CACHING_OPTIMIZED, self.headers_policy.id),
+                ),
+            ],
+            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            viewer_certificate=viewer_certificate(args.certificate_arn),
+            opts=child,
+        )
+
+    def _short_cache_policy(self) -> aws.cloudfront.CachePolicy:
+        """index.html and config.js: at most SHORT_CACHE_SECONDS old after a deploy."""
+        return aws.cloudfront.CachePolicy(
+            f"{self._name}-short-cache",
+            comment="index.html and config.js: at most a minute old after a deploy",
+            min_ttl=0,
+            default_ttl=SHORT_CACHE_SECONDS,
+            max_ttl=SHORT_CACHE_SECONDS,
+            parameters_in_cache_key_and_forwarded_to_origin={
+                "cookies_config": {"cookie_behavior": "none"},
+                "headers_config": {"header_behavior": "none"},
+                "query_strings_config": {"query_string_behavior": "none"},
+                "enable_accept_encoding_gzip": True,
+                "enable_accept_encoding_brotli": True,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _bucket_policy(self, public_access_block: aws.s3.BucketPublicAccessBlock) -> aws.s3.BucketPolicy:
+        """CloudFront may read the page, on behalf of this distribution only."""
+        return aws.s3.BucketPolicy(
+            f"{self._name}-bucket-policy",
+            bucket=self.bucket.id,
+            policy=pulumi.Output.all(self.bucket.arn, self.distribution.arn).apply(
+                lambda arns: cloudfront_read_policy(arns[0], arns[1])
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
+        )
+
+    def _page_files(self, files: Mapping[str, Path]) -> None:
+        """Every built file, with its content type and cache rule."""
+        for key, path in files.items():
+            aws.s3.BucketObjectv2(
+                f"{self._name}-file-{key}",
+                bucket=self.bucket.id,
+                key=key,
+                source=pulumi.FileAsset(str(path)),
+                content_type=content_type(key),
+                cache_control=cache_control(key),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+    def _config_js(self, args: ChatSiteArgs) -> pulumi.Output[str]:
+        """config.js made from the stack's outputs, uploaded next to the page."""
+        config_js = pulumi.Output.all(
+            args.region, self.identity_pool.id, args.bot_id, args.bot_alias_id, args.locale_id
+        ).apply(lambda values: page_config(*values, suggestions=args.suggestions))
+        aws.s3.BucketObjectv2(
+            f"{self._name}-file-{CONFIG_FILE}",
+            bucket=self.bucket.id,
+            key=CONFIG_FILE,
+            content=config_js,
+            content_type=content_type(CONFIG_FILE),
+            cache_control=cache_control(CONFIG_FILE),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return config_js
+
+    def _api_rate_limit(self, limit: int) -> aws.wafv2.WebAcl:
         """A web ACL blocking an IP that sends more than `limit` requests to /api/* in 5 minutes.
 
         Escalations email people and the query log costs writes: a flood from one address is stopped at the edge.
@@ -360,7 +311,7 @@ class ChatSite(pulumi.ComponentResource):
         """
         rule = "api-requests-per-ip"
         return aws.wafv2.WebAcl(
-            f"{name}-api-rate-limit",
+            f"{self._name}-api-rate-limit",
             region="us-east-1",
             scope="CLOUDFRONT",
             description="Rate limit per IP on the chat page's /api/*",
@@ -377,7 +328,7 @@ class ChatSite(pulumi.ComponentResource):
                             "evaluation_window_sec": 300,
                             "scope_down_statement": {
                                 "byte_match_statement": {
-                                    "search_string": "/api/",
+                                    "search_string": f"{API_BASE_PATH}/",
                                     "positional_constraint": "STARTS_WITH",
                                     "field_to_match": {"uri_path": {}},
                                     "text_transformations": [{"priority": 0, "type": "NONE"}],
@@ -394,24 +345,131 @@ class ChatSite(pulumi.ComponentResource):
             ],
             visibility_config={
                 "cloudwatch_metrics_enabled": True,
-                "metric_name": f"{name}-api-rate-limit",
+                "metric_name": f"{self._name}-api-rate-limit",
                 "sampled_requests_enabled": True,
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
 
 
-def render_config_js(values: Mapping[str, object]) -> str:
-    """The page's config.js: `window.CHATBOT_CONFIG = {...};` with exactly CONFIG_KEYS, JSON-encoded so no value
-    can end the script (`</script>`, `<!--`), break a line (U+2028) or be anything but data."""
-    missing = [key for key in CONFIG_KEYS if key not in values]
-    unknown = sorted(set(values) - set(CONFIG_KEYS))
-    if missing or unknown:
-        raise ValueError(f"config.js needs exactly {list(CONFIG_KEYS)}; missing {missing}, unknown {unknown}")
-    body = json.dumps({key: values[key] for key in CONFIG_KEYS}, indent=2, ensure_ascii=True)
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
-        body = body.replace(char, escaped)  # only inside strings: JSON has no bare <, > or &
-    return f"window.CHATBOT_CONFIG = {body};\n"
+def page_config(
+    region: str, identity_pool_id: str, bot_id: str, bot_alias_id: str, locale_id: str, *, suggestions: Sequence[str]
+) -> str:
+    """The page's config.js for this stack: its bot, guest pool, the API's base path and the AWS endpoints."""
+    cognito_endpoint, lex_endpoint = aws_endpoints(region)
+    return render_config_js(
+        {
+            "region": region,
+            "identityPoolId": identity_pool_id,
+            "botId": bot_id,
+            "botAliasId": bot_alias_id,
+            "localeId": locale_id,
+            "apiBasePath": API_BASE_PATH,
+            "lexEndpoint": lex_endpoint,
+            "cognitoEndpoint": cognito_endpoint,
+            "suggestions": list(suggestions),
+        }
+    )
+
+
+def origins(
+    bucket_domain: pulumi.Input[str], access_control_id: pulumi.Input[str], args: ChatSiteArgs
+) -> list[aws.cloudfront.DistributionOriginArgs]:
+    """The distribution's two origins: the page's bucket (signed by the origin access control) and the REST API's
+    stage over HTTPS."""
+    return [
+        aws.cloudfront.DistributionOriginArgs(
+            origin_id=SITE_ORIGIN, domain_name=bucket_domain, origin_access_control_id=access_control_id
+        ),
+        aws.cloudfront.DistributionOriginArgs(
+            origin_id=API_ORIGIN,
+            domain_name=args.api_origin_domain,
+            origin_path=args.api_origin_path,
+            custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                http_port=80,
+                https_port=443,
+                origin_protocol_policy="https-only",
+                origin_ssl_protocols=["TLSv1.2"],
+            ),
+        ),
+    ]
+
+
+def cache_behaviour(
+    origin: str, cache_policy_id: pulumi.Input[str], headers_policy_id: pulumi.Input[str]
+) -> dict[str, Any]:
+    """A read-only, compressed, HTTPS behaviour for `origin` with the security headers on every response (the
+    arguments of a cache behaviour, default or ordered)."""
+    return {
+        "target_origin_id": origin,
+        "viewer_protocol_policy": "redirect-to-https",
+        "allowed_methods": READ_ONLY,
+        "cached_methods": READ_ONLY,
+        "compress": True,
+        "cache_policy_id": cache_policy_id,
+        "response_headers_policy_id": headers_policy_id,
+    }
+
+
+def viewer_certificate(certificate_arn: str | None) -> aws.cloudfront.DistributionViewerCertificateArgs:
+    """The ACM certificate over SNI and TLS 1.2+ for a custom domain; else CloudFront's own certificate."""
+    if certificate_arn is None:
+        return aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True)
+    return aws.cloudfront.DistributionViewerCertificateArgs(
+        acm_certificate_arn=certificate_arn, ssl_support_method="sni-only", minimum_protocol_version="TLSv1.2_2021"
+    )
+
+
+def cloudfront_response_headers(
+    headers: Mapping[str, str],
+) -> tuple[
+    aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs,
+    aws.cloudfront.ResponseHeadersPolicyCustomHeadersConfigArgs,
+]:
+    """`headers` as a CloudFront response headers policy takes them: (security headers config, custom headers
+    config). The headers CloudFront models go in the first with their values parsed; every other header is a
+    custom header. Each overrides what the origin sends."""
+    security: dict[str, Any] = {}
+    custom: list[aws.cloudfront.ResponseHeadersPolicyCustomHeadersConfigItemArgs] = []
+    for header, value in headers.items():
+        match header.lower():
+            case "content-security-policy":
+                security["content_security_policy"] = {"content_security_policy": value, "override": True}
+            case "strict-transport-security":
+                security["strict_transport_security"] = _strict_transport_security(value)
+            case "x-content-type-options":
+                if value != "nosniff":  # the only value there is; CloudFront's model has no field for it
+                    raise ValueError(f"X-Content-Type-Options can only be nosniff, got {value!r}")
+                security["content_type_options"] = {"override": True}
+            case "referrer-policy":
+                security["referrer_policy"] = {"referrer_policy": value, "override": True}
+            case "x-frame-options":
+                security["frame_options"] = {"frame_option": value, "override": True}
+            case _:
+                custom.append(
+                    aws.cloudfront.ResponseHeadersPolicyCustomHeadersConfigItemArgs(
+                        header=header, value=value, override=True
+                    )
+                )
+    return (
+        aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(**security),
+        aws.cloudfront.ResponseHeadersPolicyCustomHeadersConfigArgs(items=custom),
+    )
+
+
+def _strict_transport_security(value: str) -> dict[str, Any]:
+    """A Strict-Transport-Security value (`max-age=N; includeSubDomains; preload`) as CloudFront's fields."""
+    directives = [directive.strip() for directive in value.split(";") if directive.strip()]
+    max_age = [d for d in directives if d.lower().startswith("max-age=")]
+    flags = {d.lower() for d in directives} - {d.lower() for d in max_age}
+    if len(max_age) != 1 or not flags <= {"includesubdomains", "preload"}:
+        raise ValueError(f"Strict-Transport-Security {value!r}: expected max-age=N and includeSubDomains, preload")
+    return {
+        "access_control_max_age_sec": int(max_age[0].split("=", 1)[1]),
+        "include_subdomains": "includesubdomains" in flags,
+        "preload": "preload" in flags,
+        "override": True,
+    }
 
 
 def site_files(site_dir: Path) -> dict[str, Path]:
@@ -426,33 +484,6 @@ def site_files(site_dir: Path) -> dict[str, Path]:
         if path.is_file() and key not in SKIPPED_FILES:
             files[key] = path
     return files
-
-
-def content_type(key: str) -> str:
-    """The Content-Type S3 should serve `key` with."""
-    suffix = Path(key).suffix.lower()
-    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream"
-
-
-def cache_control(key: str) -> str:
-    """Content-hashed assets are immutable for a year; everything else (index.html, config.js) is short-lived."""
-    return IMMUTABLE if key.startswith(ASSETS_PREFIX) else SHORT
-
-
-def aws_endpoints(region: str) -> tuple[str, str]:
-    """The two AWS endpoints the page calls from the browser: Cognito Identity and the Lex V2 runtime."""
-    return f"https://cognito-identity.{region}.amazonaws.com", f"https://runtime-v2-lex.{region}.amazonaws.com"
-
-
-def content_security_policy(connect_sources: Sequence[str] = ()) -> str:
-    """Only our own files; network calls to our origin plus `connect_sources`; no DOM sink may take a string
-    (Trusted Types with no policy), so even a future `innerHTML` of bot text is refused by the browser."""
-    connect = " ".join(["'self'", *connect_sources])
-    return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'; "
-        "require-trusted-types-for 'script'; trusted-types 'none'"
-    )
 
 
 def guest_trust_policy(identity_pool_id: str) -> str:

@@ -1,13 +1,15 @@
 """PythonFunction: one `functions/<name>` folder deployed as a Lambda, the one way every function is packaged.
 
-The package holds the folder's files, the shared `chatbot_shared` package and any generated files;
-Powertools (and pydantic) come from the public Powertools layer, not from the package, so a
-package is a few kilobytes and deploys in seconds.
+The package holds the folder's files, the shared `chatbot_shared` package, the `contracts` package (handlers
+read their table schemas and environment names from `contracts.stack`) and any generated files; Powertools
+(and pydantic) come from the public Powertools layer, not from the package, so a package is a few kilobytes
+and deploys in seconds. The environment a function is given is checked against what its handler reads
+(`contracts.stack.FUNCTION_ENVIRONMENT`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,9 +17,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import Statement, grant, service_trust_policy
+from contracts.stack import FUNCTION_ENVIRONMENT, METRICS_NAMESPACE
 
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+REPO = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = REPO / "functions"
 SHARED_PACKAGE = FUNCTIONS_DIR / "shared" / "chatbot_shared"
+CONTRACTS_PACKAGE = REPO / "contracts"
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"  # Graviton: about 20% cheaper per GB-second than x86_64
 HANDLER = "handler.lambda_handler"  # every function folder has handler.py with lambda_handler
@@ -41,7 +46,8 @@ class PythonFunctionArgs:
     region: pulumi.Input[str]
     log_retention_days: int
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Environment variables; POWERTOOLS_SERVICE_NAME is set from `source` when left out."""
+    """The variables the handler reads, exactly as `contracts.stack.FUNCTION_ENVIRONMENT[source]` names them
+    (optional ones may be left out). Powertools' service name and metrics namespace are set here."""
     generated_files: Mapping[str, str] = field(default_factory=dict)
     """Extra files written into the package (path -> content), e.g. data derived from `bot/`."""
     timeout_seconds: int = 10
@@ -52,12 +58,13 @@ class PythonFunctionArgs:
 
 
 def package(source: str, generated_files: Mapping[str, str] | None = None) -> pulumi.AssetArchive:
-    """The deployment package of `functions/<source>`: its files, `chatbot_shared/`, and generated files."""
+    """The deployment package of `functions/<source>`: its files, `chatbot_shared/`, `contracts/`, and generated
+    files."""
     folder = FUNCTIONS_DIR / source
     if not (folder / "handler.py").is_file():
         raise PackagingError(f"functions/{source}/handler.py not found: every function folder needs one")
     assets: dict[str, pulumi.Asset | pulumi.Archive] = {}
-    for base, prefix in ((folder, ""), (SHARED_PACKAGE, "chatbot_shared/")):
+    for base, prefix in ((folder, ""), (SHARED_PACKAGE, "chatbot_shared/"), (CONTRACTS_PACKAGE, "contracts/")):
         for path in sorted(base.rglob("*.py")):
             if "__pycache__" not in path.parts:
                 assets[prefix + path.relative_to(base).as_posix()] = pulumi.FileAsset(str(path))
@@ -70,7 +77,9 @@ class PythonFunction(pulumi.ComponentResource):
     """A Python Lambda with its own role (logs only, until an owner grants more), log group and Powertools layer."""
 
     def __init__(self, name: str, args: PythonFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        check_environment(name, args.source, args.environment)
         super().__init__("support-chatbot:index:PythonFunction", name, None, opts)
+        self.source = args.source
         child = pulumi.ResourceOptions(parent=self)
 
         self.role = aws.iam.Role(
@@ -88,9 +97,9 @@ class PythonFunction(pulumi.ComponentResource):
         )
         environment: dict[str, pulumi.Input[str]] = {
             "POWERTOOLS_SERVICE_NAME": args.source,
-            "POWERTOOLS_METRICS_NAMESPACE": "SupportChatbot",
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            **args.environment,
         }
-        environment.update(args.environment)
         self.function = aws.lambda_.Function(
             f"{name}-function",
             description=args.description,
@@ -116,13 +125,42 @@ class PythonFunction(pulumi.ComponentResource):
         self.name = self.function.name
         self.register_outputs({"arn": self.arn, "name": self.name, "role_arn": self.role.arn})
 
-    def allow_invocation(self, name: str, principal: str, source_arn: pulumi.Input[str]) -> aws.lambda_.Permission:
-        """Let `principal` (an AWS service) invoke this function, only from `source_arn`."""
+    def allow_invocation(
+        self,
+        name: str,
+        principal: str,
+        source_arn: pulumi.Input[str],
+        aliases: Sequence[pulumi.Input[str | pulumi.Alias]] = (),
+    ) -> aws.lambda_.Permission:
+        """Let `principal` (an AWS service) invoke this function, only from `source_arn`. `aliases`: the names
+        the permission had before a refactoring, so a deployed stack keeps it."""
         return aws.lambda_.Permission(
             name,
             action="lambda:InvokeFunction",
             function=self.function.name,
             principal=principal,
             source_arn=source_arn,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, aliases=list(aliases) or None),
+        )
+
+
+def check_environment(name: str, source: str, environment: Mapping[str, object]) -> None:
+    """Fail, naming the function and the variable, unless `environment` is what `functions/<source>` reads:
+    no name the handler does not read, every name it needs."""
+    if source not in FUNCTION_ENVIRONMENT:
+        raise ValueError(
+            f"PythonFunction {name!r}: functions/{source} has no entry in contracts.stack.FUNCTION_ENVIRONMENT"
+        )
+    reads = {var.name: var for var in FUNCTION_ENVIRONMENT[source]}
+    unknown = sorted(set(environment) - set(reads))
+    missing = sorted(var for var, spec in reads.items() if spec.required and var not in environment)
+    if unknown:
+        raise ValueError(
+            f"PythonFunction {name!r} (functions/{source}) is given {', '.join(unknown)}, which its handler does not "
+            f"read; it reads {', '.join(sorted(reads))} (contracts.stack.FUNCTION_ENVIRONMENT)"
+        )
+    if missing:
+        raise ValueError(
+            f"PythonFunction {name!r} (functions/{source}) needs {', '.join(missing)} in its environment "
+            "(contracts.stack.FUNCTION_ENVIRONMENT)"
         )

@@ -1,4 +1,6 @@
-"""QueryLog: the `ChatbotUserQueries` table of every conversation turn, its writer Lambda and its retention."""
+"""QueryLog: the `ChatbotUserQueries` table of every conversation turn, its writer Lambda and its retention.
+
+The writer's route (POST /store-query) is served by RestApi: `QueryLog.route` pairs the two."""
 
 from __future__ import annotations
 
@@ -11,11 +13,19 @@ import pulumi_aws as aws
 
 from components.iam import Grants, Statement
 from components.python_function import PythonFunction, PythonFunctionArgs
+from contracts.stack import (
+    ALLOWED_ORIGINS,
+    QUERY_LOG_RETENTION_DAYS,
+    QUERY_LOG_TABLE,
+    QUERY_LOG_TABLE_NAME,
+    QUERY_LOG_TABLE_PREFIX,
+    STORE_QUERY_ROUTE,
+    Route,
+)
 
 # Exact actions per grant, in the spirit of aws-cdk's dynamodb perms.ts, cut to what our code calls.
 WRITE_DATA_ACTIONS = ("dynamodb:PutItem",)  # store_query writes one item per turn, never updates
 READ_DATA_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")  # one turn, or one session's turns in order
-TTL_ATTRIBUTE = "expiresAt"  # epoch seconds; DynamoDB deletes the row within days after it passes
 
 
 @dataclass
@@ -26,14 +36,14 @@ class QueryLogArgs:
     log_retention_days: int
     """Retention of the writer Lambda's log group."""
     row_retention_days: int
-    """Days a row lives before TTL removes it; the writer stamps `expiresAt` with it."""
+    """Days a row lives before TTL removes it; the writer stamps the TTL attribute (epoch seconds) with it."""
     protect_data: bool = False
     """False: the table can be deleted with the stack. True: `protect` and retain-on-delete, plus DynamoDB's own
     deletion protection, so neither Pulumi nor the console can drop the audit log by accident (prod)."""
     allowed_origins: Sequence[str] = ()
     """Extra https origins that may call the writer through the API (CORS). Empty: same-origin page only. The
     writer answers CORS itself (API Gateway proxy responses carry only what the Lambda returns), so it needs the
-    list at creation; pass the same list as EscalationApiArgs.allowed_origins."""
+    list at creation; pass the same list as RestApiArgs.allowed_origins."""
 
 
 class QueryLog(pulumi.ComponentResource):
@@ -43,17 +53,19 @@ class QueryLog(pulumi.ComponentResource):
         super().__init__("support-chatbot:index:QueryLog", name, None, opts)
         self._grants = Grants(self, name)
 
+        schema = QUERY_LOG_TABLE
         self.table = aws.dynamodb.Table(
             f"{name}-table",
-            # One table per stack; the stack in the name keeps the seed's name recognisable in the console.
-            name=f"ChatbotUserQueries-{pulumi.get_project()}-{pulumi.get_stack()}",
+            # One table per stack; the stack in the name keeps the familiar table name recognisable in the console.
+            name=f"{QUERY_LOG_TABLE_PREFIX}-{pulumi.get_project()}-{pulumi.get_stack()}",
             billing_mode="PAY_PER_REQUEST",  # zero idle cost
-            hash_key="sessionId",
-            range_key="timestamp",
-            attributes=[{"name": "sessionId", "type": "S"}, {"name": "timestamp", "type": "N"}],
+            hash_key=schema.hash_key.name,
+            range_key=schema.range_key.name if schema.range_key else None,
+            attributes=[{"name": key.name, "type": key.type} for key in schema.keys],
             server_side_encryption={"enabled": True},  # the AWS-managed KMS key: key use shows in CloudTrail
             point_in_time_recovery={"enabled": True},
-            ttl={"attribute_name": TTL_ATTRIBUTE, "enabled": True},
+            # Epoch seconds; DynamoDB deletes the row within days after it passes.
+            ttl={"attribute_name": schema.ttl_attribute, "enabled": True} if schema.ttl_attribute else None,
             deletion_protection_enabled=args.protect_data,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
         )
@@ -62,19 +74,21 @@ class QueryLog(pulumi.ComponentResource):
         self.writer = PythonFunction(
             f"{name}-writer",
             PythonFunctionArgs(
-                source="store_query",
+                source=STORE_QUERY_ROUTE.function,
                 description="Stores one chatbot turn in the query log",
                 region=args.region,
                 log_retention_days=args.log_retention_days,
                 environment={
-                    "QUERY_LOG_TABLE_NAME": self.table.name,
-                    "QUERY_LOG_RETENTION_DAYS": str(args.row_retention_days),
-                    "ALLOWED_ORIGINS": json.dumps(list(args.allowed_origins)),
+                    QUERY_LOG_TABLE_NAME.name: self.table.name,
+                    QUERY_LOG_RETENTION_DAYS.name: str(args.row_retention_days),
+                    ALLOWED_ORIGINS.name: json.dumps(list(args.allowed_origins)),
                 },
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.grant_write_data("writer", self.writer.role)
+        self.route: tuple[Route, PythonFunction] = (STORE_QUERY_ROUTE, self.writer)
+        """POST /store-query and the writer that answers it, for the REST API."""
 
         self.register_outputs({"table_name": self.table.name, "table_arn": self.table.arn, "writer": self.writer.arn})
 

@@ -2,7 +2,8 @@
 
 Every key lives in the `support-chatbot` namespace (`pulumi config set support-chatbot:<key> <value>`),
 except the region, which is the AWS provider's own `aws:region`. A missing or invalid key stops the
-run with the key, the reason and the command that fixes it.
+run with the key, the reason and the command that fixes it. The README's configuration reference is
+`configuration_table()`: keys, defaults and the fields' descriptions, so the two cannot drift.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Annotated, Any
 
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticUndefined
+
+from contracts.stack import DEFAULT_TICKETS_PER_SESSION_PER_HOUR, ORIGIN_PATTERN
 
 NAMESPACE = "support-chatbot"
 
@@ -43,75 +47,109 @@ LOG_RETENTION_DAYS = (
 )
 
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$", max_length=254)]
-Origin = Annotated[str, StringConstraints(pattern=r"^https://[a-z0-9.-]+(:[0-9]{1,5})?$", max_length=253)]
+Origin = Annotated[str, StringConstraints(pattern=ORIGIN_PATTERN.pattern, max_length=253)]
 
 
 @dataclass(frozen=True)
 class _Key:
-    """How a setting appears to the user: its config key, an example value and whether it is secret."""
+    """How a setting appears to the user: its config key and an example value for the fix-it command."""
 
     key: str
     example: str
-    secret: bool = False
 
 
 class StackSettings(BaseModel):
-    """Everything a stack may set. Field descriptions feed the README's configuration reference."""
+    """Everything a stack may set. Field descriptions are the README's configuration reference
+    (`configuration_table()`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     project: str = "support-chatbot"
     stack: str
-    region: str = Field(description="AWS region to deploy to (the provider's `aws:region`).")
+    region: str = Field(description="AWS region to deploy to.")
     escalation_sender: Email = Field(description="Verified SES identity that escalation emails come from.")
     escalation_recipients: tuple[Email, ...] = Field(
-        min_length=1, max_length=50, description="Support team addresses that receive escalations (JSON list)."
+        min_length=1,
+        max_length=50,
+        description="JSON list of support-team addresses that receive escalations (1 to 50).",
     )
-    sample_data: bool = Field(default=False, description="Load seed customers 12345 and 67890 into the customer table.")
+    sample_data: bool = Field(
+        default=False,
+        description="Load the sample customers 12345 (John Smith) and 67890 (Jane Doe) into the customer table.",
+    )
     protect_data: bool = Field(
-        default=False, description="Protect data tables from deletion (`protect=True`); set in prod."
+        default=False,
+        description="Protect data tables from deletion (`protect=True`, retained on delete). Prod: `true`.",
     )
-    log_retention_days: int = Field(default=14, description="Retention of every log group, in days.")
+    log_retention_days: int = Field(
+        default=14,
+        description="Retention of every log group; one of CloudWatch's periods "
+        "(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, …).",
+    )
     query_log_retention_days: int = Field(
-        default=90, ge=1, le=3650, description="Days a query-log row lives before DynamoDB TTL removes it."
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days a query-log row lives before DynamoDB TTL removes it (1 to 3650).",
     )
     fulfillment_reserved_concurrency: int | None = Field(
         default=None,
         ge=1,
         le=1000,
-        description="Reserved concurrency of the fulfillment Lambda; caps the blast radius. Unset: unreserved.",
+        description="Reserved concurrency of the fulfillment Lambda (1 to 1000): the cap on what a flood of guests "
+        "can cost. Unset: unreserved.",
     )
     lex_hourly_request_alarm: int = Field(
-        default=5_000, ge=1, description="Lex requests per hour above which the usage alarm fires."
+        default=5_000,
+        ge=1,
+        description="Lex `RecognizeText` calls per hour above which the usage alarm fires (guests need no sign-in, "
+        "so usage is watched).",
     )
-    sentiment_analysis: bool = Field(default=False, description="Amazon Comprehend sentiment on each user turn.")
-    api_throttle_rate: float = Field(default=10, gt=0, le=10_000, description="Steady requests/s the API accepts.")
-    api_throttle_burst: int = Field(default=20, ge=1, le=5_000, description="Burst of requests the API accepts.")
+    sentiment_analysis: bool = Field(
+        default=False, description="Amazon Comprehend sentiment on each user turn (alias setting)."
+    )
+    api_throttle_rate: float = Field(
+        default=10, gt=0, le=10_000, description="Steady requests per second the REST API accepts."
+    )
+    api_throttle_burst: int = Field(default=20, ge=1, le=5_000, description="Burst of requests the REST API accepts.")
     api_rate_limit_per_ip: int | None = Field(
         default=None,
         ge=10,
         le=2_000_000_000,
-        description="Requests per IP per 5 minutes to /api/* before AWS WAF blocks the IP. Unset: no WAF.",
+        description="Requests one IP may send to `/api/*` in 5 minutes before an AWS WAF web ACL on CloudFront "
+        "blocks it (10 or more). Unset: no WAF, no idle cost (about $6/month when set). Prod: `100`.",
     )
     allowed_origins: tuple[Origin, ...] = Field(
-        default=(), description="Extra https origins allowed to call the API (CORS), e.g. an embedding site."
+        default=(),
+        description="JSON list of extra `https://` origins allowed to call the API (CORS), e.g. a site embedding "
+        "the chat. The page itself needs none: it reaches the API on its own origin.",
     )
     manage_api_gateway_account: bool = Field(
         default=True,
-        description="Set the region's API Gateway CloudWatch role, which access logs need once per account and region.",
+        description="Set the region's API Gateway CloudWatch logging role, which API access logs need once per "
+        "account and region (kept on destroy, so other stacks keep logging). Set `false` where the account "
+        "already has one.",
     )
     escalation_max_attempts: int = Field(
-        default=5, ge=1, le=20, description="Sends tried per escalation before it moves to the dead-letter queue."
+        default=5,
+        ge=1,
+        le=20,
+        description="Send attempts per escalation before it moves to the dead-letter queue (which raises an alarm).",
     )
-    alarm_email: Email | None = Field(
-        default=None, description="Address subscribed to the stack's alarms (DLQ not empty, Lex throttling)."
+    tickets_per_session_per_hour: int = Field(
+        default=DEFAULT_TICKETS_PER_SESSION_PER_HOUR,
+        ge=1,
+        le=100,
+        description="Escalation tickets one chat session, and one reply address, may open per clock hour (1 to 100); "
+        "the next gets 429 on `/api/escalate` and a polite answer in the chat.",
     )
+    alarm_email: Email | None = Field(default=None, description="Address subscribed to the stack's alarms.")
     custom_domain: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")] | None = Field(
-        default=None, description="Domain name for the chat page; needs `certificateArn`."
+        default=None, description="Domain name for the chat page; set together with `certificateArn`."
     )
     certificate_arn: (
         Annotated[str, StringConstraints(pattern=r"^arn:aws:acm:us-east-1:\d{12}:certificate/.+$")] | None
-    ) = Field(default=None, description="ACM certificate (us-east-1) for `customDomain`.")
+    ) = Field(default=None, description="ACM certificate in us-east-1 covering `customDomain`.")
 
     @field_validator("log_retention_days")
     @classmethod
@@ -132,14 +170,9 @@ class StackSettings(BaseModel):
             )
         return self
 
-    @property
-    def name_prefix(self) -> str:
-        """Prefix for physical names, unique per stack (`support-chatbot-dev`)."""
-        return f"{self.project}-{self.stack}"
-
 
 # How each field is spelled in Pulumi config, with an example for the fix-it command.
-CONFIG_KEYS: dict[str, _Key] = {
+SETTING_KEYS: dict[str, _Key] = {
     "region": _Key("aws:region", "us-east-1"),
     "escalation_sender": _Key("escalationSender", "support-bot@example.com"),
     "escalation_recipients": _Key("escalationRecipients", "'[\"it-support@example.com\"]'"),
@@ -156,6 +189,7 @@ CONFIG_KEYS: dict[str, _Key] = {
     "allowed_origins": _Key("allowedOrigins", "'[\"https://www.example.com\"]'"),
     "manage_api_gateway_account": _Key("manageApiGatewayAccount", "false"),
     "escalation_max_attempts": _Key("escalationMaxAttempts", "5"),
+    "tickets_per_session_per_hour": _Key("ticketsPerSessionPerHour", "3"),
     "alarm_email": _Key("alarmEmail", "ops@example.com"),
     "custom_domain": _Key("customDomain", "chat.example.com"),
     "certificate_arn": _Key("certificateArn", "arn:aws:acm:us-east-1:123456789012:certificate/abc"),
@@ -168,10 +202,14 @@ class SettingsError(Exception):
 
 def fix_command(field: str) -> str:
     """The `pulumi config set` command that sets `field`."""
-    key = CONFIG_KEYS[field]
-    qualified = key.key if ":" in key.key else f"{NAMESPACE}:{key.key}"
-    secret = " --secret" if key.secret else ""
-    return f"pulumi config set{secret} {qualified} {key.example}"
+    key = SETTING_KEYS[field]
+    return f"pulumi config set {qualified_key(field)} {key.example}"
+
+
+def qualified_key(field: str) -> str:
+    """The config key of `field` with its namespace: `support-chatbot:escalationSender`, `aws:region`."""
+    key = SETTING_KEYS[field].key
+    return key if ":" in key else f"{NAMESPACE}:{key}"
 
 
 def settings_from_values(stack: str, values: dict[str, Any]) -> StackSettings:
@@ -183,8 +221,8 @@ def settings_from_values(stack: str, values: dict[str, Any]) -> StackSettings:
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else ""
             reason = str(error["msg"]).removeprefix("Value error, ")
-            if field in CONFIG_KEYS:
-                key = CONFIG_KEYS[field].key
+            if field in SETTING_KEYS:
+                key = SETTING_KEYS[field].key
                 problems.append(f"  {key}: {reason}. Fix: {fix_command(field)}")
             else:
                 problems.append(f"  {field or 'settings'}: {reason}")
@@ -195,7 +233,7 @@ def load_settings() -> StackSettings:
     """Read the current stack's settings from Pulumi config; raises SettingsError with the fix on any problem."""
     config = pulumi.Config(NAMESPACE)
     values: dict[str, Any] = {}
-    for field, key in CONFIG_KEYS.items():
+    for field, key in SETTING_KEYS.items():
         namespace, _, name = key.key.rpartition(":")
         raw = (pulumi.Config(namespace) if namespace else config).get(name)
         if raw is None:
@@ -210,3 +248,21 @@ def _decode(raw: str) -> Any:
         return json.loads(raw)
     except json.JSONDecodeError:
         return raw
+
+
+def configuration_table() -> str:
+    """The README's configuration reference, as a markdown table: each key, its default and its description."""
+    rows = ["| Key | Default | Meaning |", "|---|---|---|"]
+    for field in SETTING_KEYS:
+        info = StackSettings.model_fields[field]
+        rows.append(f"| `{qualified_key(field)}` | {_default(info.default)} | {info.description} |")
+    return "\n".join(rows) + "\n"
+
+
+def _default(value: object) -> str:
+    """A default as the table shows it: `required`, `unset`, or the value as it is written in config."""
+    if value is PydanticUndefined:
+        return "required"
+    if value is None:
+        return "unset"
+    return f"`{json.dumps(list(value) if isinstance(value, tuple) else value)}`"

@@ -16,7 +16,7 @@ from typing import Literal
 
 MAX_USER_TEXT_CHARS = 1024  # Lex V2 RecognizeText accepts at most 1,024 characters of text
 MAX_BOT_TEXT_CHARS = 4000  # a bot answer may be longer than what a user may type
-MAX_HISTORY_TURNS = 50  # turns of conversation an escalation carries
+MAX_HISTORY_TURNS = 50  # turns of conversation an escalation carries (and a ticket keeps: the most recent)
 MAX_EMAIL_CHARS = 254  # RFC 5321 path limit
 MAX_SESSION_ID_CHARS = 100  # Lex V2 session ids: 2 to 100 characters
 SESSION_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"  # Lex V2's sessionId alphabet
@@ -24,10 +24,14 @@ MIN_EPOCH_MS = 946_684_800_000  # 2000-01-01T00:00:00Z: nothing older is a real 
 MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 ORIGIN_PATTERN = re.compile(r"^https://[a-z0-9.-]+(:[0-9]{1,5})?$")  # an extra origin a stack may allow (CORS)
 METRICS_NAMESPACE = "SupportChatbot"  # every function's Powertools metrics; alarms and dashboards read it
+DEFAULT_TICKETS_PER_SESSION_PER_HOUR = 3  # tickets one chat session (and one reply address) may open per hour
+TICKET_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's: no 0/O, 1/I/L look-alikes, no U
+TICKET_REFERENCE_PATTERN = r"^SUP-[2-9A-HJKMNP-TV-Z]{5}$"  # what users see and quote: `SUP-7KQ2M`
 
 # --- tables ---------------------------------------------------------------------------------------------------
 
 AttributeType = Literal["S", "N", "B"]
+StreamViewType = Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class TableSchema:
     """The epoch-seconds attribute DynamoDB's TTL expires rows by; None: rows are kept."""
     number_attributes: tuple[str, ...] = ()
     """Non-key attributes stored as DynamoDB numbers (everything else a writer sends is a string)."""
+    stream_view_type: StreamViewType | None = None
+    """What the table's DynamoDB stream carries of each change; None: no stream."""
 
     @property
     def keys(self) -> tuple[KeyAttribute, ...]:
@@ -64,11 +70,18 @@ QUERY_LOG_TABLE = TableSchema(
 """`ChatbotUserQueries`: one row per conversation turn, keyed by session and epoch-ms timestamp."""
 QUERY_LOG_TABLE_PREFIX = "ChatbotUserQueries"
 
-TICKETS_TABLE = TableSchema(hash_key=KeyAttribute("ticketId", "S"), number_attributes=("createdAt", "updatedAt"))
-"""Escalation tickets: the record of what users asked the team. No TTL: they are kept."""
+TICKETS_TABLE = TableSchema(
+    hash_key=KeyAttribute("ticketId", "S"),
+    number_attributes=("createdAt", "updatedAt", "claimedUntil", "sentAt", "transcriptOmitted"),
+    stream_view_type="KEYS_ONLY",
+)
+"""Escalation tickets: the record of what users asked the team. No TTL: they are kept. Its stream (keys only: no
+user text leaves the table) carries each new ticket to the forwarder, which queues it for the sender."""
 
 IDEMPOTENCY_TABLE = TableSchema(hash_key=KeyAttribute("id", "S"), ttl_attribute="expiration")
-"""Powertools idempotency records (its own attribute names: `id`, `expiration`)."""
+"""Short-lived bookkeeping of ticket openers, expired by TTL: the ticket-limit counters (`id` = `ticket-limit#...`,
+`count`, `expiration`). It held Powertools idempotency records before a ticket's own conditional write became
+the idempotency record; the name is kept so deployed stacks keep the table."""
 
 CUSTOMERS_TABLE = TableSchema(hash_key=KeyAttribute("CustomerId", "S"), number_attributes=("AccountBalance",))
 """Customers the bot answers about: CustomerId, Name, Email, LastOrderId, LastOrderStatus, AccountBalance."""
@@ -110,23 +123,34 @@ QUERY_LOG_RETENTION_DAYS = EnvVar("QUERY_LOG_RETENTION_DAYS", required=False)
 TICKETS_TABLE_NAME = EnvVar("TICKETS_TABLE_NAME")
 IDEMPOTENCY_TABLE_NAME = EnvVar("IDEMPOTENCY_TABLE_NAME")
 ESCALATION_QUEUE_URL = EnvVar("ESCALATION_QUEUE_URL")
+TICKETS_PER_SESSION_PER_HOUR = EnvVar("TICKETS_PER_SESSION_PER_HOUR")
+"""Tickets one chat session, and one reply address, may open per clock hour (a whole number, at least 1)."""
 SENDER_ADDRESS = EnvVar("SENDER_ADDRESS")
+SES_CONFIGURATION_SET = EnvVar("SES_CONFIGURATION_SET")
+"""The SES configuration set escalation emails go through (its events report bounces and complaints)."""
 RECIPIENTS = EnvVar("RECIPIENTS")
 """A JSON list of the support team's addresses."""
 CUSTOMERS_TABLE_NAME = EnvVar("CUSTOMERS_TABLE_NAME")
 ALLOWED_ORIGINS = EnvVar("ALLOWED_ORIGINS", required=False)
 """A JSON list of the extra https origins answered with CORS headers; unset: none."""
+BOT_CONTENT_PATH = EnvVar("BOT_CONTENT_PATH", required=False)
+"""Where the fulfillment function reads `bot_content.json` instead of from its own package (local stack, tests)."""
 
-OPEN_TICKETS = (TICKETS_TABLE_NAME, ESCALATION_QUEUE_URL, IDEMPOTENCY_TABLE_NAME)
-"""What a function that opens escalation tickets reads (the escalate function and the bot's code hook)."""
+OPEN_TICKETS = (TICKETS_TABLE_NAME, IDEMPOTENCY_TABLE_NAME, TICKETS_PER_SESSION_PER_HOUR)
+"""What a function that opens escalation tickets reads (the escalate function and the bot's code hook). Opening a
+ticket is one conditional write to the tickets table; the table's stream queues it, so openers need no queue."""
 
 FUNCTION_ENVIRONMENT: dict[str, tuple[EnvVar, ...]] = {
     "store_query": (QUERY_LOG_TABLE_NAME, QUERY_LOG_RETENTION_DAYS, ALLOWED_ORIGINS),
     "escalate": (*OPEN_TICKETS, ALLOWED_ORIGINS),
-    "send_escalation": (TICKETS_TABLE_NAME, SENDER_ADDRESS, RECIPIENTS),
-    "fulfillment": (CUSTOMERS_TABLE_NAME, *OPEN_TICKETS),
+    "forward_tickets": (ESCALATION_QUEUE_URL,),
+    "send_escalation": (TICKETS_TABLE_NAME, ESCALATION_QUEUE_URL, SENDER_ADDRESS, RECIPIENTS, SES_CONFIGURATION_SET),
+    "fulfillment": (CUSTOMERS_TABLE_NAME, *OPEN_TICKETS, QUERY_LOG_TABLE_NAME),
 }
 """Every function (its folder under `functions/`) and the variables it reads. Components set exactly these."""
+
+LOCAL_ONLY_ENVIRONMENT: dict[str, tuple[EnvVar, ...]] = {"fulfillment": (BOT_CONTENT_PATH,)}
+"""Variables a function also reads that only the local stack and tests set: a component never sets these."""
 
 
 def environment_names(function: str) -> frozenset[str]:

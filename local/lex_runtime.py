@@ -6,10 +6,12 @@ error type and HTTP status. The fulfillment Lambda is a plain callable (`CodeHoo
 fake and the local stack passes the real handler.
 
 Dialog, as Lex runs it: classify the utterance (`local.lex_nlu`), fill the slots found in it, call the dialog
-code hook when the intent has one, elicit missing slots with the definition's prompts (re-prompting up to
-`max_retries`, then failing the intent), call the fulfillment code hook, or close with the intent's `answer`.
-Sessions keep their attributes and the intent in progress, expire after the bot's idle TTL, and are locked
-per session so concurrent conversations never share state.
+code hook when the intent has one, elicit missing slots with the definition's prompts and quick replies
+(re-prompting up to `max_retries`, then handing over to FallbackIntent, as Lex V2 does), call the fulfillment code
+hook, or close with the intent's `answer`. While a slot is elicited, the user may change their mind as in Lex V2:
+a built-in cancel or start over, or an answer that is clearly another intent, leaves the question. Sessions keep
+their attributes and the intent in progress, expire after the bot's idle TTL, and are locked per session so
+concurrent conversations never share state.
 """
 
 from __future__ import annotations
@@ -31,19 +33,21 @@ from contracts.stack import MAX_SESSION_ID_CHARS, MAX_USER_TEXT_CHARS, SESSION_I
 from local.lex_nlu import FALLBACK_INTENT, MAX_INTERPRETATIONS, Classifier, Match, SlotValue, extract_value, tokenize
 
 if TYPE_CHECKING:
-    from bot.schema import BotDefinition, Intent, Locale, Slot
+    from bot.schema import BotDefinition, Intent, Locale, ResponseCard, Slot
 
 CodeHook = Callable[[dict[str, Any]], dict[str, Any]]
 """The fulfillment Lambda: takes a Lex V2 code-hook event, returns its response (a dict)."""
 
 MIN_SESSION_ID_CHARS = 2  # botocore's SessionId: 2 to MAX_SESSION_ID_CHARS characters of SESSION_ID_PATTERN
 _SESSION_ID = re.compile(SESSION_ID_PATTERN)
-SWITCH_CONFIDENCE = 0.9  # while a slot is elicited, only a near-exact other intent changes the subject
+SWITCH_CONFIDENCE = 0.9  # an answer that fills the slot changes the subject only when it is near-certainly another
+# ...or a confident cancel / start over ("nah, forget that"); a first name that merely resembles one ("Star",
+# "Mindy") scores well below this.
+LEAVE_CONFIDENCE = 0.8
 MESSAGE_VERSION = "1.0"
-GAVE_UP = (
-    "Sorry, I still didn't get that, so let's leave it there. "
-    'Ask me something else, or say "talk to a human" to reach our support team.'
-)
+# Lex's AMAZON.EmailAddress takes `username@domain` as the user said it; whether that is an address the support team
+# can reply to is the code hook's call, and it says why not ("ana@example" has no top-level domain).
+_SAID_EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
 CONFIRM_DEFAULT = "Shall I go ahead?"
 DENIED = "Okay, I won't do that. What else can I help you with?"
 ELICIT_INTENT_DEFAULT = "What can I help you with?"
@@ -360,10 +364,10 @@ class _Turn:
             self._new_intent()
             return
         chosen, ranked = self.classifier.classify(self.text)
-        if chosen.intent not in {progress.name, FALLBACK_INTENT} and chosen.score >= SWITCH_CONFIDENCE:
-            self._new_intent(chosen, ranked)  # the user changed the subject
-            return
         values = self._slot_values(intent, slot)
+        if self._changes_subject(progress, chosen, answered=bool(values)):
+            self._new_intent(chosen, ranked)  # the user changed their mind: Lex switches intents
+            return
         self.interpretations = self._interpretations(Match(progress.name, 1.0, values), ranked)
         if not values:
             progress.retries += 1
@@ -378,6 +382,18 @@ class _Turn:
         progress.retries = 0
         self._after_input(intent)
 
+    def _changes_subject(self, progress: Progress, chosen: Match, *, answered: bool) -> bool:
+        """Whether an answer to a slot's prompt leaves the question, as Lex V2 switches intents mid-dialog: another
+        intent does when the answer fills no slot and the intent clears the locale's threshold ("my internet is
+        down" for a customer id); when the answer does fill the slot ("never mind" read as a first name), only a
+        confident cancel or start over, or a near-certain other intent, does."""
+        if chosen.intent in {progress.name, FALLBACK_INTENT}:
+            return False
+        if not answered:
+            return chosen.score >= self.classifier.threshold
+        leaves = self.locale.intent(chosen.intent).leaves_the_dialog
+        return chosen.score >= (LEAVE_CONFIDENCE if leaves else SWITCH_CONFIDENCE)
+
     def _slot_values(self, intent: Intent, slot: Slot) -> dict[str, SlotValue]:
         """Values in an answer to `slot`'s prompt: a sample of the intent that names the slot
         ("my customer ID is 12345"), else the answer itself read as the slot's type."""
@@ -385,6 +401,9 @@ class _Turn:
         if sampled is not None and slot.name in sampled.slots and sampled.score >= self.classifier.threshold:
             return dict(sampled.slots)
         value = extract_value(slot, self.locale, self.text)
+        if value is None and slot.type == "AMAZON.EmailAddress" and (said := _SAID_EMAIL.search(self.text)):
+            address = said.group().rstrip(".,;:!?")
+            value = SlotValue(address, address, (address,))
         return {slot.name: value} if value is not None else {}
 
     def _answer_confirmation(self, progress: Progress) -> None:
@@ -434,13 +453,20 @@ class _Turn:
             progress.retries = 0
         progress.eliciting = slot.name
         progress.state = "InProgress"
-        self.messages.extend(messages or [_message(slot.prompt)])
+        self.messages.extend(messages or self._prompt(slot))
         self._show(progress, {"type": "ElicitSlot", "slotToElicit": slot.name})
 
+    def _prompt(self, slot: Slot) -> list[dict[str, Any]]:
+        """The definition's prompt for `slot`, with its quick replies when it offers some."""
+        card = self.locale.slot_card(slot)
+        return [_message(slot.prompt)] + ([_card_message(card)] if card is not None else [])
+
     def _give_up(self, progress: Progress) -> None:
+        """Lex V2 invokes FallbackIntent when an answer is still no slot value (or no yes or no) after the prompt's
+        retries: the intent in progress is dropped, and the fallback offers a person."""
         progress.eliciting = None
         progress.confirming = False
-        self._close(progress, "Failed", [_message(GAVE_UP)])
+        self._new_intent(Match(FALLBACK_INTENT, 0.0), [])
 
     def _close(self, progress: Progress, state: str, messages: list[dict[str, Any]]) -> None:
         progress.state = state
@@ -650,6 +676,11 @@ class _Turn:
 
 def _message(content: str) -> dict[str, Any]:
     return {"contentType": "PlainText", "content": content}
+
+
+def _card_message(card: ResponseCard) -> dict[str, Any]:
+    """Quick replies as Lex V2 sends them: an ImageResponseCard message (no `content`)."""
+    return {"contentType": "ImageResponseCard", "imageResponseCard": card.to_lex()}
 
 
 def _names(locale: Locale) -> set[str]:

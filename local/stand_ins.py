@@ -3,12 +3,12 @@
 `provision(names=None) -> StandInNames` creates, with whatever boto3 reaches (moto's `mock_aws` in tests, a moto
 server through `AWS_ENDPOINT_URL` in the local stack):
 
-- the query-log, tickets, idempotency and customers tables, each with the keys and TTL attribute its schema in
-  `contracts.stack` gives (the schemas the components deploy and the handlers rely on);
+- the query-log, tickets, idempotency and customers tables, each with the keys, TTL attribute and stream its
+  schema in `contracts.stack` gives (the schemas the components deploy and the handlers rely on);
 - the customers loaded from bot/sample_customers.json, with the schema's number attributes (`AccountBalance`)
   stored as DynamoDB numbers;
 - the escalation queue with its DLQ and a redrive policy (`max_receive_count`, default 3);
-- the verified SES sender identity;
+- the verified SES sender identity and the configuration set escalation emails go through;
 - a Cognito identity pool that allows unauthenticated (guest) identities.
 
 It returns the names with the queue URLs and the pool id filled in; `StandInNames.environment()` is every
@@ -34,6 +34,7 @@ from contracts.stack import (
     ALLOWED_ORIGINS,
     CUSTOMERS_TABLE,
     CUSTOMERS_TABLE_NAME,
+    DEFAULT_TICKETS_PER_SESSION_PER_HOUR,
     ESCALATION_QUEUE_URL,
     IDEMPOTENCY_TABLE,
     IDEMPOTENCY_TABLE_NAME,
@@ -44,6 +45,8 @@ from contracts.stack import (
     QUERY_LOG_TABLE_PREFIX,
     RECIPIENTS,
     SENDER_ADDRESS,
+    SES_CONFIGURATION_SET,
+    TICKETS_PER_SESSION_PER_HOUR,
     TICKETS_TABLE,
     TICKETS_TABLE_NAME,
     KeyAttribute,
@@ -69,11 +72,13 @@ class StandInNames:
     escalation_queue: str = "escalations"
     escalation_dlq: str = "escalations-dlq"
     sender_address: str = "chatbot@example.com"
+    ses_configuration_set: str = "escalations"
     recipients: tuple[str, ...] = ("support@example.com",)
     allowed_origins: tuple[str, ...] = ()  # extra https origins answered with CORS; the page's own needs none
     identity_pool_name: str = "chatbot_guests"
     max_receive_count: int = 3
     query_log_retention_days: int = 90
+    tickets_per_session_per_hour: int = DEFAULT_TICKETS_PER_SESSION_PER_HOUR
     metrics_namespace: str = METRICS_NAMESPACE
     escalation_queue_url: str = ""  # filled in by provision()
     escalation_dlq_url: str = ""  # filled in by provision()
@@ -87,8 +92,10 @@ class StandInNames:
             QUERY_LOG_RETENTION_DAYS.name: str(self.query_log_retention_days),
             TICKETS_TABLE_NAME.name: self.tickets_table,
             IDEMPOTENCY_TABLE_NAME.name: self.idempotency_table,
+            TICKETS_PER_SESSION_PER_HOUR.name: str(self.tickets_per_session_per_hour),
             ESCALATION_QUEUE_URL.name: self.escalation_queue_url,
             SENDER_ADDRESS.name: self.sender_address,
+            SES_CONFIGURATION_SET.name: self.ses_configuration_set,
             RECIPIENTS.name: json.dumps(list(self.recipients)),
             CUSTOMERS_TABLE_NAME.name: self.customers_table,
             ALLOWED_ORIGINS.name: json.dumps(list(self.allowed_origins)),
@@ -116,6 +123,7 @@ def provision(names: StandInNames | None = None) -> StandInNames:
     )["QueueUrl"]
 
     _client("ses", names.region).verify_email_identity(EmailAddress=names.sender_address)
+    _client("sesv2", names.region).create_configuration_set(ConfigurationSetName=names.ses_configuration_set)
 
     pool = _client("cognito-identity", names.region).create_identity_pool(
         IdentityPoolName=names.identity_pool_name, AllowUnauthenticatedIdentities=True
@@ -137,15 +145,20 @@ def _cached_client(service: str, region: str, endpoint_url: str | None) -> Any:
 
 
 def _table(dynamodb: DynamoDBClient, name: str, schema: TableSchema) -> None:
-    """Create table `name` with the keys and TTL of `schema`, billed per request as the deployed tables are."""
+    """Create table `name` with the keys, TTL and stream of `schema`, billed per request as the deployed tables
+    are."""
     roles: list[tuple[KeyAttribute, Literal["HASH", "RANGE"]]] = [(schema.hash_key, "HASH")]
     if schema.range_key is not None:
         roles.append((schema.range_key, "RANGE"))
+    stream: dict[str, Any] = {}
+    if schema.stream_view_type is not None:
+        stream = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": schema.stream_view_type}}
     dynamodb.create_table(
         TableName=name,
         AttributeDefinitions=[{"AttributeName": key.name, "AttributeType": key.type} for key, _ in roles],
         KeySchema=[{"AttributeName": key.name, "KeyType": role} for key, role in roles],
         BillingMode="PAY_PER_REQUEST",
+        **stream,
     )
     if schema.ttl_attribute is not None:
         dynamodb.update_time_to_live(

@@ -1,4 +1,5 @@
-"""Write docs/openapi.json: the REST API's description, generated from the two API functions' resolvers.
+"""Write docs/openapi.json: the REST API's description, generated from the resolvers of the functions that serve
+the routes in `contracts.stack.PUBLIC_ROUTES`.
 
 Run `.venv/bin/python scripts/generate_openapi.py` after changing a route or a model; a test fails while the
 committed file differs from what the code generates. Powertools describes each resolver on its own; this merges
@@ -22,7 +23,6 @@ DESCRIPTION = (
     "conversation to the support team by email. Every error answer is JSON: `message`, and `errors` naming "
     "each offending field with the reason."
 )
-API_MODULES = ("functions.escalate.handler", "functions.store_query.handler")
 POWERTOOLS_ONLY_SCHEMAS = ("HTTPValidationError", "ResponseValidationError", "ValidationError")
 
 
@@ -33,9 +33,11 @@ def openapi_document() -> dict[str, Any]:
             sys.path.insert(0, path)
     import importlib
 
+    from contracts.stack import PUBLIC_ROUTES
+
     document: dict[str, Any] | None = None
-    for module_name in API_MODULES:
-        app = importlib.import_module(module_name).app
+    for function in dict.fromkeys(route.function for route in PUBLIC_ROUTES):
+        app = importlib.import_module(f"functions.{function}.handler").app
         part = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION))
         if document is None:
             document = part

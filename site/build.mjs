@@ -12,7 +12,7 @@ import * as esbuild from 'esbuild'
 const HERE = import.meta.dirname
 const DIST = join(HERE, 'dist')
 const ASSETS = join(DIST, 'assets')
-const BUDGET_BYTES = 40 * 1024 // first load, gzipped: HTML + CSS + JS + config.js
+const BUDGET_BYTES = 40 * 1024 // first load, gzipped: HTML + CSS + JS + favicon + config.js
 const TARGET = ['chrome111', 'firefox114', 'safari16.4'] // Tailwind 4's own browser floor
 const run = promisify(execFile)
 
@@ -68,16 +68,18 @@ function renderHtml (template, names) {
 }
 
 async function main () {
-  const [{ app, themeInit }, css, template, exampleConfig] = await Promise.all([
+  const [{ app, themeInit }, css, template, exampleConfig, favicon] = await Promise.all([
     bundleScripts(),
     buildStyles(),
     readFile(join(HERE, 'index.html'), 'utf8'),
-    readFile(join(HERE, 'config.example.js'), 'utf8')
+    readFile(join(HERE, 'config.example.js'), 'utf8'),
+    readFile(join(HERE, 'src/favicon.svg'), 'utf8')
   ])
   const assets = {
     'app.js': [`assets/app-${contentHash(app)}.js`, app],
     'app.css': [`assets/app-${contentHash(css)}.css`, css],
-    'theme-init.js': [`assets/theme-init-${contentHash(themeInit)}.js`, themeInit]
+    'theme-init.js': [`assets/theme-init-${contentHash(themeInit)}.js`, themeInit],
+    'favicon.svg': [`assets/favicon-${contentHash(favicon)}.svg`, favicon] // browsers fetch it with the page
   }
   const html = renderHtml(template, Object.fromEntries(Object.entries(assets).map(([key, [path]]) => [key, path])))
 

@@ -1,69 +1,170 @@
-"""`POST /escalate`: record an escalation ticket, queue its email, answer 202 with the ticket id.
+"""`POST /escalate`: record an escalation ticket (its stream queues the email), answer 202 with its reference.
 
-Answers: 202 `{"ticketId": "...", "status": "queued"}` (the same ticket again for a repeated submission);
-409 `{"message": ...}` while the same submission is still being opened; 503 `{"message": ..., "errors": []}`
-with `Retry-After` when the ticket could not be recorded or queued (nothing was kept: retrying is safe);
-and the shared 400/404/413/415/422/500 answers of `chatbot_shared.rest`.
+Answers: 202 `{"ticketId": "SUP-7KQ2M", "status": "queued"}` (the same ticket again, with where it stands, for a
+repeated submission: same `idempotencyKey` and fields); 429 with `Retry-After` when the chat session or the reply
+address opened its tickets for this hour (`errors` names `sessionId` or `userEmail` and the limit); 409 with
+`Retry-After` while a twin of the same submission is being written; 503 with `Retry-After` when the ticket could
+not be recorded (the message says whether nothing was kept, or whether it may have been: a retry of the same
+submission is safe either way); and the shared 400/404/413/415/422/500 answers of `chatbot_shared.rest`.
 
+Environment (read on first use, all in `Settings`): the ticket desk's names and ALLOWED_ORIGINS.
 No `from __future__ import annotations` here: Powertools must see the real body model in the route signature.
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
 
-from chatbot_shared import escalation
-from chatbot_shared.escalation import EscalationInProgressError, EscalationRequest, TicketNotQueuedError, TicketReceipt
-from chatbot_shared.rest import ERROR_RESPONSES, JSON_MEDIA_TYPE, ErrorBody, JsonApi, error_response
+from chatbot_shared.environment import FunctionEnvironment
+from chatbot_shared.escalation.desk import (
+    DeskNames,
+    EscalationInProgressError,
+    TicketDesk,
+    TicketLimitReachedError,
+    TicketNotRecordedError,
+    TicketUnconfirmedError,
+)
+from chatbot_shared.escalation.models import PATTERN_REASONS, EscalationRequest, TicketReceipt
+from chatbot_shared.rest import (
+    ERROR_RESPONSES,
+    JSON_MEDIA_TYPE,
+    ErrorBody,
+    FieldError,
+    JsonApi,
+    error_response,
+    parse_allowed_origins,
+)
+from contracts.stack import ALLOWED_ORIGINS, ESCALATE_ROUTE, METRICS_NAMESPACE
+
+TICKET_LIMIT_WINDOW_SECONDS = 3600  # the limit counts tickets per clock hour
 
 RETRY_AFTER_SECONDS = "5"
 
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything this function reads from its environment (`contracts.stack.FUNCTION_ENVIRONMENT["escalate"]`)."""
+
+    desk: DeskNames
+    allowed_origins: frozenset[str]
+
+    @classmethod
+    def read(cls, source: Mapping[str, str] | None = None) -> "Settings":
+        """Read from `source` (default: the process environment); ConfigurationError names a missing variable."""
+        env = FunctionEnvironment(ESCALATE_ROUTE.function, source)
+        return cls(
+            desk=DeskNames.to_open_tickets(env), allowed_origins=parse_allowed_origins(env.optional(ALLOWED_ORIGINS))
+        )
+
+
+@cache
+def settings() -> Settings:
+    """This function's settings, read on first use."""
+    return Settings.read()
+
+
 logger = Logger()
-metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE
-api = JsonApi(pattern_reasons=escalation.PATTERN_REASONS)
+metrics = Metrics(namespace=METRICS_NAMESPACE)  # the namespace alarms and dashboards read
+desk = TicketDesk(lambda: settings().desk)  # tests swap it
+api = JsonApi(pattern_reasons=PATTERN_REASONS, allowed_origins=lambda: settings().allowed_origins)
 app = api.app
 
 
+class TicketLimitBody(ErrorBody):
+    """The 429 of the ticket limit: the error body plus the limit and its window, so a client can say so and
+    knows a retry cannot lift it (API Gateway's own throttling 429 has neither)."""
+
+    limit: int = Field(description="Tickets one chat session (or reply address) may open per window")
+    window_seconds: int = Field(alias="windowSeconds", description="The window the limit counts over, in seconds")
+
+
 @app.post(
-    "/escalate",
+    ESCALATE_ROUTE.path,
     status_code=int(HTTPStatus.ACCEPTED),
     summary="Ask for a human",
-    description="Records an escalation ticket and queues the email to the support team.",
+    description="Records an escalation ticket; the support team's email is queued from the ticket. Send an "
+    "`idempotencyKey` (a UUID made once per submission) and retry a 409, 503 or network failure with the same body: "
+    "a retry never opens a second ticket.",
     responses={
-        int(HTTPStatus.ACCEPTED): {"description": "The ticket was recorded and its email queued"},
+        int(HTTPStatus.ACCEPTED): {"description": "The ticket is recorded (its email follows from the queue)"},
         **ERROR_RESPONSES,
         int(HTTPStatus.CONFLICT): {
-            "description": "The same submission is being processed right now; retry shortly",
+            "description": "The same submission is being recorded right now; retry after `Retry-After` seconds",
             "content": {JSON_MEDIA_TYPE: {"model": ErrorBody}},
         },
+        int(HTTPStatus.TOO_MANY_REQUESTS): {
+            "description": "The chat session or the reply address opened its tickets for this hour; `errors` names "
+            "the field, `limit` and `windowSeconds` the limit, `Retry-After` says when the hour turns. Do not retry "
+            "before.",
+            "content": {JSON_MEDIA_TYPE: {"model": TicketLimitBody}},
+        },
         int(HTTPStatus.SERVICE_UNAVAILABLE): {
-            "description": "The ticket could not be queued; nothing was kept, retry later",
+            "description": "The ticket could not be recorded (or confirmed); retry the same submission after "
+            "`Retry-After` seconds",
             "content": {JSON_MEDIA_TYPE: {"model": ErrorBody}},
         },
     },
 )
 def escalate(request: EscalationRequest) -> TicketReceipt:
-    """Open (or find again) the ticket for this request."""
-    return escalation.open_ticket(request, app.lambda_context)
+    """Open (or find again) the ticket for this submission."""
+    return desk.open(request, channel="page")
 
 
-@app.exception_handler(TicketNotQueuedError)
-def ticket_not_queued(_exc: TicketNotQueuedError) -> Response:
-    """503 with Retry-After: nothing was kept, so retrying is safe."""
-    message = "The escalation could not be queued; nothing was kept. Please retry shortly."
+@app.exception_handler(TicketNotRecordedError)
+def ticket_not_recorded(_exc: TicketNotRecordedError) -> Response:
+    """503 with Retry-After: DynamoDB refused the ticket, nothing was kept, so retrying is safe."""
+    message = "The escalation could not be recorded; nothing was kept. Please retry shortly."
+    return error_response(HTTPStatus.SERVICE_UNAVAILABLE, message, headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+@app.exception_handler(TicketUnconfirmedError)
+def ticket_unconfirmed(_exc: TicketUnconfirmedError) -> Response:
+    """503 with Retry-After: the ticket may or may not exist; the same submission again settles it, once."""
+    message = (
+        "The escalation may not have been recorded. Please retry shortly: "
+        "retrying the same request never opens a second ticket."
+    )
     return error_response(HTTPStatus.SERVICE_UNAVAILABLE, message, headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
 @app.exception_handler(EscalationInProgressError)
 def escalation_in_progress(_exc: EscalationInProgressError) -> Response:
-    """409 with Retry-After: the same submission is being opened right now."""
+    """409 with Retry-After: the same submission is being recorded right now."""
     message = "The same escalation is being processed. Please retry shortly."
     return error_response(HTTPStatus.CONFLICT, message, headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+@app.exception_handler(TicketLimitReachedError)
+def ticket_limit_reached(exc: TicketLimitReachedError) -> Response:
+    """429 naming the limit and the field it counts by, with Retry-After: when the hour turns."""
+    metrics.add_metric(name="TicketLimitReached", unit=MetricUnit.Count, value=1)
+    field, who = ("sessionId", "chat session") if exc.scope == "session" else ("userEmail", "email address")
+    minutes = max(1, round(exc.retry_after_seconds / 60))
+    reason = (
+        f"at most {exc.limit} tickets per {who} per hour (ticketsPerSessionPerHour); "
+        f"try again in about {minutes} minute{'s' if minutes != 1 else ''}"
+    )
+    body = TicketLimitBody(
+        message=f"Ticket limit reached: at most {exc.limit} tickets per {who} per hour.",
+        errors=[FieldError(field=field, reason=reason)],
+        limit=exc.limit,
+        windowSeconds=TICKET_LIMIT_WINDOW_SECONDS,
+    )
+    return Response(
+        status_code=int(HTTPStatus.TOO_MANY_REQUESTS),
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump_json(by_alias=True),
+        headers={"Retry-After": str(exc.retry_after_seconds)},
+    )
 
 
 @metrics.log_metrics

@@ -1,4 +1,4 @@
-"""`POST /store-query`: store one conversation turn in the query log (seed 000's `ChatbotUserQueries`).
+"""`POST /store-query`: store one conversation turn in the query log (the `ChatbotUserQueries` table).
 
 Answers 201 `{"stored": true}` once the row exists: the first write stores it, and a repeat with the same
 (sessionId, timestamp) stores nothing new and answers the same (first writer wins; the page may retry freely).
@@ -8,32 +8,36 @@ Decisions: the confidence score is rounded to 4 decimals and stored as a DynamoD
 1e-308 would underflow inside boto3); booleans are refused (strict types). Each row gets `expiresAt` (epoch
 seconds) = now + QUERY_LOG_RETENTION_DAYS (default 90) for the table's TTL.
 
-Environment: QUERY_LOG_TABLE_NAME, QUERY_LOG_RETENTION_DAYS (optional, default 90).
+Environment (read on first use, all in `Settings`): QUERY_LOG_TABLE_NAME, QUERY_LOG_RETENTION_DAYS (optional,
+default 90), ALLOWED_ORIGINS (optional).
 No `from __future__ import annotations` here: Powertools must see the real body model in the route signature.
 """
 
-import os
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
+from functools import cache, cached_property
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from chatbot_shared.escalation import (
-    MAX_EPOCH_MS,
-    MAX_QUERY_CHARS,
-    MAX_TURN_CHARS,
-    MIN_EPOCH_MS,
-    PATTERN_REASONS,
-    SESSION_ID_PATTERN,
-    wire_title,
+from chatbot_shared.environment import FunctionEnvironment
+from chatbot_shared.rest import ERROR_RESPONSES, JsonApi, parse_allowed_origins
+from chatbot_shared.wire import EpochMs, SessionId, wire_title
+from contracts.stack import (
+    ALLOWED_ORIGINS,
+    MAX_BOT_TEXT_CHARS,
+    MAX_USER_TEXT_CHARS,
+    QUERY_LOG_RETENTION_DAYS,
+    QUERY_LOG_TABLE,
+    QUERY_LOG_TABLE_NAME,
+    STORE_QUERY_ROUTE,
 )
-from chatbot_shared.rest import ERROR_RESPONSES, JsonApi
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -41,11 +45,40 @@ if TYPE_CHECKING:
 DEFAULT_RETENTION_DAYS = 90
 SECONDS_PER_DAY = 86_400
 CONFIDENCE_DECIMALS = 4  # Lex reports two decimals; four keep every real score and drop float noise
+SESSION_KEY, TIMESTAMP_KEY = (key.name for key in QUERY_LOG_TABLE.keys)
+TTL_ATTRIBUTE = QUERY_LOG_TABLE.ttl_attribute
 LEX_NAME_PATTERN = r"^[0-9A-Za-z](?:[_-]?[0-9A-Za-z])*[_-]?$"  # Lex V2 intent names: ^([0-9a-zA-Z][_-]?){1,100}$
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything this function reads from its environment (`contracts.stack.FUNCTION_ENVIRONMENT["store_query"]`)."""
+
+    table_name: str
+    retention_days: int
+    allowed_origins: frozenset[str]
+
+    @classmethod
+    def read(cls, source: Mapping[str, str] | None = None) -> "Settings":
+        """Read from `source` (default: the process environment); ConfigurationError names a missing variable."""
+        env = FunctionEnvironment(STORE_QUERY_ROUTE.function, source)
+        return cls(
+            table_name=env.require(QUERY_LOG_TABLE_NAME),
+            retention_days=env.optional_int(QUERY_LOG_RETENTION_DAYS, DEFAULT_RETENTION_DAYS),
+            allowed_origins=parse_allowed_origins(env.optional(ALLOWED_ORIGINS)),
+        )
+
+
+@cache
+def settings() -> Settings:
+    """This function's settings, read on first use."""
+    return Settings.read()
+
 
 logger = Logger()
 api = JsonApi(
-    pattern_reasons={**PATTERN_REASONS, LEX_NAME_PATTERN: "must be a Lex intent name: letters, digits, _ and -"}
+    pattern_reasons={LEX_NAME_PATTERN: "must be a Lex intent name: letters, digits, _ and -"},
+    allowed_origins=lambda: settings().allowed_origins,
 )
 app = api.app
 
@@ -55,12 +88,10 @@ class QueryLogEntry(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid", field_title_generator=wire_title)
 
-    session_id: StrictStr = Field(alias="sessionId", min_length=1, max_length=100, pattern=SESSION_ID_PATTERN)
-    timestamp: Annotated[StrictInt, Field(ge=MIN_EPOCH_MS, le=MAX_EPOCH_MS)] = Field(
-        description="When the user asked, in epoch milliseconds"
-    )
-    user_query: StrictStr = Field(alias="userQuery", min_length=1, max_length=MAX_QUERY_CHARS)
-    bot_response: StrictStr = Field(alias="botResponse", max_length=MAX_TURN_CHARS)
+    session_id: SessionId = Field(alias="sessionId")
+    timestamp: EpochMs = Field(description="When the user asked, in epoch milliseconds")
+    user_query: StrictStr = Field(alias="userQuery", min_length=1, max_length=MAX_USER_TEXT_CHARS)
+    bot_response: StrictStr = Field(alias="botResponse", max_length=MAX_BOT_TEXT_CHARS)
     confidence_score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = Field(
         alias="confidenceScore", default=None, description="Lex's NLU confidence in [0, 1], or null when Lex gave none"
     )
@@ -76,7 +107,7 @@ class Stored(BaseModel):
     stored: StrictBool
 
 
-class QueryLog:
+class QueryLogTable:
     """The query-log table; the boto3 client is created on first use (tests swap `handler.query_log`)."""
 
     def __init__(self, table_name: str | None = None, retention_days: int | None = None) -> None:
@@ -85,13 +116,11 @@ class QueryLog:
 
     @property
     def table_name(self) -> str:
-        return self._table_name or os.environ["QUERY_LOG_TABLE_NAME"]
+        return self._table_name or settings().table_name
 
     @property
     def retention_days(self) -> int:
-        if self._retention_days is not None:
-            return self._retention_days
-        return int(os.environ.get("QUERY_LOG_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
+        return settings().retention_days if self._retention_days is None else self._retention_days
 
     @cached_property
     def client(self) -> "DynamoDBClient":
@@ -103,12 +132,13 @@ class QueryLog:
     def store(self, entry: QueryLogEntry, *, now: float) -> bool:
         """Write the row unless one with the same keys exists; True when this call wrote it."""
         item: dict[str, Any] = {
-            "sessionId": {"S": entry.session_id},
-            "timestamp": {"N": str(entry.timestamp)},
+            SESSION_KEY: {"S": entry.session_id},
+            TIMESTAMP_KEY: {"N": str(entry.timestamp)},
             "userQuery": {"S": entry.user_query},
             "botResponse": {"S": entry.bot_response},
-            "expiresAt": {"N": str(int(now) + self.retention_days * SECONDS_PER_DAY)},
         }
+        if TTL_ATTRIBUTE is not None:  # rows expire by the table's TTL
+            item[TTL_ATTRIBUTE] = {"N": str(int(now) + self.retention_days * SECONDS_PER_DAY)}
         if entry.confidence_score is not None:
             item["confidenceScore"] = {"N": str(stored_confidence(entry.confidence_score))}
         if entry.intent_name is not None:
@@ -119,7 +149,7 @@ class QueryLog:
             self.client.put_item(
                 TableName=self.table_name,
                 Item=item,
-                ConditionExpression="attribute_not_exists(sessionId)",
+                ConditionExpression=f"attribute_not_exists({SESSION_KEY})",
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
@@ -131,11 +161,11 @@ def stored_confidence(score: float) -> Decimal:
     return Decimal(str(round(float(score), CONFIDENCE_DECIMALS))).normalize()
 
 
-query_log = QueryLog()
+query_log = QueryLogTable()
 
 
 @app.post(
-    "/store-query",
+    STORE_QUERY_ROUTE.path,
     status_code=int(HTTPStatus.CREATED),
     summary="Log a conversation turn",
     description="Stores one user query and the bot's answer in the query log (once per sessionId and timestamp).",

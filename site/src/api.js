@@ -2,6 +2,8 @@
 // The support API on the page's own origin: POST {apiBasePath}/escalate and POST {apiBasePath}/store-query.
 // Query-log rows wait in a durable queue (localStorage) until the API has them: a failed post is retried later
 // (next turn, `online`, next load), never dropped; a 4xx is a bad row and is logged instead.
+// An escalation carries an idempotency key the page makes: the same submission, retried, has the same key, so the
+// API opens one ticket however often it is sent; a changed submission gets a new key.
 import { fetchWithRetry, isRetryable, jsonOrThrow, ServiceError } from './http.js'
 import { KEYS, readJson, writeJson } from './store.js'
 
@@ -11,6 +13,7 @@ import { KEYS, readJson, writeJson } from './store.js'
  *   sessionId: string, userQuery: string, userEmail: string, userName: string, conversationHistory: HistoryTurn[]
  * }} EscalationRequest
  * @typedef {{ ticketId: string, status: string }} EscalationTicket
+ * @typedef {{ limit: number, windowSeconds: number | null }} TicketLimit
  * @typedef {{
  *   sessionId: string, timestamp: number, userQuery: string, botResponse: string,
  *   confidenceScore: number | null, intentName: string | null
@@ -18,6 +21,9 @@ import { KEYS, readJson, writeJson } from './store.js'
  */
 
 export const HISTORY_LIMIT = 50 // turns sent with an escalation, oldest first
+export const IDEMPOTENCY_KEY_FIELD = 'idempotencyKey' // the escalation field naming one submission (API: issue 13)
+export const ESCALATION_RETRIES = 4 // five attempts: a ticket matters more than a few seconds
+export const ESCALATION_BASE_DELAY_MS = 500
 export const RETRY_LATER_MS = 30_000 // while rows wait and the page stays open, try again this often
 
 export class SupportApi {
@@ -42,14 +48,27 @@ export class SupportApi {
   }
 
   /**
-   * Open a support ticket; the team emails the user. A 4xx throws a ServiceError whose body lists
-   * `errors: [{field, reason}]`.
+   * Open a support ticket; the team emails the user. Every attempt carries the same `idempotencyKey`, so a retry
+   * never opens a second ticket. Retried: 409 (the API is still opening the ticket of this key), 5xx and 429 (with
+   * its Retry-After), except the 429 of the ticket limit, which a retry cannot lift. A 4xx throws a ServiceError
+   * whose body lists `errors: [{field, reason}]` (or, for 429, names the limit: see `ticketLimit`).
    * @param {EscalationRequest} request
+   * @param {string} idempotencyKey one per submission, kept across its retries
    * @returns {Promise<EscalationTicket>}
    */
-  async escalate (request) {
-    const body = JSON.stringify({ ...request, conversationHistory: request.conversationHistory.slice(-HISTORY_LIMIT) })
-    const response = await fetchWithRetry(() => this._post('escalate', body), this.retry)
+  async escalate (request, idempotencyKey) {
+    if (!idempotencyKey) throw new TypeError('idempotencyKey is required')
+    const body = JSON.stringify({
+      ...request,
+      conversationHistory: request.conversationHistory.slice(-HISTORY_LIMIT),
+      [IDEMPOTENCY_KEY_FIELD]: idempotencyKey
+    })
+    const response = await fetchWithRetry(() => this._post('escalate', body), {
+      retries: ESCALATION_RETRIES,
+      baseDelayMs: ESCALATION_BASE_DELAY_MS,
+      retryOn: escalationRetryable,
+      ...this.retry
+    })
     const ticket = await jsonOrThrow(response)
     if (typeof ticket?.ticketId !== 'string') throw new ServiceError('service', 'the API returned no ticket id', response.status)
     return ticket
@@ -125,6 +144,30 @@ export class SupportApi {
       body
     })
   }
+}
+
+/**
+ * The ticket limit a 429 from /escalate names: `{"message", "limit": N, "windowSeconds": S}`; null for any other
+ * answer (a plain throttle, which a retry may get past).
+ * @param {unknown} body
+ * @returns {TicketLimit | null}
+ */
+export function ticketLimit (body) {
+  const { limit, windowSeconds } = /** @type {{ limit?: unknown, windowSeconds?: unknown }} */ (body ?? {})
+  if (!Number.isInteger(limit) || /** @type {number} */ (limit) < 1) return null
+  const window = Number.isInteger(windowSeconds) && /** @type {number} */ (windowSeconds) > 0 ? /** @type {number} */ (windowSeconds) : null
+  return { limit: /** @type {number} */ (limit), windowSeconds: window }
+}
+
+/**
+ * @param {Response} response
+ * @returns {Promise<boolean>}
+ */
+async function escalationRetryable (response) {
+  if (response.status === 409) return true
+  if (response.status !== 429) return isRetryable(response.status)
+  const body = await response.clone().json().catch(() => undefined)
+  return ticketLimit(body) === null
 }
 
 /**

@@ -1,8 +1,9 @@
 // @ts-check
-// fetch with bounded retries on 5xx and 429 (exponential backoff, full jitter), and errors the view can explain.
+// fetch with bounded retries (exponential backoff, full jitter, Retry-After honoured), and errors the view can explain.
 
 export const MAX_RETRIES = 2 // three attempts in all
 export const BASE_DELAY_MS = 300
+export const MAX_DELAY_MS = 10_000 // no single wait is longer; a Retry-After beyond it ends the retries
 
 /** @typedef {'network' | 'throttled' | 'rejected' | 'service'} FailureKind */
 
@@ -27,19 +28,32 @@ export class ServiceError extends Error {
  * @typedef {{
  *   retries?: number,
  *   baseDelayMs?: number,
+ *   maxDelayMs?: number,
+ *   retryOn?: (response: Response) => boolean | Promise<boolean>,
  *   sleep?: (ms: number) => Promise<void>,
- *   random?: () => number
+ *   random?: () => number,
+ *   now?: () => number
  * }} RetryOptions
  */
 
 /**
- * Send (and re-send, when the answer is 5xx or 429) a request; `send` builds a fresh request each time,
- * so a signature never goes stale. Network failures are not retried here: the user gets a Retry button.
+ * Send (and re-send, while `retryOn` says so: by default 5xx and 429) a request; `send` builds a fresh request each
+ * time, so a signature never goes stale. The wait grows exponentially with full jitter, and is never shorter than
+ * the answer's Retry-After; a Retry-After longer than `maxDelayMs` is not waited for (the last response is returned).
+ * Network failures are not retried here: the user gets a Retry button.
  * @param {() => Promise<Response>} send
  * @param {RetryOptions} [options]
  * @returns {Promise<Response>} the last response, whatever its status
  */
-export async function fetchWithRetry (send, { retries = MAX_RETRIES, baseDelayMs = BASE_DELAY_MS, sleep = delay, random = Math.random } = {}) {
+export async function fetchWithRetry (send, {
+  retries = MAX_RETRIES,
+  baseDelayMs = BASE_DELAY_MS,
+  maxDelayMs = MAX_DELAY_MS,
+  retryOn = (response) => isRetryable(response.status),
+  sleep = delay,
+  random = Math.random,
+  now = Date.now
+} = {}) {
   for (let attempt = 0; ; attempt++) {
     let response
     try {
@@ -47,8 +61,10 @@ export async function fetchWithRetry (send, { retries = MAX_RETRIES, baseDelayMs
     } catch (error) {
       throw new ServiceError('network', `network error: ${error instanceof Error ? error.message : error}`)
     }
-    if (!isRetryable(response.status) || attempt >= retries) return response
-    await sleep(random() * baseDelayMs * 2 ** attempt)
+    if (attempt >= retries || !(await retryOn(response))) return response
+    const asked = retryAfterMs(response.headers.get('Retry-After'), now())
+    if (asked !== null && asked > maxDelayMs) return response
+    await sleep(Math.max(asked ?? 0, random() * Math.min(maxDelayMs, baseDelayMs * 2 ** attempt)))
   }
 }
 
@@ -71,6 +87,20 @@ export async function jsonOrThrow (response) {
 /** @param {number} status */
 export function isRetryable (status) {
   return status === 429 || status >= 500
+}
+
+/**
+ * The wait a Retry-After header asks for (delay-seconds or an HTTP date), in ms; null when absent or unreadable.
+ * @param {string | null} header
+ * @param {number} now epoch ms
+ * @returns {number | null}
+ */
+export function retryAfterMs (header, now) {
+  if (header === null || header.trim() === '') return null
+  const value = header.trim()
+  if (/^\d+$/.test(value)) return Number(value) * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? null : Math.max(0, date - now)
 }
 
 /** @param {number} ms */

@@ -11,7 +11,10 @@ import { KEYS } from './store.js'
  *   region: string, identityPoolId: string, botId: string, botAliasId: string, localeId: string,
  *   apiBasePath: string, lexEndpoint: string, cognitoEndpoint: string, suggestions: string[]
  * }} ChatbotConfig
- * @typedef {{ contentType: string, content?: string }} LexMessage
+ * @typedef {{ title?: unknown, subtitle?: unknown, buttons?: unknown }} LexImageResponseCard
+ * @typedef {{ contentType: string, content?: string, imageResponseCard?: LexImageResponseCard }} LexMessage
+ * @typedef {import('./store.js').ReplyCard} ReplyCard
+ * @typedef {{ text: string, card?: ReplyCard }} BotMessage
  * @typedef {{
  *   sessionId?: string,
  *   messages?: LexMessage[],
@@ -25,6 +28,10 @@ import { KEYS } from './store.js'
  */
 
 const REFRESH_MARGIN_MS = 5 * 60 * 1000 // renew guest credentials five minutes before they expire
+const CARD_CONTENT_TYPE = 'ImageResponseCard'
+const MAX_CARD_BUTTONS = 5 // Lex V2 sends at most five buttons per card
+// Lex asks "yes or no?" with dialogAction ConfirmIntent; a card from the bot wins over these.
+const CONFIRMATION_CARD = Object.freeze({ buttons: [{ text: 'Yes', value: 'yes' }, { text: 'No', value: 'no' }] })
 const COGNITO_CONTENT_TYPE = 'application/x-amz-json-1.1'
 
 export class LexClient {
@@ -187,12 +194,50 @@ export function understanding (response) {
 }
 
 /**
- * The text of the bot's messages (Lex may send several per turn).
+ * The bot's messages in order (Lex may send several per turn): text ones, and response cards as their title with
+ * their buttons as quick replies (the card's image is not shown: the page loads no third-party image). When Lex asks
+ * for a confirmation and sent no card, the last message gets Yes and No.
  * @param {LexResponse} response
- * @returns {string[]}
+ * @returns {BotMessage[]}
  */
-export function messageTexts (response) {
-  return (response.messages ?? [])
-    .filter((m) => typeof m.content === 'string' && m.content.trim() !== '')
-    .map((m) => /** @type {string} */ (m.content))
+export function botMessages (response) {
+  /** @type {BotMessage[]} */
+  const messages = []
+  for (const message of response.messages ?? []) {
+    if (message.contentType === CARD_CONTENT_TYPE) {
+      const card = readCard(message.imageResponseCard)
+      if (card) messages.push(card)
+    } else if (typeof message.content === 'string' && message.content.trim() !== '') {
+      messages.push({ text: message.content })
+    }
+  }
+  const last = messages[messages.length - 1]
+  if (response.sessionState?.dialogAction?.type === 'ConfirmIntent' && last && !messages.some((m) => m.card)) {
+    last.card = { buttons: CONFIRMATION_CARD.buttons.map((b) => ({ ...b })) }
+  }
+  return messages
+}
+
+/**
+ * @param {LexImageResponseCard | undefined} card
+ * @returns {BotMessage | null}
+ */
+function readCard (card) {
+  if (typeof card !== 'object' || card === null || !isText(card.title)) return null
+  const buttons = (Array.isArray(card.buttons) ? card.buttons : [])
+    .filter((b) => isText(b?.text) && isText(b?.value))
+    .slice(0, MAX_CARD_BUTTONS)
+    .map((b) => ({ text: String(b.text), value: String(b.value) }))
+  /** @type {ReplyCard} */
+  const reply = { buttons }
+  if (isText(card.subtitle)) reply.subtitle = /** @type {string} */ (card.subtitle)
+  return { text: /** @type {string} */ (card.title), card: reply }
+}
+
+/**
+ * @param {unknown} value
+ * @returns {boolean}
+ */
+function isText (value) {
+  return typeof value === 'string' && value.trim() !== ''
 }

@@ -1,11 +1,11 @@
 // @ts-check
 // Composition root: reads config.js, builds the clients and the view, and wires the conversation together.
-import { SupportApi } from './api.js'
+import { SupportApi, ticketLimit } from './api.js'
 import { ServiceError } from './http.js'
-import { LexClient, messageTexts, understanding } from './lex-client.js'
+import { botMessages, LexClient, understanding } from './lex-client.js'
 import { loadSession, newSession, saveSession, storageOf } from './store.js'
 import { chooseTheme, currentTheme, followSystemTheme } from './theme.js'
-import { View } from './view.js'
+import { ticketLimitReason, View } from './view.js'
 
 /**
  * @typedef {import('./lex-client.js').ChatbotConfig} ChatbotConfig
@@ -62,16 +62,33 @@ function start () {
   try {
     config = readConfig(window.CHATBOT_CONFIG)
   } catch (error) {
-    view.renderConfigError(error instanceof Error ? error.message : String(error))
+    // Whoever runs the site reads the reason here; the user is told the chat is unavailable.
+    console.error('[chatbot] %s', error instanceof Error ? error.message : String(error))
+    view.renderUnavailable()
     return
   }
 
   const lex = new LexClient({ config, storage: local })
   const api = new SupportApi({ basePath: config.apiBasePath, storage: local })
+  // session.queued: typed ahead; sent one at a time, in order, each after the bot answered the one before
   let session = loadSession(tab)
   let inFlight = false
   /** @type {Turn | null} */
   let failedTurn = null
+
+  const save = () => saveSession(tab, session)
+
+  /** Send the next queued turn, unless one is on its way or failed (then Retry or a new message goes on). */
+  function pump () {
+    if (inFlight || failedTurn) return
+    const turn = session.queued.shift()
+    if (!turn) return
+    session.entries.push(turn)
+    save()
+    view.renderQueue(session.queued)
+    view.renderEntry(turn)
+    converse(turn).then(pump)
+  }
 
   /** @param {Turn} turn the user's turn, already shown */
   async function converse (turn) {
@@ -80,7 +97,7 @@ function start () {
     view.clearFailure()
     view.renderBusy(true)
     try {
-      const response = await lex.recognizeText(sessionId, turn.text, session.attributes)
+      const response = await lex.recognizeText(sessionId, turn.value ?? turn.text, session.attributes)
       if (session.id === sessionId) showReply(turn, response)
     } catch (error) {
       console.error('[chatbot] Lex request failed', error)
@@ -104,72 +121,102 @@ function start () {
     const wasOffered = session.attributes.escalationOffered === 'true'
     session.attributes = stringValues(response.sessionState?.sessionAttributes)
     const offered = session.attributes.escalationOffered === 'true'
-    const texts = messageTexts(response)
-    for (const text of texts) {
+    const messages = botMessages(response)
+    for (const message of messages) {
       /** @type {Turn} */
-      const reply = { role: 'bot', text, timestamp: Date.now() }
+      const reply = { role: 'bot', text: message.text, timestamp: Date.now() }
+      if (message.card) reply.card = message.card
       session.entries.push(reply)
       view.renderEntry(reply)
     }
-    // Lex echoes session attributes: the form appears when the bot makes the offer, and goes if it withdraws it.
+    // Lex echoes session attributes: the form appears when the bot makes the offer, and goes if the bot withdraws
+    // it (a form the user opened with "Talk to a person" stays).
     if (offered && !wasOffered) {
       session.escalationOffered = true
-      view.renderEscalationForm()
-    } else if (!offered && session.escalationOffered) {
+      view.renderEscalationForm({ question: lastQuestion() })
+    } else if (wasOffered && !offered && session.escalationOffered) {
       session.escalationOffered = false
       view.removeEscalationForm()
     }
-    saveSession(tab, session)
+    save()
     api.logQuery({
       sessionId: session.id,
       timestamp: turn.timestamp,
-      userQuery: turn.text,
-      botResponse: texts.join('\n'),
+      userQuery: turn.value ?? turn.text,
+      botResponse: messages.map((m) => m.text).join('\n'),
       confidenceScore: confidence,
       intentName
     })
   }
 
-  /** @param {string} text */
-  function send (text) {
-    if (inFlight) return
+  /**
+   * The user's message (or quick reply): shown at once, queued, and sent when the bot has answered what came before.
+   * @param {string} text what the conversation shows
+   * @param {string} [value] what Lex is sent (a quick reply's value), if not the text
+   */
+  function send (text, value = text) {
     /** @type {Turn} */
-    const turn = { role: 'user', text, timestamp: Date.now() }
-    failedTurn = null
-    session.entries.push(turn)
-    saveSession(tab, session)
-    view.renderEntry(turn)
+    const turn = { role: 'user', text, timestamp: nextTimestamp() }
+    if (value !== text) turn.value = value
+    if (failedTurn) {
+      failedTurn = null // a new message leaves the failed one behind, as it is
+      view.clearFailure()
+    }
+    session.queued.push(turn)
+    save()
     view.clearInput()
-    converse(turn)
+    view.renderQueue(session.queued)
+    pump()
+  }
+
+  /** Query-log rows are keyed by session and time: two turns never share a millisecond. */
+  function nextTimestamp () {
+    const latest = [...session.entries, ...session.queued].reduce((max, entry) => Math.max(max, entry.timestamp), 0)
+    return Math.max(Date.now(), latest + 1)
+  }
+
+  /** @returns {string} the user's last question, to start the contact form from */
+  function lastQuestion () {
+    const turn = session.entries.findLast((entry) => entry.role === 'user')
+    return turn?.role === 'user' ? turn.text : ''
+  }
+
+  function talkToPerson () {
+    session.escalationOffered = true
+    save()
+    view.renderEscalationForm({ question: lastQuestion(), focus: true })
   }
 
   /** @param {Contact} contact */
   async function escalate (contact) {
     const sessionId = session.id
     const history = session.entries.flatMap((e) => e.role === 'ticket' ? [] : [{ role: e.role, text: e.text, timestamp: e.timestamp }])
-    const lastUserTurn = history.findLast((turn) => turn.role === 'user')
+    // One key per submission: kept while the same fields are sent again (a retry cannot open a second ticket),
+    // new when the user changed one (that is another request), forgotten once a ticket confirms it.
+    const fingerprint = JSON.stringify([sessionId, contact.userQuery, contact.userEmail, contact.userName])
+    if (session.escalation?.fingerprint !== fingerprint) session.escalation = { fingerprint, key: crypto.randomUUID() }
+    const key = session.escalation.key
+    save()
     view.renderEscalationBusy(true)
     try {
       const ticket = await api.escalate({
         sessionId,
-        userQuery: lastUserTurn?.text ?? '',
+        userQuery: contact.userQuery,
         userEmail: contact.userEmail,
         userName: contact.userName,
         conversationHistory: history
-      })
+      }, key)
       if (session.id !== sessionId) return
       const note = /** @type {const} */ ({ role: 'ticket', ticketId: ticket.ticketId, timestamp: Date.now() })
       session.entries.push(note)
       session.escalationOffered = false
-      saveSession(tab, session)
+      delete session.escalation
+      save()
       view.removeEscalationForm()
       view.renderEntry(note)
     } catch (error) {
       console.error('[chatbot] escalation failed', error)
-      const errors = error instanceof ServiceError && error.kind === 'rejected' ? fieldErrors(error.body) : []
-      view.renderEscalationErrors(errors.length > 0
-        ? errors
-        : [{ field: 'other', reason: 'Your request did not reach the support team. Please try again in a moment.' }])
+      view.renderEscalationErrors(escalationErrors(error))
     } finally {
       view.renderEscalationBusy(false)
     }
@@ -178,20 +225,36 @@ function start () {
   function startOver () {
     const previous = session.id
     session = newSession()
-    saveSession(tab, session)
+    save()
     failedTurn = null
     view.clearFailure()
-    view.renderConversation({ entries: [], suggestions: config.suggestions, escalationOffered: false })
+    view.renderBusy(false)
+    view.renderConversation({ entries: [], suggestions: config.suggestions, escalationOffered: false, queued: [], question: '' })
     view.focusInput()
     lex.deleteSession(previous).catch((error) => console.warn('[chatbot] could not delete the Lex session', error))
   }
 
   view.bindSend(send)
   view.bindSuggestion(send)
-  view.bindRetry(() => { if (failedTurn && !inFlight) converse(failedTurn) })
+  view.bindQuickReply(send)
+  view.bindRetry(() => {
+    if (!failedTurn || inFlight) return
+    const turn = failedTurn
+    failedTurn = null
+    converse(turn).then(pump)
+  })
+  view.bindTalkToPerson(talkToPerson)
   view.bindEscalate(escalate)
   view.bindNewConversation(startOver)
-  view.renderConversation({ entries: session.entries, suggestions: config.suggestions, escalationOffered: session.escalationOffered })
+  view.renderConversation({
+    entries: session.entries,
+    suggestions: config.suggestions,
+    escalationOffered: session.escalationOffered,
+    queued: session.queued,
+    question: lastQuestion()
+  })
+  view.focusInput()
+  pump() // messages typed ahead before a reload
   window.addEventListener('online', () => api.flushQueries())
   api.flushQueries() // rows a previous visit could not deliver
 }
@@ -217,6 +280,22 @@ function isHttpUrl (value) {
 function stringValues (attributes) {
   if (typeof attributes !== 'object' || attributes === null) return {}
   return Object.fromEntries(Object.entries(attributes).filter(([, value]) => typeof value === 'string'))
+}
+
+/**
+ * What the contact form says when an escalation failed: the ticket limit, the API's reasons per field, or that the
+ * request did not get through.
+ * @param {unknown} error
+ * @returns {import('./view.js').FieldError[]}
+ */
+function escalationErrors (error) {
+  if (error instanceof ServiceError && error.status === 429) {
+    return [{ field: 'other', reason: ticketLimitReason(ticketLimit(error.body)) }]
+  }
+  const errors = error instanceof ServiceError && error.kind === 'rejected' ? fieldErrors(error.body) : []
+  return errors.length > 0
+    ? errors
+    : [{ field: 'other', reason: 'Your request did not reach the support team. Please try again in a moment.' }]
 }
 
 /**

@@ -3,15 +3,23 @@
 // Every read tolerates missing, corrupt or unavailable storage (private modes throw): the chat still works.
 
 /**
- * @typedef {{ role: 'user' | 'bot', text: string, timestamp: number }} Turn
+ * @typedef {{ text: string, value: string }} ReplyButton
+ * @typedef {{ subtitle?: string, buttons: ReplyButton[] }} ReplyCard quick replies under a bot message
+ * @typedef {{
+ *   role: 'user' | 'bot', text: string, timestamp: number,
+ *   value?: string, card?: ReplyCard
+ * }} Turn `value`: what Lex was sent when it differs from the text shown (a quick reply's value)
  * @typedef {{ role: 'ticket', ticketId: string, timestamp: number }} TicketNote
  * @typedef {Turn | TicketNote} Entry
+ * @typedef {{ fingerprint: string, key: string }} PendingEscalation a submission not yet confirmed, and its key
  * @typedef {{
  *   id: string,
  *   entries: Entry[],
  *   attributes: Record<string, string>,
- *   escalationOffered: boolean
- * }} ChatSession
+ *   escalationOffered: boolean,
+ *   queued: Turn[],
+ *   escalation?: PendingEscalation
+ * }} ChatSession `queued`: typed ahead, not yet sent to Lex; `escalationOffered`: the form is showing
  */
 
 export const KEYS = Object.freeze({
@@ -70,7 +78,7 @@ export function writeJson (storage, key, value) {
 
 /** @returns {ChatSession} a fresh conversation with a new Lex session id */
 export function newSession () {
-  return { id: crypto.randomUUID(), entries: [], attributes: {}, escalationOffered: false }
+  return { id: crypto.randomUUID(), entries: [], attributes: {}, escalationOffered: false, queued: [] }
 }
 
 /**
@@ -79,8 +87,8 @@ export function newSession () {
  * @returns {ChatSession}
  */
 export function loadSession (storage) {
-  const saved = readJson(storage, KEYS.SESSION, null)
-  if (isSession(saved)) return saved
+  const saved = readJson(storage, KEYS.SESSION, /** @type {unknown} */ (null))
+  if (isSession(saved)) return { ...saved, queued: Array.isArray(saved.queued) ? saved.queued : [] } // older tabs: none
   const session = newSession()
   saveSession(storage, session)
   return session
@@ -96,7 +104,7 @@ export function saveSession (storage, session) {
 
 /**
  * @param {unknown} value
- * @returns {value is ChatSession}
+ * @returns {value is Omit<ChatSession, 'queued'> & { queued?: unknown }}
  */
 function isSession (value) {
   if (typeof value !== 'object' || value === null) return false

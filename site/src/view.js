@@ -7,7 +7,10 @@ import { toBlocks } from './format.js'
  * @typedef {import('./store.js').Entry} Entry
  * @typedef {import('./http.js').FailureKind} FailureKind
  * @typedef {{ field: string, reason: string }} FieldError
- * @typedef {{ userName: string, userEmail: string }} Contact
+ * @typedef {import('./store.js').Turn} Turn
+ * @typedef {import('./store.js').ReplyCard} ReplyCard
+ * @typedef {{ userName: string, userEmail: string, userQuery: string }} Contact
+ * @typedef {'userName' | 'userEmail' | 'userQuery' | 'other'} ContactField
  */
 
 export const MAX_MESSAGE_CHARS = 1024 // Lex accepts at most 1,024 characters of text
@@ -21,9 +24,15 @@ const FAILURE_TEXT = /** @type {Record<FailureKind, string>} */ ({
   service: 'The assistant ran into a problem and could not answer. Please retry.',
   rejected: 'The assistant could not answer that message. Please retry.'
 })
+// The config-error screen is for the person who came to chat; the reason goes to the console for whoever runs it.
+const UNAVAILABLE_TEXT = 'Sorry, the chat is not available right now. Please try again later.'
+const QUEUED_TEXT = 'Waiting to send'
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 const NAME_MAX = 100
 const EMAIL_MAX = 254
+const CONTACT_FIELDS = /** @type {const} */ (['userName', 'userEmail', 'userQuery', 'other'])
+const SHORT_TIME = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' })
+const FULL_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'medium' })
 
 export class View {
   /** @param {Document} doc */
@@ -32,6 +41,7 @@ export class View {
     this.scroller = _byId(doc, 'scroller')
     this.log = _byId(doc, 'log')
     this.typing = _byId(doc, 'typing')
+    this.queued = _byId(doc, 'queued')
     this.configError = _byId(doc, 'config-error')
     this.failure = _byId(doc, 'failure')
     this.failureMessage = _byId(doc, 'failure-message')
@@ -42,6 +52,7 @@ export class View {
     this.counter = _byId(doc, 'counter')
     this.themeToggle = _byId(doc, 'theme-toggle')
     this.newConversationButton = /** @type {HTMLButtonElement} */ (_byId(doc, 'new-conversation'))
+    this.talkButton = /** @type {HTMLButtonElement} */ (_byId(doc, 'talk-to-person'))
     /** @type {HTMLFormElement | null} */
     this.escalationForm = null
     this.input.maxLength = MAX_MESSAGE_CHARS
@@ -49,51 +60,71 @@ export class View {
   }
 
   /**
-   * The page cannot work (no or bad config.js): say so where the chat would be, and lock the composer.
-   * @param {string} message
+   * The page cannot work (no or bad config.js): tell the user, in their words, where the chat would be, and lock
+   * every control that would need the bot. The technical reason is main.js's to log.
    */
-  renderConfigError (message) {
-    this.configError.textContent = message
+  renderUnavailable () {
+    this.configError.textContent = UNAVAILABLE_TEXT
     this.configError.classList.remove('hidden')
-    this.renderBusy(true)
-    this.newConversationButton.disabled = true
+    for (const control of [this.input, this.sendButton, this.newConversationButton, this.talkButton]) {
+      control.disabled = true
+    }
     this.typing.classList.add('hidden')
   }
 
   /**
-   * The whole conversation: welcome, suggestions, every entry, and the escalation form if it is pending.
-   * @param {{ entries: Entry[], suggestions: string[], escalationOffered: boolean }} state
+   * The whole conversation: welcome, suggestions, every entry, the messages waiting to be sent, and the escalation
+   * form if it is pending (its question prefilled with `question`). Quick replies answered since are disabled.
+   * @param {{ entries: Entry[], suggestions: string[], escalationOffered: boolean, queued: Turn[], question: string }} state
    */
-  renderConversation ({ entries, suggestions, escalationOffered }) {
+  renderConversation ({ entries, suggestions, escalationOffered, queued, question }) {
     this.escalationForm = null
-    this.log.replaceChildren(_welcome(this.doc, suggestions), ...entries.map((entry) => _entryNode(this.doc, entry)))
-    if (escalationOffered) this.renderEscalationForm()
-    this._scrollToEnd()
-  }
-
-  /** @param {Entry} entry */
-  renderEntry (entry) {
-    this.log.append(_entryNode(this.doc, entry))
+    const lastUserTurn = entries.findLastIndex((entry) => entry.role === 'user')
+    this.log.replaceChildren(
+      _welcome(this.doc, suggestions),
+      ...entries.map((entry, index) => _entryNode(this.doc, entry, index < lastUserTurn))
+    )
+    this.renderQueue(queued)
+    if (escalationOffered) this.renderEscalationForm({ question })
     this._scrollToEnd()
   }
 
   /**
-   * While a request is in flight: typing indicator on, composer off. Focus comes back to the input after.
+   * Add one entry at the end of the conversation; a user's turn answers (and disables) the quick replies before it.
+   * @param {Entry} entry
+   */
+  renderEntry (entry) {
+    if (entry.role === 'user') {
+      for (const button of this.log.querySelectorAll('[data-reply-value]')) {
+        /** @type {HTMLButtonElement} */ (button).disabled = true
+      }
+    }
+    this.log.append(_entryNode(this.doc, entry, false))
+    this._scrollToEnd()
+  }
+
+  /**
+   * The messages typed ahead while the bot answers, in the order they will be sent.
+   * @param {Turn[]} turns
+   */
+  renderQueue (turns) {
+    this.queued.replaceChildren(...turns.map((turn) => {
+      const bubble = _el(this.doc, 'li', 'bubble bubble-user')
+      bubble.append(_speaker(this.doc, 'You'), _el(this.doc, 'p', '', turn.text),
+        _el(this.doc, 'span', 'mt-1 block text-right text-xs text-indigo-100', QUEUED_TEXT))
+      return bubble
+    }))
+    this.queued.hidden = turns.length === 0
+    this._scrollToEnd()
+  }
+
+  /**
+   * While the bot is answering: the typing indicator. The composer stays usable (type ahead; sends queue).
    * @param {boolean} busy
    */
   renderBusy (busy) {
-    const hadFocus = this.doc.activeElement === this.input || this.doc.activeElement === this.sendButton
-    this.input.disabled = busy
-    this.sendButton.disabled = busy
-    for (const chip of this.log.querySelectorAll('[data-suggestion]')) {
-      /** @type {HTMLButtonElement} */ (chip).disabled = busy
-    }
     this.typing.classList.toggle('hidden', !busy)
-    if (busy) {
-      this._scrollToEnd()
-    } else if (hadFocus || this.doc.activeElement === this.doc.body || this.doc.activeElement === null) {
-      this.input.focus()
-    }
+    if (busy) this._scrollToEnd()
   }
 
   /**
@@ -125,19 +156,29 @@ export class View {
     this.themeToggle.setAttribute('aria-pressed', String(theme === 'dark'))
   }
 
-  /** Show the name and email form at the end of the conversation (moved there if it already exists). */
-  renderEscalationForm () {
-    this.escalationForm ??= _escalationForm(this.doc)
+  /**
+   * Show the contact form at the end of the conversation (moved there if it already exists, keeping what the user
+   * typed). `question` prefills a new form's question; `focus` puts the cursor in its first empty field.
+   * @param {{ question: string, focus?: boolean }} options
+   */
+  renderEscalationForm ({ question, focus = false }) {
+    this.escalationForm ??= _escalationForm(this.doc, question)
     this.log.append(this.escalationForm)
     this._scrollToEnd()
+    if (focus) {
+      const fields = /** @type {NodeListOf<HTMLInputElement | HTMLTextAreaElement>} */ (
+        this.escalationForm.querySelectorAll('input, textarea'))
+      const empty = [...fields].find((field) => field.value.trim() === '')
+      ;(empty ?? fields[0])?.focus()
+    }
   }
 
   /** @param {boolean} busy */
   renderEscalationBusy (busy) {
     const form = this.escalationForm
     if (!form) return
-    for (const control of form.querySelectorAll('input, button')) {
-      /** @type {HTMLInputElement | HTMLButtonElement} */ (control).disabled = busy
+    for (const control of form.querySelectorAll('input, textarea, button')) {
+      /** @type {HTMLInputElement | HTMLTextAreaElement | HTMLButtonElement} */ (control).disabled = busy
     }
   }
 
@@ -148,14 +189,14 @@ export class View {
   renderEscalationErrors (errors) {
     const form = this.escalationForm
     if (!form) return
-    /** @type {Record<'userName' | 'userEmail' | 'other', string[]>} */
-    const byField = { userName: [], userEmail: [], other: [] }
+    /** @type {Record<ContactField, string[]>} */
+    const byField = { userName: [], userEmail: [], userQuery: [], other: [] }
     for (const { field, reason } of errors) byField[_contactField(field)].push(reason)
-    for (const key of /** @type {const} */ (['userName', 'userEmail', 'other'])) {
+    for (const key of CONTACT_FIELDS) {
       const message = /** @type {HTMLElement} */ (form.querySelector(`[data-error-for="${key}"]`))
       message.textContent = byField[key].join(' ')
       message.classList.toggle('hidden', byField[key].length === 0)
-      const input = form.querySelector(`input[name="${key}"]`)
+      const input = form.querySelector(`[name="${key}"]`)
       if (input) input.setAttribute('aria-invalid', String(byField[key].length > 0))
     }
     const firstInvalid = /** @type {HTMLInputElement | null} */ (form.querySelector('[aria-invalid="true"]'))
@@ -195,6 +236,24 @@ export class View {
     })
   }
 
+  /**
+   * A quick reply chosen: the conversation shows its text, Lex is sent its value. The cursor goes back to the input.
+   * @param {(text: string, value: string) => void} handler
+   */
+  bindQuickReply (handler) {
+    this.log.addEventListener('click', (event) => {
+      const button = /** @type {HTMLElement} */ (event.target).closest('[data-reply-value]')
+      if (!(button instanceof HTMLButtonElement) || button.disabled) return
+      handler(button.dataset.replyText ?? '', button.dataset.replyValue ?? '')
+      this.input.focus()
+    })
+  }
+
+  /** @param {() => void} handler */
+  bindTalkToPerson (handler) {
+    this.talkButton.addEventListener('click', handler)
+  }
+
   /** @param {() => void} handler */
   bindRetry (handler) {
     this.retryButton.addEventListener('click', handler)
@@ -219,7 +278,11 @@ export class View {
       if (!(form instanceof HTMLFormElement) || form !== this.escalationForm) return
       event.preventDefault()
       const data = new FormData(form)
-      const contact = { userName: String(data.get('userName') ?? '').trim(), userEmail: String(data.get('userEmail') ?? '').trim() }
+      const contact = {
+        userName: String(data.get('userName') ?? '').trim(),
+        userEmail: String(data.get('userEmail') ?? '').trim(),
+        userQuery: String(data.get('userQuery') ?? '').trim()
+      }
       const errors = checkContact(contact)
       this.renderEscalationErrors(errors)
       if (errors.length === 0) handler(contact)
@@ -239,11 +302,36 @@ export class View {
 }
 
 /**
+ * What the contact form says to a 429: the ticket limit the API named, politely; or, when it named none, that the
+ * team is busy.
+ * @param {import('./api.js').TicketLimit | null} limit
+ * @returns {string}
+ */
+export function ticketLimitReason (limit) {
+  if (!limit) return 'Our support team is receiving many requests right now. Please try again in a few minutes.'
+  const times = limit.limit === 1 ? 'once' : `${limit.limit} times`
+  const window = limit.windowSeconds === null ? '' : ` ${_per(limit.windowSeconds)}`
+  return `Thank you for your patience: you can contact our support team ${times}${window} from one conversation, ` +
+    'and you have reached that limit. The team will answer the requests you sent; please try again later.'
+}
+
+/**
+ * "per hour", "every 2 hours", "per day", "every 90 seconds"
+ * @param {number} seconds
+ */
+function _per (seconds) {
+  for (const [unit, size] of /** @type {const} */ ([['day', 86_400], ['hour', 3600], ['minute', 60]])) {
+    if (seconds % size === 0) return seconds === size ? `per ${unit}` : `every ${seconds / size} ${unit}s`
+  }
+  return `every ${seconds} seconds`
+}
+
+/**
  * The client-side check of the escalation form (the API checks again).
  * @param {Contact} contact
  * @returns {FieldError[]}
  */
-export function checkContact ({ userName, userEmail }) {
+export function checkContact ({ userName, userEmail, userQuery }) {
   /** @type {FieldError[]} */
   const errors = []
   if (!userName) errors.push({ field: 'userName', reason: 'Please enter your name.' })
@@ -252,6 +340,8 @@ export function checkContact ({ userName, userEmail }) {
   else if (userEmail.length > EMAIL_MAX || !EMAIL_PATTERN.test(userEmail)) {
     errors.push({ field: 'userEmail', reason: 'Enter an email address like name@example.com.' })
   }
+  if (!userQuery) errors.push({ field: 'userQuery', reason: 'Please tell us what you need help with.' })
+  else if (userQuery.length > MAX_MESSAGE_CHARS) errors.push({ field: 'userQuery', reason: `Use at most ${MAX_MESSAGE_CHARS} characters.` })
   return errors
 }
 
@@ -268,11 +358,12 @@ function _byId (doc, id) {
 
 /**
  * @param {string} field the API's field name, maybe a path such as "body.userEmail"
- * @returns {'userName' | 'userEmail' | 'other'}
+ * @returns {ContactField}
  */
 function _contactField (field) {
   if (/email/i.test(field)) return 'userEmail'
   if (/name/i.test(field)) return 'userName'
+  if (/query/i.test(field)) return 'userQuery'
   return 'other'
 }
 
@@ -300,22 +391,69 @@ function _speaker (doc, speaker) {
 }
 
 /**
+ * When a message was sent: the time on screen, the full date and time on hover, machine-readable in `datetime`.
+ * @param {Document} doc
+ * @param {number} timestamp epoch ms
+ * @param {string} className
+ */
+function _time (doc, timestamp, className) {
+  const date = new Date(timestamp)
+  const time = _el(doc, 'time', `mt-1 block text-right text-xs ${className}`, SHORT_TIME.format(date))
+  time.dateTime = date.toISOString()
+  time.title = FULL_TIME.format(date)
+  return time
+}
+
+/**
  * @param {Document} doc
  * @param {Entry} entry
+ * @param {boolean} answered a later user turn exists: its quick replies are disabled
+ * @returns {HTMLElement}
  */
-function _entryNode (doc, entry) {
+function _entryNode (doc, entry, answered) {
+  const stamped = Number.isFinite(entry.timestamp)
   if (entry.role === 'ticket') {
     const note = _el(doc, 'div', 'self-center rounded-xl border border-emerald-300 bg-emerald-50 px-4 py-2 text-sm text-emerald-950 dark:border-emerald-700 dark:bg-emerald-950 dark:text-emerald-50')
     note.setAttribute('data-ticket', entry.ticketId)
-    note.textContent = `Ticket ${entry.ticketId}: our support team will email you`
+    note.append(_el(doc, 'p', '', `Ticket ${entry.ticketId}: our support team will email you`))
+    if (stamped) note.append(_time(doc, entry.timestamp, 'text-emerald-800 dark:text-emerald-200'))
     return note
   }
   if (entry.role === 'user') {
     const bubble = _el(doc, 'div', 'bubble bubble-user')
     bubble.append(_speaker(doc, 'You'), _el(doc, 'p', '', entry.text))
+    if (stamped) bubble.append(_time(doc, entry.timestamp, 'text-indigo-100'))
     return bubble
   }
-  return _botBubble(doc, entry.text)
+  const bubble = _botBubble(doc, entry.text)
+  if (entry.card?.subtitle) bubble.append(_el(doc, 'p', 'text-sm text-slate-700 dark:text-slate-300', entry.card.subtitle))
+  if (stamped) bubble.append(_time(doc, entry.timestamp, 'text-slate-600 dark:text-slate-400'))
+  if (!entry.card || entry.card.buttons.length === 0) return bubble
+  const wrapper = _el(doc, 'div', 'flex flex-col gap-2')
+  wrapper.append(bubble, _quickReplies(doc, entry.card, answered))
+  return wrapper
+}
+
+/**
+ * A response card's buttons: each shows its text and sends its value.
+ * @param {Document} doc
+ * @param {ReplyCard} card
+ * @param {boolean} answered
+ */
+function _quickReplies (doc, card, answered) {
+  const list = _el(doc, 'ul', 'flex flex-wrap gap-2')
+  list.setAttribute('aria-label', 'Quick replies')
+  for (const { text, value } of card.buttons) {
+    const button = _el(doc, 'button', 'chip', text)
+    button.type = 'button'
+    button.dataset.replyText = text
+    button.dataset.replyValue = value
+    button.disabled = answered
+    const item = _el(doc, 'li')
+    item.append(button)
+    list.append(item)
+  }
+  return list
 }
 
 /**
@@ -362,15 +500,23 @@ function _welcome (doc, suggestions) {
   return wrapper
 }
 
-/** @param {Document} doc */
-function _escalationForm (doc) {
+/**
+ * @param {Document} doc
+ * @param {string} question the user's last question, to start from
+ */
+function _escalationForm (doc, question) {
   const form = _el(doc, 'form', 'bubble bubble-bot w-full space-y-3 border border-slate-200 bg-white dark:border-slate-700 dark:bg-slate-900')
   form.noValidate = true
   form.setAttribute('aria-label', 'Contact the support team')
   form.append(_el(doc, 'p', 'font-medium', 'Leave your name and email and our support team will get back to you.'))
+  const query = _contactInput(doc, 'userQuery', 'What do you need help with?', 'textarea', 'off', MAX_MESSAGE_CHARS)
+  const queryInput = /** @type {HTMLTextAreaElement} */ (query.querySelector('textarea'))
+  queryInput.value = question
+  queryInput.rows = 2
   form.append(
     _contactInput(doc, 'userName', 'Name', 'text', 'name', NAME_MAX),
-    _contactInput(doc, 'userEmail', 'Email', 'email', 'email', EMAIL_MAX)
+    _contactInput(doc, 'userEmail', 'Email', 'email', 'email', EMAIL_MAX),
+    query
   )
   const other = _el(doc, 'p', 'hidden text-sm text-red-700 dark:text-red-300')
   other.dataset.errorFor = 'other'
@@ -382,9 +528,9 @@ function _escalationForm (doc) {
 
 /**
  * @param {Document} doc
- * @param {'userName' | 'userEmail'} name
+ * @param {'userName' | 'userEmail' | 'userQuery'} name
  * @param {string} label
- * @param {string} type
+ * @param {string} type an input type, or 'textarea'
  * @param {string} autocomplete
  * @param {number} maxLength
  */
@@ -393,8 +539,9 @@ function _contactInput (doc, name, label, type, autocomplete, maxLength) {
   const wrapper = _el(doc, 'div', 'space-y-1')
   const labelNode = _el(doc, 'label', 'block text-sm font-medium', label)
   labelNode.htmlFor = id
-  const input = _el(doc, 'input', 'field w-full')
-  Object.assign(input, { id, name, type, autocomplete, maxLength, required: true })
+  const input = type === 'textarea' ? _el(doc, 'textarea', 'field block w-full resize-y') : _el(doc, 'input', 'field w-full')
+  if (input instanceof HTMLInputElement) input.type = type
+  Object.assign(input, { id, name, autocomplete, maxLength, required: true })
   const error = _el(doc, 'p', 'hidden text-sm text-red-700 dark:text-red-300')
   error.id = `${id}-error`
   error.dataset.errorFor = name

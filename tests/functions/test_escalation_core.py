@@ -1,4 +1,5 @@
-"""The escalation core without AWS: the request model's limits and the email built from a ticket."""
+"""The escalation core without AWS: the request model's limits, what identifies a submission, the reference users
+see, the capped transcript, and the email built from a ticket."""
 
 from __future__ import annotations
 
@@ -10,7 +11,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from chatbot_shared.escalation import EscalationRequest, Turn, new_ticket, render_email
+from chatbot_shared.escalation.mail import render_email
+from chatbot_shared.escalation.models import (
+    MAX_TRANSCRIPT_CHARS,
+    UNSENDABLE,
+    EscalationRequest,
+    Turn,
+    bot_escalation,
+    cap_transcript,
+    new_ticket,
+    submission_fingerprint,
+    ticket_reference,
+)
+from contracts.stack import MAX_HISTORY_TURNS, TICKET_REFERENCE_PATTERN
 
 NOW = 1_763_700_000.5  # 2025-11-21 04:40:00.5 UTC
 
@@ -45,7 +58,15 @@ def test_python_callers_use_the_wire_names_and_read_snake_case_attributes():
     # THEN it is the same request as the wire form, with snake_case attributes, serialized back to camelCase
     assert built == request()
     assert built.session_id == "s-1"
-    assert set(built.model_dump()) == {"sessionId", "userQuery", "userEmail", "userName", "conversationHistory"}
+    assert set(built.model_dump()) == {
+        "sessionId",
+        "userQuery",
+        "userEmail",
+        "userName",
+        "conversationHistory",
+        "omittedTurns",
+        "idempotencyKey",
+    }
 
 
 def test_snake_case_names_are_not_accepted_on_the_wire():
@@ -94,7 +115,9 @@ def test_a_turn_without_a_timestamp_says_so():
     assert "[time unknown] Bot: Hi!" in render_email(ticket).text
 
 
-printable = st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=200)
+printable = st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=200).filter(
+    lambda s: UNSENDABLE.search(s) is None
+)
 
 
 def tags(markup: str) -> list[str]:
@@ -115,3 +138,138 @@ def test_no_user_text_reaches_the_subject_and_no_markup_reaches_the_html(query, 
     assert html.escape(name) in email.html
     harmless = render_email(new_ticket(request(userQuery="q", userName="n"), now=NOW, ticket_id="T-42"))
     assert tags(email.html) == tags(harmless.html)
+
+
+# --- what identifies a submission, and the reference users see ------------------------------------------------
+
+
+def test_a_reference_is_short_readable_and_the_same_for_the_same_submission():
+    # GIVEN one submission's fingerprint
+    fingerprint = submission_fingerprint(request(), "page")
+    # WHEN its candidate references are made twice
+    first = [ticket_reference(fingerprint, attempt) for attempt in range(5)]
+    again = [ticket_reference(fingerprint, attempt) for attempt in range(5)]
+    # THEN each is SUP- and five characters without look-alikes, the same each time, and the candidates differ
+    assert all(re.fullmatch(TICKET_REFERENCE_PATTERN, reference) for reference in first), first
+    assert first == again
+    assert len(set(first)) == 5
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"userEmail": "ada@example.org"},
+        {"userName": "Ada L."},
+        {"userQuery": "VPN is down again"},
+        {"conversationHistory": [{"role": "user", "text": "hi"}]},
+        {"idempotencyKey": "a-new-submission-key"},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_any_changed_field_is_another_submission(change):
+    assert submission_fingerprint(request(**change), "page") != submission_fingerprint(request(), "page")
+
+
+def test_the_same_request_from_the_bot_is_another_submission_than_from_the_page():
+    assert submission_fingerprint(request(), "bot") != submission_fingerprint(request(), "page")
+
+
+def test_a_turn_without_a_timestamp_and_one_with_none_are_the_same_submission():
+    turn = {"role": "bot", "text": "Hi!"}
+    assert submission_fingerprint(request(conversationHistory=[turn]), "page") == submission_fingerprint(
+        request(conversationHistory=[{**turn, "timestamp": None}]), "page"
+    )
+
+
+# --- the transcript a ticket keeps ----------------------------------------------------------------------------
+
+
+def turns(count: int, text: str = "x") -> list[Turn]:
+    return [Turn(role="user" if n % 2 == 0 else "bot", text=f"{text}{n}") for n in range(count)]
+
+
+def test_a_short_conversation_is_kept_whole():
+    conversation = turns(4)
+    assert cap_transcript(conversation) == cap_transcript(conversation)
+    assert cap_transcript(conversation).turns == tuple(conversation)
+    assert cap_transcript(conversation).omitted == 0
+
+
+def test_a_long_conversation_keeps_the_most_recent_turns_that_fit_the_character_budget():
+    # GIVEN 10 bot answers of 4,000 characters each (40,000 characters)
+    conversation = [Turn(role="bot", text=str(n) * 4000) for n in range(10)]
+    # WHEN it is capped
+    capped = cap_transcript(conversation)
+    # THEN the last three fit the budget, oldest first, and seven are counted as left out
+    assert [turn.text[0] for turn in capped.turns] == ["7", "8", "9"]
+    assert sum(len(turn.text) for turn in capped.turns) <= MAX_TRANSCRIPT_CHARS
+    assert capped.omitted == 7
+
+
+def test_a_conversation_of_many_turns_keeps_the_last_fifty():
+    capped = cap_transcript(turns(80))
+    assert len(capped.turns) == MAX_HISTORY_TURNS
+    assert capped.turns[-1].text == "x79"
+    assert capped.omitted == 30
+
+
+def test_a_ticket_keeps_the_capped_conversation_and_its_email_says_what_was_left_out():
+    # GIVEN a bot-route request whose conversation is longer than a ticket keeps
+    conversation = [Turn(role="bot", text=str(n % 10) * 4000) for n in range(5)]
+    made = bot_escalation(
+        session_id="s-1", unanswered_question="VPN?", user_email="ada@example.com", user_name="Ada", turns=conversation
+    )
+    # WHEN a ticket is opened for it and emailed
+    ticket = new_ticket(made, now=NOW, ticket_id="SUP-ABCDE", channel="bot")
+    email = render_email(ticket)
+    # THEN the email shows the last three turns and says two earlier ones are not included
+    assert len(ticket.request.conversation_history) == 3
+    assert ticket.transcript_omitted == 2
+    assert "(2 earlier messages not included)\n" in email.text
+
+
+def test_turns_the_page_left_out_and_turns_the_cap_left_out_are_counted_together():
+    # GIVEN a page request that left 4 turns out and sends 5 long ones (the cap keeps 3)
+    conversation = [{"role": "bot", "text": str(n) * 4000} for n in range(5)]
+    made = request(conversationHistory=conversation, omittedTurns=4)
+    # WHEN a ticket is opened for it
+    ticket = new_ticket(made, now=NOW, ticket_id="T-1")
+    # THEN 6 earlier turns are counted as left out
+    assert ticket.transcript_omitted == 6
+    assert "(6 earlier messages not included)" in render_email(ticket).html
+
+
+def test_a_bot_ticket_carries_the_unanswered_question_under_its_own_heading():
+    # GIVEN the bot's request for a person after a question it could not answer
+    made = bot_escalation(
+        session_id="s-1",
+        unanswered_question="  my stapler is possessed  ",
+        user_email="ada@example.com",
+        user_name="Ada",
+    )
+    # WHEN its ticket is emailed
+    email = render_email(new_ticket(made, now=NOW, ticket_id="SUP-ABCDE", channel="bot"))
+    # THEN the team reads the question the bot could not answer, and where the ticket came from
+    assert "Question the bot could not answer:\nmy stapler is possessed\n" in email.text
+    assert "from the chat (the bot's handover)" in email.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("  hello  ", "hello"),
+        ("bad \uffff char", "bad \ufffd char"),
+        ("lone \ud800 surrogate", "lone \ufffd surrogate"),
+        ("u" * 2000, "u" * 1023 + "…"),
+    ],
+    ids=["trimmed", "noncharacter", "surrogate", "too-long"],
+)
+def test_a_turn_from_the_log_is_made_to_fit(text, expected):
+    turn = Turn.from_log("user", text, 1_763_700_000_000)
+    assert turn is not None
+    assert turn.text == expected
+
+
+def test_a_turn_from_the_log_drops_an_implausible_timestamp_and_empty_text():
+    assert Turn.from_log("bot", "ok", 17) == Turn(role="bot", text="ok")
+    assert Turn.from_log("bot", "   ") is None

@@ -25,11 +25,15 @@ def test_the_description_has_both_routes_under_one_title():
 def test_every_error_answer_is_described_with_the_error_body():
     # GIVEN the generated description
     document = openapi_document()
-    # THEN every 4xx/5xx of every route points at ErrorBody, whose fields are message and errors
+    # THEN every 4xx/5xx of every route points at ErrorBody, whose fields are message and errors, except the ticket
+    # limit's 429, which is ErrorBody plus the limit and its window
+    schemas = document["components"]["schemas"]
     for path, operations in document["paths"].items():
         for status, response in operations["post"]["responses"].items():
             if int(status) >= 400:
                 schema = response["content"]["application/json"]["schema"]
-                assert schema == {"$ref": "#/components/schemas/ErrorBody"}, f"{path} {status}: {schema}"
-    assert set(document["components"]["schemas"]["ErrorBody"]["properties"]) == {"message", "errors"}
+                body = "TicketLimitBody" if (path, status) == ("/escalate", "429") else "ErrorBody"
+                assert schema == {"$ref": f"#/components/schemas/{body}"}, f"{path} {status}: {schema}"
+    assert set(schemas["ErrorBody"]["properties"]) == {"message", "errors"}
+    assert set(schemas["TicketLimitBody"]["properties"]) == {"message", "errors", "limit", "windowSeconds"}
     assert "HTTPValidationError" not in json.dumps(document), "Powertools' own 422 shape is not what we answer"

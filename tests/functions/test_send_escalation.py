@@ -1,5 +1,6 @@
-"""The escalation sender: each queued ticket is emailed once, escaped, with no user text in headers; SES
-failures stay on the queue for retry and end in the DLQ."""
+"""The escalation sender: each queued ticket is emailed at most once, escaped, with no user text in headers, through
+the stack's configuration set, tagged with its ticket; SES failures stay on the queue for retry and end in the
+DLQ; an attempt that may have sent is never repeated."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from chatbot_shared.escalation.desk import DeskNames, TicketDesk
 from local.stand_ins import StandInNames
+from tests.functions.aws_faults import AwsFaults
+from tests.functions.escalation_pipeline import TicketPipeline
 
 SCRIPT = "<script>alert(1)</script>"
 REQUEST: dict[str, Any] = {
@@ -49,11 +53,20 @@ def escalate(stand_ins: StandInNames, api_event, lambda_context) -> Callable[[di
 
 
 @pytest.fixture
-def deliver(stand_ins: StandInNames, sender, sqs_event, lambda_context, aws) -> Callable[[], dict[str, Any]]:
-    """One round of the SQS event source mapping: receive, invoke the sender, delete what succeeded."""
+def pipeline(stand_ins: StandInNames, sender) -> TicketPipeline:
+    from functions.forward_tickets import handler as forwarder
+
+    return TicketPipeline(stand_ins, forwarder, sender)
+
+
+@pytest.fixture
+def deliver(stand_ins: StandInNames, sender, pipeline, sqs_event, lambda_context, aws) -> Callable[[], dict[str, Any]]:
+    """The stream forwards what is new; then one round of the SQS event source mapping: receive, invoke the
+    sender, delete what succeeded."""
     sqs = aws.client("sqs")
 
     def one_round() -> dict[str, Any]:
+        pipeline.forward()
         messages = sqs.receive_message(
             QueueUrl=stand_ins.escalation_queue_url,
             MaxNumberOfMessages=10,
@@ -93,14 +106,24 @@ def ses_requests(sender) -> Iterator[list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def ticket_status(stand_ins: StandInNames, aws) -> Callable[[str], str]:
-    def status(ticket_id: str) -> str:
-        item = aws.client("dynamodb").get_item(
+def ticket_item(stand_ins: StandInNames, aws) -> Callable[[str], dict[str, Any]]:
+    def item(ticket_id: str) -> dict[str, Any]:
+        found = aws.client("dynamodb").get_item(
             TableName=stand_ins.tickets_table, Key={"ticketId": {"S": ticket_id}}, ConsistentRead=True
         )["Item"]
-        return str(item["status"]["S"])
+        return {key: next(iter(value.values())) for key, value in found.items()}
 
-    return status
+    return item
+
+
+@pytest.fixture
+def ticket_status(ticket_item) -> Callable[[str], str]:
+    return lambda ticket_id: str(ticket_item(ticket_id)["status"])
+
+
+@pytest.fixture
+def desk_names(stand_ins: StandInNames) -> DeskNames:
+    return DeskNames(tickets_table=stand_ins.tickets_table, queue_url=stand_ins.escalation_queue_url)
 
 
 def test_a_queued_ticket_is_emailed_once_with_every_user_value_escaped(escalate, deliver, sent_mail, ticket_status):
@@ -123,8 +146,11 @@ def test_the_email_headers_carry_no_user_text(escalate, deliver, ses_requests, s
     # WHEN the sender emails it
     deliver()
     # THEN From and To are the configured addresses, the user's address is only the Reply-To,
-    # and the subject is fixed text around the ticket id
+    # and the subject is fixed text around the ticket id; the email goes through the stack's configuration set,
+    # tagged with its ticket (bounce events carry the tag)
     [request] = ses_requests
+    assert request["ConfigurationSetName"] == stand_ins.ses_configuration_set
+    assert request["EmailTags"] == [{"Name": "ticketId", "Value": ticket_id}]
     assert request["FromEmailAddress"] == stand_ins.sender_address
     assert request["Destination"] == {"ToAddresses": list(stand_ins.recipients)}
     assert request["ReplyToAddresses"] == [REQUEST["userEmail"]]
@@ -146,10 +172,11 @@ def test_the_email_has_a_plain_text_part_with_the_whole_conversation(escalate, d
 
 
 def test_a_redelivered_message_sends_no_second_email(
-    escalate, sender, sqs_event, lambda_context, aws, stand_ins, sent_mail
+    escalate, sender, pipeline, sqs_event, lambda_context, aws, stand_ins, sent_mail
 ):
     # GIVEN a ticket whose message SQS delivers twice (at-least-once delivery)
     escalate(REQUEST)
+    pipeline.forward()
     [message] = aws.client("sqs").receive_message(QueueUrl=stand_ins.escalation_queue_url)["Messages"]
     # WHEN the sender gets the same message in two invocations
     first = sender.lambda_handler(sqs_event([message]), lambda_context)
@@ -157,6 +184,17 @@ def test_a_redelivered_message_sends_no_second_email(
     # THEN both succeed and only one email exists
     assert first["batchItemFailures"] == second["batchItemFailures"] == []
     assert len(sent_mail()) == 1
+
+
+def test_a_sent_ticket_records_the_ses_message_id(escalate, deliver, ticket_item, sent_mail):
+    # GIVEN an escalation
+    ticket_id = escalate(REQUEST)
+    # WHEN the sender emails it
+    deliver()
+    # THEN the ticket names the SES message id, so a bounce of that message is traced to it
+    [mail] = sent_mail()
+    item = ticket_item(ticket_id)
+    assert (item["status"], item["sesMessageId"]) == ("sent", mail.id)
 
 
 def test_a_repeated_submission_sends_one_email(escalate, deliver, sent_mail):
@@ -169,19 +207,23 @@ def test_a_repeated_submission_sends_one_email(escalate, deliver, sent_mail):
     assert len(sent_mail()) == 1
 
 
-def test_an_ses_failure_leaves_the_message_for_retry_and_the_ticket_unsent(
-    escalate, deliver, sender, sent_mail, ticket_status, monkeypatch
+def test_an_ses_failure_leaves_the_message_for_retry_and_gives_the_ticket_back(
+    escalate, deliver, sender, sent_mail, ticket_item, monkeypatch
 ):
     # GIVEN SES refuses the sender (an unverified identity, as in a fresh SES account)
     monkeypatch.setattr(sender, "mailer", sender.Mailer(sender_address="nobody@unverified.example"))
     ticket_id = escalate(REQUEST)
     # WHEN the sender processes the queue
     answer = deliver()
-    # THEN that record is reported as failed (SQS keeps it), nothing was sent, and the ticket is still queued
+    # THEN that record is reported as failed (SQS keeps it), nothing was sent, and the ticket is queued again,
+    # with no claim left on it
     assert answer["received"] == 1
     assert len(answer["batchItemFailures"]) == 1
     assert sent_mail() == []
-    assert ticket_status(ticket_id) == "queued"
+    item = ticket_item(ticket_id)
+    assert item["status"] == "queued"
+    assert "claimToken" not in item, item
+    assert "claimedUntil" not in item, item
 
 
 def test_a_message_that_keeps_failing_ends_in_the_dlq(
@@ -210,10 +252,11 @@ def test_a_message_without_its_ticket_is_retried_not_dropped(sender, sqs_event, 
 
 
 def test_one_bad_record_does_not_fail_the_others(
-    escalate, sender, sqs_event, lambda_context, aws, stand_ins, sent_mail
+    escalate, sender, pipeline, sqs_event, lambda_context, aws, stand_ins, sent_mail
 ):
     # GIVEN a batch with a good message and a message that is not JSON
     escalate(REQUEST)
+    pipeline.forward()
     [good] = aws.client("sqs").receive_message(QueueUrl=stand_ins.escalation_queue_url)["Messages"]
     event = sqs_event([good, "not json"])
     # WHEN the sender processes the batch
@@ -221,3 +264,76 @@ def test_one_bad_record_does_not_fail_the_others(
     # THEN only the bad record is reported, and the good one was emailed
     assert answer["batchItemFailures"] == [{"itemIdentifier": event["Records"][1]["messageId"]}]
     assert len(sent_mail()) == 1
+
+
+@pytest.fixture
+def faults() -> Iterator[AwsFaults]:
+    injected = AwsFaults()
+    yield injected
+    injected.clear()
+
+
+def test_when_marking_sent_fails_a_follow_up_marks_it_and_no_second_email_goes(
+    escalate, deliver, sender, sent_mail, ticket_status, faults
+):
+    # GIVEN a ticket, and DynamoDB refusing the sender's second update (the first claims, the second marks sent)
+    ticket_id = escalate(REQUEST)
+    faults.refuse(sender.desk.dynamodb, "UpdateItem", "InternalServerError", nth=2)
+    # WHEN the sender emails it, and the follow-up it leaves is delivered
+    first = deliver()
+    deliver()
+    # THEN the record succeeded, the team got one email, and the ticket is sent
+    assert faults.fired == ["UpdateItem refused (InternalServerError)"]
+    assert first["batchItemFailures"] == []
+    assert len(sent_mail()) == 1
+    assert ticket_status(ticket_id) == "sent"
+
+
+def test_a_ticket_claimed_by_a_stopped_attempt_is_not_sent_again(
+    escalate, deliver, sender, desk_names, sent_mail, stand_ins, aws, ticket_status, monkeypatch
+):
+    # GIVEN a ticket an earlier attempt claimed and never finished (its invocation timed out around SES)
+    ticket_id = escalate(REQUEST)
+    TicketDesk(desk_names, clock=lambda: 1_000_000.0).claim(ticket_id, token="stopped", lease_seconds=60)
+    # WHEN its message is delivered as often as the redrive policy allows, and once more
+    for _ in range(stand_ins.max_receive_count + 1):
+        deliver()
+    # THEN no email went (it may have gone before), the ticket still says sending, and the message waits in the
+    # DLQ, whose alarm asks a human to check
+    assert sent_mail() == []
+    assert ticket_status(ticket_id) == "sending"
+    dead = aws.client("sqs").receive_message(QueueUrl=stand_ins.escalation_dlq_url).get("Messages", [])
+    assert [json.loads(message["Body"])["ticketId"] for message in dead] == [ticket_id]
+
+
+def test_a_ticket_being_sent_by_another_delivery_is_tried_again_later(
+    escalate, deliver, sender, desk_names, sent_mail, ticket_status
+):
+    # GIVEN a ticket claimed right now by another delivery (a duplicate message, a concurrent sender)
+    ticket_id = escalate(REQUEST)
+    other = TicketDesk(desk_names)
+    other.claim(ticket_id, token="other", lease_seconds=600)
+    # WHEN this delivery gets it
+    answer = deliver()
+    # THEN it fails the record for later, sending nothing, and leaves the claim alone
+    assert len(answer["batchItemFailures"]) == 1
+    assert sent_mail() == []
+    assert ticket_status(ticket_id) == "sending"
+
+
+def test_throttling_is_waited_out_and_the_email_sent_once(escalate, deliver, sender, sent_mail, faults, monkeypatch):
+    # GIVEN SES throttles the first send (sandbox: one mail per second)
+    escalate(REQUEST)
+    monkeypatch.setattr(sender, "mailer", sender.Mailer(sleep=lambda seconds: None))
+    faults.refuse(sender.mailer.client, "SendEmail", "TooManyRequestsException", status=429)
+    # WHEN the sender processes the queue
+    answer = deliver()
+    # THEN it waited, tried again and sent one email
+    assert faults.fired == ["SendEmail refused (TooManyRequestsException)"]
+    assert answer["batchItemFailures"] == []
+    assert len(sent_mail()) == 1
+
+
+def test_the_ses_client_never_retries_a_send_by_itself(sender):
+    # A retry after a lost answer could send the email twice: only SES's own refusals are retried, by the sender
+    assert sender.mailer.client.meta.config.retries["total_max_attempts"] == 1

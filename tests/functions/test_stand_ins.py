@@ -20,6 +20,8 @@ from contracts.stack import (
     QUERY_LOG_TABLE_NAME,
     RECIPIENTS,
     SENDER_ADDRESS,
+    SES_CONFIGURATION_SET,
+    TICKETS_PER_SESSION_PER_HOUR,
     TICKETS_TABLE,
     TICKETS_TABLE_NAME,
     TableSchema,
@@ -119,11 +121,32 @@ def test_the_environment_points_each_variable_at_its_stand_in(stand_ins):
         QUERY_LOG_RETENTION_DAYS.name: "90",
         TICKETS_TABLE_NAME.name: "EscalationTickets",
         IDEMPOTENCY_TABLE_NAME.name: "EscalationIdempotency",
+        TICKETS_PER_SESSION_PER_HOUR.name: "3",
         ESCALATION_QUEUE_URL.name: stand_ins.escalation_queue_url,
         SENDER_ADDRESS.name: "chatbot@example.com",
+        SES_CONFIGURATION_SET.name: "escalations",
         RECIPIENTS.name: '["support@example.com"]',
         CUSTOMERS_TABLE_NAME.name: "Customers",
         ALLOWED_ORIGINS.name: "[]",
         "POWERTOOLS_METRICS_NAMESPACE": "SupportChatbot",
     }
     assert stand_ins.escalation_queue_url, "provision() fills in the queue URL"
+
+
+def test_the_tickets_table_streams_what_its_contract_says(stand_ins, aws):
+    # GIVEN the stand-ins, provisioned
+    # WHEN DynamoDB describes the tickets table
+    description = aws.client("dynamodb").describe_table(TableName=stand_ins.tickets_table)["Table"]
+    # THEN it has the stream the deployed table has (the forwarder reads it)
+    assert description["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": TICKETS_TABLE.stream_view_type,
+    }
+    assert (
+        "StreamSpecification" not in aws.client("dynamodb").describe_table(TableName=stand_ins.customers_table)["Table"]
+    ), "a table whose schema has no stream gets none"
+
+
+def test_the_escalations_configuration_set_exists(stand_ins, aws):
+    sets = aws.client("sesv2").list_configuration_sets()["ConfigurationSets"]
+    assert stand_ins.ses_configuration_set in sets

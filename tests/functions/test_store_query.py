@@ -221,7 +221,7 @@ def test_an_unknown_route_gets_a_json_404(store_query, api_event, lambda_context
 
 def test_a_failing_table_answers_500_without_internals(store_query, api_event, lambda_context, monkeypatch):
     # GIVEN the table does not exist (a misconfigured stack)
-    monkeypatch.setattr(store_query, "query_log", store_query.QueryLog(table_name="NoSuchTable"))
+    monkeypatch.setattr(store_query, "query_log", store_query.QueryLogTable(table_name="NoSuchTable"))
     # WHEN a valid turn arrives
     response = store_query.lambda_handler(api_event("POST", "/store-query", TURN), lambda_context)
     # THEN the answer is a plain 500 that names no table, exception or stack

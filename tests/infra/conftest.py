@@ -1,8 +1,9 @@
 """Pulumi mocks harness for the infra tests: run a program offline and inspect every resource it registered.
 
 `run_program(program, config=...)` runs `program` under `pulumi.runtime.test` with fresh runtime options, the
-given stack config and a `Mocks` that records each resource: its type token, name, URN, parent, resolved inputs,
-the fake outputs we filled in, and the `protect` / `retain_on_delete` options as the engine would receive them.
+given stack config and a `Mocks` that records each resource: its type token, name, URN (made as the engine makes
+it), parent, resolved inputs, the fake outputs we filled in, its aliases, and the `protect` / `retain_on_delete`
+options as the engine would receive them.
 Whole-program tests use it the same way:
 
     from tests.infra.conftest import run_program  # absolute: tests/ has no __init__.py, `.conftest` fails
@@ -27,10 +28,27 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
+from contracts.stack import FUNCTION_ENVIRONMENT
+
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 PROJECT = "support-chatbot"
 STACK = "test"
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass(frozen=True)
+class AliasSpec:
+    """One alias as the SDK sends it to the engine: a whole former URN, or the parts of it that differ from the
+    resource's own (empty: the resource's own name, type, stack, project or parent)."""
+
+    urn: str = ""
+    name: str = ""
+    type: str = ""
+    stack: str = ""
+    project: str = ""
+    parent: str = ""
+    no_parent: bool = False
 
 
 @dataclass(frozen=True, repr=False)
@@ -48,6 +66,8 @@ class RecordedResource:
     protect: bool
     retain_on_delete: bool
     depends_on: tuple[str, ...]
+    aliases: tuple[AliasSpec, ...] = ()
+    """The aliases the program gave, as the SDK sends them to the engine (see tests/infra/resource_graph.py)."""
 
     def __repr__(self) -> str:
         return f"<{self.urn}>"
@@ -123,9 +143,17 @@ class Mocks(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(MockMonitor):
-    """The stock mock monitor, plus a record of each registration's options (protect, retainOnDelete, parent)."""
+    """The stock mock monitor, plus a record of each registration's options (protect, retainOnDelete, parent,
+    aliases), and URNs made as the engine makes them."""
 
     mocks: Mocks
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN: the parent's whole type chain, except the stack's, before the type. (The stock mock
+        keeps only the parent's last type and prefixes the stack's, so its URNs differ from a real deployment's.)"""
+        qualified = parent.split("::")[2] if parent else ""
+        chain = f"{qualified}${type_}" if qualified and qualified != STACK_TYPE else type_
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{chain}::{name}"
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         response = super().RegisterResource(request)
@@ -144,9 +172,25 @@ class RecordingMonitor(MockMonitor):
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
                     depends_on=tuple(request.dependencies),
+                    aliases=tuple(alias_spec(alias) for alias in request.aliases),
                 )
             )
         return response
+
+
+def alias_spec(alias: Any) -> AliasSpec:
+    """An `alias_pb2.Alias` of a registration as an AliasSpec."""
+    if alias.WhichOneof("alias") == "urn":
+        return AliasSpec(urn=alias.urn)
+    spec = alias.spec
+    return AliasSpec(
+        name=spec.name,
+        type=spec.type,
+        stack=spec.stack,
+        project=spec.project,
+        parent=spec.parentUrn,
+        no_parent=spec.noParent,
+    )
 
 
 def run_program(
@@ -268,13 +312,34 @@ def computed_outputs(  # noqa: C901 - one flat table of resource types
 
 # --- fixtures --------------------------------------------------------------------------------------------------
 
-FUNCTION_SOURCES = ("store_query", "escalate", "send_escalation", "fulfillment")
+FUNCTION_SOURCES = tuple(FUNCTION_ENVIRONMENT)  # every function folder the stack deploys
 
 
 @pytest.fixture(scope="session")
 def run_pulumi() -> Callable[..., Mocks]:
     """`run_program` as a fixture: `mocks = run_pulumi(lambda: QueryLog(...), config={...})`."""
     return run_program
+
+
+@pytest.fixture(scope="session")
+def stand_in_function() -> Callable[[str, str], Any]:
+    """A factory of PythonFunctions for a component under test to be given: `stand_in_function("writer",
+    "store_query")` is functions/store_query with placeholder values for every variable its handler needs."""
+    from components.python_function import PythonFunction, PythonFunctionArgs
+    from contracts.stack import FUNCTION_ENVIRONMENT
+
+    def make(name: str, source: str) -> PythonFunction:
+        environment = {var.name: f"{var.name.lower()}-stand-in" for var in FUNCTION_ENVIRONMENT[source] if var.required}
+        args = PythonFunctionArgs(
+            source=source,
+            description=f"{source} stand-in",
+            region=REGION,
+            log_retention_days=14,
+            environment=environment,
+        )
+        return PythonFunction(name, args)
+
+    return make
 
 
 @pytest.fixture(scope="module")

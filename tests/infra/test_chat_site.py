@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from components.chat_site import ChatSite, ChatSiteArgs, SiteBuildMissingError, render_config_js
+from components.chat_site import ChatSite, ChatSiteArgs, SiteBuildMissingError, cloudfront_response_headers
+from contracts.page import content_security_policy, render_config_js, security_headers
 
 REGION = "us-east-1"
 API_DOMAIN = "abc123defg.execute-api.us-east-1.amazonaws.com"
@@ -170,6 +171,46 @@ def test_every_behaviour_sends_the_strict_security_headers(mocks):
     assert all(b["responseHeadersPolicyId"] == policy.id for b in behaviours), f"{distribution.urn}: a path lacks it"
 
 
+def headers_sent(policy) -> dict[str, str]:
+    """What a response headers policy makes CloudFront send, written as HTTP headers."""
+    config = policy.inputs["securityHeadersConfig"]
+    hsts = config["strictTransportSecurity"]
+    max_age = int(hsts["accessControlMaxAgeSec"])  # numbers come back from the engine as floats
+    sent = {
+        "Content-Security-Policy": config["contentSecurityPolicy"]["contentSecurityPolicy"],
+        "Strict-Transport-Security": f"max-age={max_age}"
+        + ("; includeSubDomains" if hsts["includeSubdomains"] else "")
+        + ("; preload" if hsts["preload"] else ""),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": config["referrerPolicy"]["referrerPolicy"],
+        "X-Frame-Options": config["frameOptions"]["frameOption"],
+    }
+    for item in policy.inputs.get("customHeadersConfig", {}).get("items", []):
+        assert item["header"] not in sent, f"{policy.urn} sends {item['header']} twice"
+        sent[item["header"]] = item["value"]
+    return sent
+
+
+def test_cloudfront_sends_exactly_the_page_contracts_security_headers(mocks):
+    # GIVEN the page contract's security headers for this region's Lex and Cognito endpoints
+    expected = security_headers(CSP)
+    # WHEN a ChatSite is created
+    policy = mocks.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+    # THEN CloudFront sends every one of them, with the same values, and no other, each overriding the origin's
+    assert headers_sent(policy) == expected, f"{policy.urn} differs from contracts.page.security_headers"
+    overrides = [h["override"] for h in policy.inputs["securityHeadersConfig"].values()]
+    overrides += [item["override"] for item in policy.inputs["customHeadersConfig"]["items"]]
+    assert all(overrides), f"{policy.urn}: a header does not override the origin's"
+
+
+def test_a_security_header_cloudfront_cannot_carry_is_refused():
+    # GIVEN a Strict-Transport-Security value with a directive CloudFront has no field for
+    headers = {**security_headers(content_security_policy()), "Strict-Transport-Security": "max-age=1; always"}
+    # WHEN / THEN turning it into a response headers policy fails, naming the header
+    with pytest.raises(ValueError, match="Strict-Transport-Security"):
+        cloudfront_response_headers(headers)
+
+
 def test_every_built_file_is_uploaded_with_its_type_and_cache_control(mocks):
     # GIVEN a build with a page, hashed assets, a font and an icon (plus the build's own size report)
     # WHEN a ChatSite is created
@@ -244,7 +285,7 @@ def test_guest_role_gets_no_permission_from_the_site_itself(mocks):
     # THEN its guest role can do nothing: only the bot's owner grants it the alias (see tests/infra/test_program.py)
     role = mocks.one("aws:iam/role:Role", "site-guest")
     policies = [p for p in mocks.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id]
-    assert policies == [], f"{role.urn} should get its only policy from ChatbotBot.grant_conversation"
+    assert policies == [], f"{role.urn} should get its only policy from SupportBot.grant_conversation"
     assert mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == [], "no managed policy for guests"
 
 

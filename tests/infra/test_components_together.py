@@ -1,13 +1,15 @@
-"""QueryLog, EscalationApi and ChatSite wired as the program wires them, every option on: the stack-wide rules
-(least privilege, log retention, everything inside a component) hold across all three."""
+"""Operations, QueryLog, Escalations, RestApi and ChatSite wired as the program wires them, every option on: the
+stack-wide rules (least privilege, log retention, everything inside a component) hold across all of them."""
 
 from __future__ import annotations
 
 import pytest
 
 from components.chat_site import ChatSite, ChatSiteArgs
-from components.escalation_api import EscalationApi, EscalationApiArgs
+from components.escalations import Escalations, EscalationsArgs
+from components.operations import Operations, OperationsArgs
 from components.query_log import QueryLog, QueryLogArgs
+from components.rest_api import RestApi, RestApiArgs
 
 REGION = "us-east-1"
 ORIGINS = ("https://www.example.com",)
@@ -15,26 +17,35 @@ ORIGINS = ("https://www.example.com",)
 
 def program(site_dir):
     def run():
+        operations = Operations("operations", OperationsArgs(alarm_email="ops@example.com"))
         log = QueryLog(
             "query-log",
             QueryLogArgs(
                 region=REGION, log_retention_days=30, row_retention_days=90, protect_data=True, allowed_origins=ORIGINS
             ),
         )
-        api = EscalationApi(
-            "escalation-api",
-            EscalationApiArgs(
+        escalations = Escalations(
+            "escalations",
+            EscalationsArgs(
                 region=REGION,
                 log_retention_days=30,
                 sender="support-bot@example.com",
                 recipients=("it-support@example.com",),
                 max_attempts=5,
+                allowed_origins=ORIGINS,
+                protect_data=True,
+                alarm_actions=operations.alarm_actions,
+            ),
+        )
+        api = RestApi(
+            "api",
+            RestApiArgs(
+                region=REGION,
+                log_retention_days=30,
+                routes=[escalations.route, log.route],
                 throttle_rate=10,
                 throttle_burst=20,
-                store_query_function=log.writer,
                 allowed_origins=ORIGINS,
-                alarm_email="ops@example.com",
-                protect_data=True,
             ),
         )
         ChatSite(
@@ -64,17 +75,19 @@ def mocks(run_pulumi, function_sources, tmp_path_factory):
 
 
 def test_no_identity_policy_has_a_wildcard_action_or_resource(mocks):
-    # GIVEN the three components with every option on
+    # GIVEN the components with every option on
     # WHEN the stack is built
     policies = mocks.of_type("aws:iam/rolePolicy:RolePolicy")
     # THEN every inline policy names exact actions and named resources
     assert {p.name for p in policies} == {
         "query-log-writer-write-logs",
         "query-log-writer-write-data",
-        "escalation-api-escalate-write-logs",
-        "escalation-api-escalate-open-tickets",
-        "escalation-api-sender-write-logs",
-        "escalation-api-sender-send-tickets",
+        "escalations-escalate-write-logs",
+        "escalations-escalate-open-tickets",
+        "escalations-forwarder-write-logs",
+        "escalations-forwarder-forward-tickets",
+        "escalations-sender-write-logs",
+        "escalations-sender-send-tickets",
     }, "a policy was added or lost: review it here"
     for policy in policies:
         for statement in policy.statements():
@@ -108,7 +121,7 @@ def test_every_log_group_has_the_stack_retention(mocks):
     # WHEN the stack is built
     groups = mocks.of_type("aws:cloudwatch/logGroup:LogGroup")
     # THEN no log group keeps logs forever
-    assert len(groups) == 5, f"expected 3 function log groups, access and execution logs: {[g.name for g in groups]}"
+    assert len(groups) == 6, f"expected 4 function log groups, access and execution logs: {[g.name for g in groups]}"
     for group in groups:
         assert group.inputs.get("retentionInDays") == 30, f"{group.urn} retention {group.inputs.get('retentionInDays')}"
 
@@ -129,6 +142,6 @@ def test_tables_are_encrypted_and_recoverable_and_data_tables_protected(mocks):
     for table in tables.values():
         assert table.inputs["serverSideEncryption"]["enabled"] is True, f"{table.urn} is not KMS-encrypted"
         assert table.inputs["pointInTimeRecovery"]["enabled"] is True, f"{table.urn} has no PITR"
-    for name in ("query-log-table", "escalation-api-tickets"):
+    for name in ("query-log-table", "escalations-tickets"):
         assert tables[name].protect, f"{tables[name].urn} is not protected"
-    assert not tables["escalation-api-idempotency"].protect, "idempotency records are rebuilt, not protected"
+    assert not tables["escalations-idempotency"].protect, "idempotency records are rebuilt, not protected"

@@ -3,40 +3,20 @@
 from __future__ import annotations
 
 import json
-import runpy
-from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
-import yaml
 
 from bot.schema import load_definition
-from tests.infra.conftest import Mocks, RecordedResource, run_program
+from tests.infra.conftest import Mocks, RecordedResource
+from tests.infra.resource_graph import REPO, run_stack, stack_config
 
-REPO = Path(__file__).resolve().parents[2]
 STACKS = ("dev", "prod")
 FUNCTION = "aws:lambda/function:Function"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 TABLE = "aws:dynamodb/table:Table"
 # The only `*` resources allowed, each because AWS offers no resource-level permission (commented in the code).
 ACTIONS_WITHOUT_RESOURCES = {"polly:SynthesizeSpeech", "comprehend:DetectSentiment"}
-
-
-def stack_config(stack: str) -> dict[str, Any]:
-    return yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
-
-
-def run_stack(stack: str) -> Mocks:
-    """Run __main__.py as `pulumi up` would for `stack`, returning every resource and the stack outputs."""
-
-    def program() -> dict[str, Any]:
-        runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
-        root = pulumi.runtime.get_root_resource()
-        assert root is not None
-        return dict(root.outputs)  # type: ignore[attr-defined]
-
-    return run_program(program, config=stack_config(stack), stack=stack)
 
 
 @pytest.fixture(scope="module", params=STACKS)
@@ -146,6 +126,11 @@ def test_sample_customers_load_only_where_the_stack_asks(stack):
     items = mocks.of_type("aws:dynamodb/tableItem:TableItem")
     if name == "dev":
         assert sorted(i.name for i in items) == ["chatbot-customer-12345", "chatbot-customer-67890"]
+        # AND the balance is stored as a number, as the customer table's contract says; the rest as strings
+        for item in items:
+            attributes = item.json_input("item")
+            assert set(attributes["AccountBalance"]) == {"N"}, f"{item.urn}: the balance is not a number"
+            assert set(attributes["CustomerId"]) == {"S"}, f"{item.urn}: {attributes}"
     else:
         assert items == [], "prod must not load sample data"
 
@@ -161,10 +146,10 @@ def test_stack_exports_what_users_need(stack):
     assert outputs["botAliasArn"].endswith(":bot-alias/BOTID12345/ALIASID123")
 
 
-def test_components_are_the_four_of_the_design(stack):
+def test_components_are_those_of_the_design(stack):
     _, mocks = stack
     types = {r.type for r in mocks.resources if not r.custom}
-    for component in ("QueryLog", "EscalationApi", "ChatbotBot", "ChatSite"):
+    for component in ("Operations", "QueryLog", "Escalations", "RestApi", "SupportBot", "ChatSite"):
         assert f"support-chatbot:index:{component}" in types, f"{component} is missing from the program"
 
 
@@ -202,8 +187,8 @@ def test_api_has_exactly_the_two_routes_with_the_stacks_throttling(stack):
 
 def test_escalations_dead_letter_after_the_stacks_attempts_and_raise_an_alarm(stack):
     name, mocks = stack
-    queue = mocks.one("aws:sqs/queue:Queue", "escalation-api-queue")
-    dlq = mocks.one("aws:sqs/queue:Queue", "escalation-api-dlq")
+    queue = mocks.one("aws:sqs/queue:Queue", "escalations-queue")
+    dlq = mocks.one("aws:sqs/queue:Queue", "escalations-dlq")
     redrive = queue.json_input("redrivePolicy")
     assert redrive["deadLetterTargetArn"] == dlq.outputs["arn"]
     assert redrive["maxReceiveCount"] == stack_config(name)["support-chatbot:escalationMaxAttempts"]
@@ -219,7 +204,7 @@ def test_escalations_dead_letter_after_the_stacks_attempts_and_raise_an_alarm(st
 def test_query_log_and_idempotency_rows_expire_by_ttl(stack):
     _, mocks = stack
     assert mocks.one(TABLE, "query-log-table").inputs["ttl"] == {"attributeName": "expiresAt", "enabled": True}
-    assert mocks.one(TABLE, "escalation-api-idempotency").inputs["ttl"]["enabled"] is True
+    assert mocks.one(TABLE, "escalations-idempotency").inputs["ttl"]["enabled"] is True
 
 
 def test_site_bucket_is_private_behind_origin_access_control(stack):

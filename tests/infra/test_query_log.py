@@ -19,7 +19,7 @@ def query_log(protect_data: bool = False, **overrides):
 
 
 @pytest.mark.usefixtures("function_sources")
-def test_table_keeps_the_seed_key_schema_and_bills_per_request(run_pulumi):
+def test_table_is_keyed_by_session_and_timestamp_and_bills_per_request(run_pulumi):
     # GIVEN / WHEN a QueryLog is created
     mocks = run_pulumi(query_log())
     # THEN its table is ChatbotUserQueries keyed by sessionId (S) and timestamp (N), on demand
@@ -109,3 +109,18 @@ def test_grants_are_exact_and_repeats_are_harmless(run_pulumi):
     [statement] = policy.statements()
     assert statement["Action"] == ["dynamodb:GetItem", "dynamodb:Query"], f"{policy.urn}: {statement}"
     assert statement["Resource"] == [table_arn], f"{policy.urn}: {statement}"
+
+
+@pytest.mark.usefixtures("function_sources")
+def test_route_pairs_store_query_with_the_writer(run_pulumi):
+    # GIVEN / WHEN a QueryLog is created
+    def program():
+        log = QueryLog("query-log", QueryLogArgs(region="us-east-1", log_retention_days=14, row_retention_days=90))
+        route, function = log.route
+        return {"path": route.path, "method": route.method, "function_arn": function.arn}
+
+    mocks = run_pulumi(program)
+    # THEN the route it offers the REST API is POST /store-query, answered by its writer
+    writer = mocks.one(FUNCTION, "query-log-writer-function")
+    assert (mocks.values["method"], mocks.values["path"]) == ("POST", "/store-query")
+    assert mocks.values["function_arn"] == writer.outputs["arn"], writer.urn

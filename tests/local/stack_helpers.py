@@ -20,8 +20,13 @@ Say = Callable[[str], dict[str, Any]]
 
 
 def message_texts(answer: dict[str, Any]) -> list[str]:
-    """The contents of a Lex answer's messages."""
-    return [message["content"] for message in answer.get("messages", [])]
+    """The texts of a Lex answer's messages (quick-reply cards have none: see `message_cards`)."""
+    return [message["content"] for message in answer.get("messages", []) if "content" in message]
+
+
+def message_cards(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The quick-reply cards (`imageResponseCard`) of a Lex answer's messages."""
+    return [message["imageResponseCard"] for message in answer.get("messages", []) if "imageResponseCard" in message]
 
 
 def clean_env() -> dict[str, str]:

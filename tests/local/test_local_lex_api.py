@@ -9,12 +9,24 @@ assertions add the fields a caller relies on.
 
 from __future__ import annotations
 
+import html
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from contracts.stack import MAX_USER_TEXT_CHARS
-from tests.local.stack_helpers import Say, message_texts, wait_for_email
+from contracts.stack import API_BASE_PATH, MAX_USER_TEXT_CHARS, STORE_QUERY_ROUTE
+from tests.local.stack_helpers import Say, fetch, message_cards, message_texts, wait_for_email
+
+if TYPE_CHECKING:
+    from mypy_boto3_lexv2_runtime.client import LexRuntimeV2Client
+
+    from local.stack import LocalStack
 
 pytestmark = pytest.mark.local_stack
 
@@ -179,3 +191,130 @@ def test_talk_to_human_collects_name_and_email_then_the_team_gets_the_email(say:
     email = wait_for_email(local_stack, ticket)
     assert email["reply_to"] == ["ana@example.com"]
     assert "The purple elephant sings opera at midnight" in email["html"]
+
+
+def messages_of(definition) -> dict[str, str]:
+    return dict(definition.locales["en_US"].messages)
+
+
+def test_cancel_while_the_bot_asks_for_a_customer_id_leaves_the_question(say: Say, definition) -> None:
+    # GIVEN the bot asks for a customer id
+    say("Where is my order")
+    # WHEN the user says "never mind"
+    answer = say("never mind")
+    # THEN the cancel closes the dialog with the definition's answer
+    assert message_texts(answer) == [definition.locales["en_US"].intent("CancelIntent").answer]
+    assert answer["sessionState"]["dialogAction"]["type"] == "Close"
+    # AND the next sentence is a new question again
+    assert say("12345")["sessionState"]["intent"]["name"] == "FallbackIntent"
+
+
+def test_a_different_question_while_the_bot_asks_for_a_customer_id_is_answered(say: Say, definition) -> None:
+    say("Where is my order")
+    answer = say("my internet is down")
+    assert answer["sessionState"]["intent"]["name"] == "NetworkTroubleshooting"
+    assert message_texts(answer) == [definition.locales["en_US"].intent("NetworkTroubleshooting").answer]
+
+
+def test_an_email_address_without_a_domain_gets_the_reason(say: Say) -> None:
+    # GIVEN the bot asks where the team should reply
+    say("talk to a human")
+    say("My name is Ana")
+    # WHEN the user types an address without a top-level domain
+    answer = say("ana@example")
+    # THEN the bot says what is wrong with it, and asks again
+    assert message_texts(answer)[0].startswith("That doesn't look like an email address (name@example.com).")
+    assert answer["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "UserEmail"}
+
+
+def test_after_the_slots_retries_the_bot_offers_a_person(say: Say, definition) -> None:
+    # GIVEN the bot asks for a customer id (two retries in the definition)
+    say("Where is my order")
+    # WHEN the user gives ids with letters three times
+    answers = [say("ABC12") for _ in range(3)]
+    # THEN the first two get the reason, the third the offer of a person with yes/no quick replies
+    words = messages_of(definition)
+    assert [message_texts(answer) for answer in answers[:2]] == [[words["customer_id_refused"]]] * 2
+    last = answers[2]
+    assert message_texts(last) == [words["retries_exhausted"]]
+    assert last["sessionState"]["sessionAttributes"]["escalationOffered"] == "true"
+    assert [button["value"] for card in message_cards(last) for button in card["buttons"]] == [
+        "Talk to a human",
+        "Never mind",
+    ]
+
+
+def test_a_word_asking_for_a_person_is_not_taken_as_the_name(say: Say, definition) -> None:
+    # GIVEN the bot asks for a first name
+    say("talk to a human")
+    # WHEN the user answers "representative"
+    answer = say("representative")
+    # THEN the bot asks for the name again, saying a person is on the way
+    assert message_texts(answer) == [messages_of(definition)["user_name_is_a_request"]]
+    assert answer["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "UserName"}
+    # AND a real name is then taken
+    assert message_texts(say("Ana")) == ["Which email address should the support team reply to?"]
+
+
+def test_the_product_question_offers_the_products_as_quick_replies(say: Say) -> None:
+    # WHEN the bot asks which product (botocore parses the answer with Lex's own model)
+    answer = say("Tell me about")
+    # THEN an ImageResponseCard with one button per product follows the prompt
+    (card,) = message_cards(answer)
+    assert card["title"] == "Our products"
+    assert [(button["text"], button["value"]) for button in card["buttons"]] == [
+        ("Laptop", "laptop"),
+        ("Smartphone", "smartphone"),
+        ("Tablet", "tablet"),
+    ]
+
+
+def conversation(lex: LexRuntimeV2Client, local_stack: LocalStack) -> tuple[str, Callable[[str], dict[str, Any]]]:
+    """A new conversation: its session id, and a function that sends one user turn and returns Lex's answer."""
+    bot = local_stack.info.bot
+    session_id = f"story-{uuid.uuid4()}"
+
+    def send(text: str) -> dict[str, Any]:
+        return dict(
+            lex.recognize_text(
+                botId=bot.bot_id, botAliasId=bot.alias_id, localeId="en_US", sessionId=session_id, text=text
+            )
+        )
+
+    return session_id, send
+
+
+def log_turn(local_stack: LocalStack, session_id: str, asked: str, answered: str) -> None:
+    """Store one turn in the query log through the API, as the page does after each answer."""
+    row = {"sessionId": session_id, "timestamp": int(time.time() * 1000), "userQuery": asked, "botResponse": answered}
+    status, _, body = fetch(
+        local_stack.origin + API_BASE_PATH + STORE_QUERY_ROUTE.path, "POST", row, {"Content-Type": "application/json"}
+    )
+    assert status == 201, f"store-query answered {status}: {body!r}"
+    time.sleep(0.002)  # the next turn gets a later timestamp (the table's sort key)
+
+
+def test_the_bot_handover_email_carries_the_unanswered_question_and_the_logged_conversation(
+    lex: LexRuntimeV2Client, local_stack: LocalStack
+) -> None:
+    # GIVEN a conversation whose turns the page logged, with a question the bot could not answer
+    session_id, send = conversation(lex, local_stack)
+    for asked in ("hello", "The purple elephant sings opera at midnight"):
+        log_turn(local_stack, session_id, asked, message_texts(send(asked))[0])
+    # WHEN the user asks the bot for a person and gives a name and an email
+    for asked in ("talk to a human", "My name is Ana"):
+        log_turn(local_stack, session_id, asked, message_texts(send(asked))[0])
+    answer = send("ana@example.com")
+    ticket = answer["sessionState"]["sessionAttributes"]["ticketId"]
+    # THEN the team's email asks the unanswered question, not the email address typed last
+    email = wait_for_email(local_stack, ticket)
+    question = re.search(r"<h3>Question</h3>\s*<p[^>]*>(.*?)</p>", email["html"], re.DOTALL)
+    assert question is not None, email["html"]
+    assert html.unescape(question.group(1)) == "The purple elephant sings opera at midnight"
+    # AND it carries the conversation so far, read from the query log, in order
+    conversation_html = html.unescape(email["html"].split("<h3>Conversation</h3>", 1)[1])
+    said = ["hello", "The purple elephant sings opera at midnight", "talk to a human", "My name is Ana"]
+    positions = [conversation_html.find(text) for text in said]
+    assert -1 not in positions, f"missing turns in the email's conversation: {conversation_html}"
+    assert positions == sorted(positions), "the turns are not in the order they were said"
+    assert "I'm not sure I can help with that yet." in conversation_html, "the bot's answers are missing"

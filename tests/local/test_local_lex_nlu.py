@@ -1,11 +1,27 @@
-"""The local runtime's understanding: intents from the sample utterances, slot values, slot-type resolution."""
+"""The local runtime's understanding: intents from the sample utterances and paraphrases of them, slot values
+anywhere in a sentence, slot-type resolution, and the model of meaning behind it."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+from pathlib import Path
+
+import numpy
 import pytest
 
+from bench.nlu import Accuracy, Miss, Paraphrase, ParaphraseFileError, load_paraphrases, measure
 from bot.schema import BotDefinition
-from local.lex_nlu import FALLBACK_INTENT, Classifier, extract_value, resolve_custom
+from local.lex_nlu import (
+    FALLBACK_INTENT,
+    Classifier,
+    LanguageModel,
+    LanguageModelError,
+    SlotValue,
+    extract_value,
+    language_model,
+    resolve_custom,
+)
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +147,182 @@ def test_builtin_types_pick_their_value_out_of_an_answer(definition, slot, answe
 def test_builtin_types_refuse_an_answer_without_a_value(definition, slot, answer) -> None:
     locale = definition.locales["en_US"]
     assert extract_value(locale.intent("TalkToHuman").slot(slot), locale, answer) is None
+
+
+# --- paraphrases: lines that are not samples (bench/paraphrases.yaml, also measured by `make bench`) -----------
+
+INTENT_ACCURACY_BAR = 0.95
+SLOT_ACCURACY_BAR = 0.90
+
+
+@pytest.fixture(scope="module")
+def paraphrases(definition: BotDefinition) -> list[Paraphrase]:
+    return load_paraphrases(definition.locales["en_US"])
+
+
+@pytest.fixture(scope="module")
+def accuracy(classifier: Classifier, paraphrases: list[Paraphrase]) -> Accuracy:
+    return measure(classifier, paraphrases)
+
+
+def _listed(misses: list[Miss]) -> str:
+    return "\n".join(f"  {miss}" for miss in misses) or "  (none)"
+
+
+def test_the_paraphrase_set_covers_every_intent_and_out_of_scope_lines(definition, paraphrases) -> None:
+    # GIVEN the paraphrase set the NLU is measured on
+    intents = {line.intent for line in paraphrases}
+    # THEN it is large enough, speaks of every intent, and has lines that must fall back
+    assert len(paraphrases) >= 80
+    assert intents >= {intent.name for intent in definition.locales["en_US"].intents}
+    assert sum(line.intent == FALLBACK_INTENT for line in paraphrases) >= 10
+
+
+def test_a_paraphrase_copied_from_the_definition_is_refused(definition, tmp_path) -> None:
+    # GIVEN a paraphrase file with a line that is a sample utterance, in other case and punctuation
+    path = tmp_path / "paraphrases.yaml"
+    path.write_text("intents:\n  OrderStatus:\n    - where is my ORDER?\n", encoding="utf-8")
+    # WHEN it is loaded THEN it is refused: such a line measures nothing
+    with pytest.raises(ParaphraseFileError, match="sample utterance"):
+        load_paraphrases(definition.locales["en_US"], path)
+
+
+def test_paraphrases_get_their_intent(accuracy) -> None:
+    # WHEN every paraphrase is classified THEN at least 95 % get their intent (out-of-scope lines included)
+    assert accuracy.intent_accuracy >= INTENT_ACCURACY_BAR, (
+        f"intent accuracy {accuracy.intent_accuracy:.1%} < {INTENT_ACCURACY_BAR:.0%}; misses (expected -> got):\n"
+        + _listed(accuracy.intent_misses)
+    )
+
+
+def test_slot_values_of_paraphrases_are_found(accuracy) -> None:
+    # WHEN every paraphrase is classified THEN at least 90 % of the slot values are right (and few spurious)
+    assert accuracy.slot_accuracy >= SLOT_ACCURACY_BAR, (
+        f"slot accuracy {accuracy.slot_accuracy:.1%} < {SLOT_ACCURACY_BAR:.0%}; misses (expected -> got):\n"
+        + _listed(accuracy.slot_misses)
+    )
+
+
+def test_every_out_of_scope_line_falls_back(accuracy) -> None:
+    # WHEN the out-of-scope lines are classified THEN each goes to FallbackIntent
+    wrongly_understood = [miss for miss in accuracy.intent_misses if miss.expected == FALLBACK_INTENT]
+    assert not wrongly_understood, "out-of-scope lines taken for an intent:\n" + _listed(wrongly_understood)
+
+
+# --- understanding beyond the samples --------------------------------------------------------------------------
+
+
+def test_a_slot_value_is_found_anywhere_in_the_sentence(classifier) -> None:
+    # WHEN the customer id comes first and the request after it, as no sample has it
+    chosen, _ = classifier.classify("my customer number is 12345 and I want my order")
+    # THEN the intent and the value are both understood
+    assert chosen.intent == "OrderStatus"
+    assert chosen.slots["CustomerId"] == SlotValue("12345", "12345", ("12345",))
+
+
+def test_digits_said_one_by_one_are_a_customer_id(classifier) -> None:
+    chosen, _ = classifier.classify("balance for customer six seven eight nine zero please")
+    assert chosen.intent == "BillingInquiry"
+    assert chosen.slots["CustomerId"] == SlotValue("six seven eight nine zero", "67890", ("67890",))
+
+
+def test_a_count_in_words_is_not_a_customer_id(classifier) -> None:
+    # GIVEN a sentence with one number word, which is a count, not an id said digit by digit
+    chosen, _ = classifier.classify("I ordered one laptop, where is my order")
+    # THEN no customer id is made of it
+    assert chosen.intent == "OrderStatus"
+    assert "CustomerId" not in chosen.slots
+
+
+def test_digits_said_one_by_one_answer_the_customer_id_prompt(definition) -> None:
+    locale = definition.locales["en_US"]
+    value = extract_value(locale.intent("OrderStatus").slot("CustomerId"), locale, "one two three four five")
+    assert value == SlotValue("one two three four five", "12345", ("12345",))
+
+
+@pytest.mark.parametrize(
+    ("text", "original", "canonical"),
+    [
+        ("the mobile phones you sell", "mobile phones", "smartphone"),
+        ("I'd like information on your notebooks", "notebooks", "laptop"),
+        ("how much does an ipad cost", "ipad", "tablet"),
+        ("are your labtops any good", "labtops", "laptop"),
+    ],
+)
+def test_products_are_understood_by_synonym_plural_or_typo_in_free_text(classifier, text, original, canonical) -> None:
+    # WHEN a product is named in a sentence unlike any sample, by a synonym, a plural or a typo
+    chosen, _ = classifier.classify(text)
+    # THEN ProductInfo is chosen and the slot resolves to the canonical value, keeping the user's words
+    assert chosen.intent == "ProductInfo"
+    assert chosen.slots["ProductName"] == SlotValue(original, canonical, (canonical,))
+
+
+def test_a_short_common_word_is_not_taken_for_a_misspelt_product(classifier) -> None:
+    # "table" is one letter from "tablet", but a real word: no product, and not a product question
+    chosen, ranked = classifier.classify("can you book a table for two")
+    assert chosen.intent == FALLBACK_INTENT
+    assert all("ProductName" not in match.slots for match in ranked)
+
+
+@pytest.mark.parametrize(("text", "intent"), [("ty", "ThankYouIntent"), ("thx", "ThankYouIntent")])
+def test_chat_shorthand_is_understood(classifier, text, intent) -> None:
+    chosen, _ = classifier.classify(text)
+    assert chosen.intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I don't remember my password", "ResetPassword"),
+        ("my internet is down", "NetworkTroubleshooting"),
+        ("can I speak with a human", "TalkToHuman"),
+        ("wher is my ordr", "OrderStatus"),  # typos: the letters still match
+    ],
+)
+def test_a_paraphrase_gets_its_intent_with_less_than_full_confidence(classifier, text, intent) -> None:
+    # WHEN the user says what a sample says, in other words
+    chosen, _ = classifier.classify(text)
+    # THEN the intent is chosen above the threshold, but only an exact or template match scores 1.0
+    assert chosen.intent == intent
+    assert classifier.threshold <= chosen.score < 1.0
+
+
+def test_a_template_with_its_slot_left_out_is_an_exact_match(classifier) -> None:
+    # "Tell me about" is "Tell me about {ProductName}" without a product: the bot will ask for one
+    chosen, _ = classifier.classify("Tell me about")
+    assert (chosen.intent, chosen.score, chosen.slots) == ("ProductInfo", 1.0, {})
+
+
+def test_an_open_value_where_a_sample_has_its_slot_is_kept_as_said(classifier) -> None:
+    # GIVEN CustomerId is ORIGINAL_VALUE: Lex takes whatever stands where the sample has {CustomerId}
+    chosen, _ = classifier.classify("My customer ID is abc")
+    # THEN the value is what the user said (the code hook validates it)
+    assert chosen.intent == "OrderStatus"
+    assert chosen.slots["CustomerId"] == SlotValue("abc", "abc", ())
+
+
+def test_a_bare_number_alone_is_no_intent(classifier) -> None:
+    # A customer id out of the blue says nothing about what the user wants (the runtime uses it when it asked)
+    chosen, _ = classifier.classify("12345")
+    assert chosen.intent == FALLBACK_INTENT
+
+
+# --- the model -----------------------------------------------------------------------------------------------
+
+
+def test_sentence_vectors_are_wordllamas_own() -> None:
+    # GIVEN wordllama's own loader and embedder (what the runtime reads directly from the same files)
+    wordllama = importlib.import_module("wordllama")
+    theirs = wordllama.WordLlama.load(cache_dir=Path(str(wordllama.__file__)).parent, disable_download=True)
+    texts = ["I forgot my password", "the mobile phones you sell", "thank you"]
+    # WHEN both turn the same sentences into vectors THEN the vectors are the same
+    ours = language_model.get().matrix(texts)
+    assert numpy.allclose(ours, theirs.embed(texts, norm=True), atol=1e-5)
+
+
+def test_a_missing_model_is_a_clear_error_naming_the_fix(monkeypatch) -> None:
+    # GIVEN a Python environment without wordllama
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    # WHEN the model's files are looked for THEN the error says how to install it
+    with pytest.raises(LanguageModelError, match=r"pip install -r requirements-dev\.txt"):
+        LanguageModel.files()

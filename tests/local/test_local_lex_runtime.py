@@ -64,7 +64,8 @@ def say(runtime: LexRuntime, text: str, session: str = "s-1", **body: Any) -> di
 
 
 def texts(answer: dict[str, Any]) -> list[str]:
-    return [message["content"] for message in answer.get("messages", [])]
+    """The text messages of an answer (quick-reply cards have no `content`)."""
+    return [message["content"] for message in answer.get("messages", []) if "content" in message]
 
 
 def test_dialog_hook_gets_a_lex_v2_event_for_a_recognised_intent(runtime, hook) -> None:
@@ -107,9 +108,10 @@ def test_missing_slot_is_elicited_with_the_definition_prompt_and_proposed_to_the
     assert hook.events[0]["proposedNextState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "CustomerId"}
 
 
-def test_unfilled_answer_reprompts_up_to_max_retries_then_fails_the_intent(definition) -> None:
+def test_unfilled_answer_reprompts_up_to_max_retries_then_hands_over_to_the_fallback(definition) -> None:
     # GIVEN ProductName (TOP_RESOLUTION, max_retries 2) being elicited
-    runtime = LexRuntime(definition, Hook())
+    hook = Hook()
+    runtime = LexRuntime(definition, hook)
     prompt = definition.locales["en_US"].intent("ProductInfo").slot("ProductName").prompt
     first = say(runtime, "Tell me about")
     assert texts(first) == [prompt]
@@ -118,11 +120,16 @@ def test_unfilled_answer_reprompts_up_to_max_retries_then_fails_the_intent(defin
     # THEN the bot re-prompts each time
     assert [texts(answer) for answer in retries] == [[prompt], [prompt]]
     # WHEN the third answer fails too
-    last = say(runtime, "no idea")
-    # THEN the intent fails politely and closes
-    assert last["sessionState"]["dialogAction"]["type"] == "Close"
-    assert last["sessionState"]["intent"]["state"] == "Failed"
-    assert "talk to a human" in texts(last)[0]
+    last = say(runtime, "maybe a toaster")
+    # THEN, as Lex V2 does after a slot's retries, the FallbackIntent takes over (its hook offers a person)
+    assert (hook.events[-1]["invocationSource"], hook.events[-1]["sessionState"]["intent"]["name"]) == (
+        "FulfillmentCodeHook",
+        "FallbackIntent",
+    )
+    assert last["sessionState"]["intent"]["name"] == "FallbackIntent"
+    assert texts(last) == ["done FallbackIntent"]
+    # AND the product question is left: nothing is being asked any more
+    assert last["sessionState"]["dialogAction"] == {"type": "Close"}
 
 
 def test_an_answer_that_fills_the_slot_continues_to_fulfillment(runtime) -> None:
@@ -298,3 +305,141 @@ def test_elicit_intent_from_the_hook_ends_the_intent_and_asks_what_next(definiti
     assert texts(answer) == ["What else?"]
     assert answer["sessionState"]["dialogAction"] == {"type": "ElicitIntent"}
     assert "intent" not in answer["sessionState"]
+
+
+# --- users change their mind ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [
+        ("cancel", "CancelIntent"),
+        ("never mind", "CancelIntent"),
+        ("forget it", "CancelIntent"),
+        ("start over", "StartOverIntent"),
+    ],
+)
+def test_cancel_or_start_over_while_a_slot_is_asked_leaves_the_question(runtime, hook, definition, said, intent):
+    # GIVEN the bot asks for a customer id
+    asked = say(runtime, "Where is my order")
+    assert asked["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "CustomerId"}
+    events_before = len(hook.events)
+    # WHEN the user changes their mind
+    answer = say(runtime, said)
+    # THEN the built-in intent closes the dialog with the definition's answer, and nothing took the words as an id
+    assert answer["sessionState"]["intent"]["name"] == intent
+    assert answer["sessionState"]["dialogAction"] == {"type": "Close"}
+    assert texts(answer) == [definition.locales["en_US"].intent(intent).answer]
+    assert len(hook.events) == events_before, "the order's code hook saw the words as a customer id"
+    # AND the next sentence is a new question, not an answer to the old one
+    assert say(runtime, "12345")["sessionState"]["intent"]["name"] == "FallbackIntent"
+
+
+def test_a_clearly_different_question_while_a_slot_is_asked_switches_intent(runtime, definition) -> None:
+    # GIVEN the bot asks for a customer id
+    say(runtime, "Where is my order")
+    # WHEN the user asks something else entirely
+    answer = say(runtime, "my internet is down")
+    # THEN that question is answered, as Lex switches intents, instead of taking it as the id
+    assert answer["sessionState"]["intent"]["name"] == "NetworkTroubleshooting"
+    assert texts(answer) == [definition.locales["en_US"].intent("NetworkTroubleshooting").answer]
+
+
+@pytest.mark.parametrize("said", ["representative", "agent", "operator", "a person", "human"])
+def test_asking_for_a_person_while_a_customer_id_is_asked_starts_the_handover(runtime, said) -> None:
+    say(runtime, "Where is my order")
+    answer = say(runtime, said)
+    assert answer["sessionState"]["intent"]["name"] == "TalkToHuman"
+    assert answer["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "UserName"}
+
+
+def test_a_value_for_the_slot_is_taken_even_when_it_resembles_another_intent_weakly(runtime, hook) -> None:
+    # GIVEN the bot asks for a product
+    say(runtime, "Tell me about")
+    # WHEN the answer names a product
+    answer = say(runtime, "the laptop please")
+    # THEN it fills the slot
+    assert answer["sessionState"]["intent"]["name"] == "ProductInfo"
+    assert answer["sessionState"]["intent"]["slots"]["ProductName"]["value"]["interpretedValue"] == "laptop"
+
+
+@pytest.mark.parametrize("name", ["Star", "Mindy", "Nevin", "Forrest"])
+def test_a_first_name_that_resembles_cancel_or_start_over_is_taken_as_the_name(runtime, hook, name) -> None:
+    # GIVEN the bot asks for a first name
+    say(runtime, "talk to a human")
+    # WHEN the user gives a name that looks a little like "never mind" or "start over"
+    answer = say(runtime, name)
+    # THEN it is the name, and the bot asks for the email next
+    assert answer["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "UserEmail"}
+    assert hook.events[-1]["sessionState"]["intent"]["slots"]["UserName"]["value"]["originalValue"] == name
+
+
+@pytest.mark.parametrize("said", ["cancel", "never mind", "start over"])
+def test_cancel_while_a_name_is_asked_is_not_taken_as_the_name(runtime, said) -> None:
+    say(runtime, "talk to a human")
+    answer = say(runtime, said)
+    assert answer["sessionState"]["intent"]["name"] in {"CancelIntent", "StartOverIntent"}
+    assert answer["sessionState"]["dialogAction"] == {"type": "Close"}
+
+
+def test_an_address_without_a_domain_reaches_the_code_hook_to_be_judged(runtime, hook) -> None:
+    # GIVEN the bot asks where to reply
+    say(runtime, "talk to a human")
+    asked = say(runtime, "Ana")
+    assert asked["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "UserEmail"}
+    # WHEN the user types an address with no top-level domain
+    say(runtime, "ana@example.")
+    # THEN the code hook gets it as the email slot (as Lex's AMAZON.EmailAddress takes username@domain), to say why not
+    slot = hook.events[-1]["sessionState"]["intent"]["slots"]["UserEmail"]
+    assert slot["value"]["originalValue"] == "ana@example"
+
+
+# --- quick replies ----------------------------------------------------------------------------------------------
+
+
+def test_a_slot_with_quick_replies_offers_them_after_its_prompt(runtime, definition) -> None:
+    answer = say(runtime, "Tell me about")
+    prompt = definition.locales["en_US"].intent("ProductInfo").slot("ProductName").prompt
+    assert answer["messages"] == [
+        {"contentType": "PlainText", "content": prompt},
+        {
+            "contentType": "ImageResponseCard",
+            "imageResponseCard": {
+                "title": "Our products",
+                "buttons": [
+                    {"text": "Laptop", "value": "laptop"},
+                    {"text": "Smartphone", "value": "smartphone"},
+                    {"text": "Tablet", "value": "tablet"},
+                ],
+            },
+        },
+    ]
+
+
+def test_a_slot_without_quick_replies_says_its_prompt_alone(runtime) -> None:
+    answer = say(runtime, "Where is my order")
+    assert [message["contentType"] for message in answer["messages"]] == ["PlainText"]
+
+
+def test_quick_replies_from_the_code_hook_are_passed_on(definition) -> None:
+    # GIVEN a hook that answers the fallback with a yes/no card
+    card = {"title": "Talk to a person?", "buttons": [{"text": "Yes", "value": "Talk to a human"}]}
+
+    def offering(event: dict[str, Any]) -> dict[str, Any]:
+        state = event["sessionState"]
+        return {
+            "sessionState": {
+                **state,
+                "intent": {**state["intent"], "state": "Fulfilled"},
+                "dialogAction": {"type": "Close"},
+            },
+            "messages": [
+                {"contentType": "PlainText", "content": "Want a person?"},
+                {"contentType": "ImageResponseCard", "imageResponseCard": card},
+            ],
+        }
+
+    # WHEN the user says something the bot does not understand
+    answer = say(LexRuntime(definition, offering), "The purple elephant sings opera at midnight")
+    # THEN the card comes through as Lex would send it
+    assert answer["messages"][1] == {"contentType": "ImageResponseCard", "imageResponseCard": card}

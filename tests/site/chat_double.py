@@ -3,7 +3,8 @@
 One ThreadingHTTPServer (random port, one origin) serves the built page, a generated config.js pointing every
 endpoint at itself, and `ChatDouble`: Cognito's GetId/GetCredentialsForIdentity, Lex V2 RecognizeText and
 DeleteSession (SigV4 checked with botocore against the credentials it issued), and POST /api/escalate and
-/api/store-query. Each test scripts the replies it needs and reads what the page sent.
+/api/store-query. Each test scripts the replies it needs and reads what the page sent. Lex replies may carry
+response cards (`card(...)`), as the bot's prompts with quick replies do.
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ AUTHORIZATION = re.compile(
     r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})$"
 )
 FALLBACK_TEXT = "Sorry, I did not understand that. Could you rephrase?"
+TICKET = (202, {"ticketId": "T-1001", "status": "queued"})
+
+
+def card(title: str, *buttons: tuple[str, str], subtitle: str | None = None) -> dict[str, Any]:
+    """A Lex V2 `imageResponseCard`: a title, an optional subtitle and (text, value) buttons."""
+    response_card: dict[str, Any] = {"title": title, "buttons": [{"text": t, "value": v} for t, v in buttons]}
+    if subtitle is not None:
+        response_card["subtitle"] = subtitle
+    return response_card
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,8 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)
+    """When it arrived (monotonic seconds)."""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -63,9 +75,9 @@ class Recorded:
 
 @dataclass
 class LexReply:
-    """What the Lex double answers to one user text."""
+    """What the Lex double answers to one user text: plain texts, and dicts as response cards (see `card`)."""
 
-    messages: list[str]
+    messages: list[str | dict[str, Any]]
     intent: str = "FallbackIntent"
     confidence: float | None = None
     attributes: dict[str, str] = field(default_factory=dict)
@@ -81,7 +93,9 @@ class ChatDouble:
     replies: dict[str, LexReply] = field(default_factory=dict)
     lex_statuses: deque[tuple[int, str]] = field(default_factory=deque)  # (status, error type) answered first
     store_query_statuses: deque[int] = field(default_factory=deque)
-    escalate_answer: tuple[int, dict[str, Any]] = (202, {"ticketId": "T-1001", "status": "queued"})
+    escalate_answer: tuple[int, dict[str, Any]] = TICKET  # answered once `escalate_answers` is used up
+    escalate_answers: deque[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=deque)
+    """(status, body, headers) answered to the next escalations, in order."""
     credential_lifetime_seconds: int = 3600
     requests: list[Recorded] = field(default_factory=list)
     signature_problems: list[str] = field(default_factory=list)
@@ -95,13 +109,14 @@ class ChatDouble:
             self.replies.clear()
             self.lex_statuses.clear()
             self.store_query_statuses.clear()
-            self.escalate_answer = (202, {"ticketId": "T-1001", "status": "queued"})
+            self.escalate_answer = TICKET
+            self.escalate_answers.clear()
             self.credential_lifetime_seconds = 3600
             self.requests.clear()
             self.signature_problems.clear()
             self.issued.clear()
 
-    def reply_to(self, text: str, *messages: str, **details: Any) -> None:
+    def reply_to(self, text: str, *messages: str | dict[str, Any], **details: Any) -> None:
         self.replies[text] = LexReply(list(messages), **details)
 
     def page_config(self) -> dict[str, Any]:
@@ -192,7 +207,7 @@ class ChatDouble:
             200,
             {
                 "sessionId": session_id,
-                "messages": [{"contentType": "PlainText", "content": m} for m in reply.messages],
+                "messages": [lex_message(m) for m in reply.messages],
                 "sessionState": {
                     "dialogAction": {"type": reply.dialog_action},
                     "intent": {"name": reply.intent, "state": "Fulfilled", "slots": {}},
@@ -226,14 +241,24 @@ class ChatDouble:
         expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
         return None if expected == match["signature"] else "SigV4 signature does not match the request"
 
-    def api(self, path: str) -> tuple[int, dict[str, Any]]:
+    def api(self, path: str) -> tuple[int, dict[str, Any], dict[str, str]]:
         if path == API_BASE_PATH + ESCALATE_ROUTE.path:
-            return self.escalate_answer
+            with self.lock:
+                if self.escalate_answers:
+                    return self.escalate_answers.popleft()
+            return (*self.escalate_answer, {})
         if path == API_BASE_PATH + STORE_QUERY_ROUTE.path:
             with self.lock:
                 status = self.store_query_statuses.popleft() if self.store_query_statuses else 200
-            return status, {"message": "stored"} if status < 300 else {"message": f"HTTP {status}"}
-        return 404, {"message": "not found"}
+            return status, {"message": "stored"} if status < 300 else {"message": f"HTTP {status}"}, {}
+        return 404, {"message": "not found"}, {}
+
+
+def lex_message(message: str | dict[str, Any]) -> dict[str, Any]:
+    """A Lex V2 message: PlainText for a string, ImageResponseCard for a card."""
+    if isinstance(message, str):
+        return {"contentType": "PlainText", "content": message}
+    return {"contentType": "ImageResponseCard", "imageResponseCard": message}
 
 
 def handler_for(double: ChatDouble) -> type[BaseHTTPRequestHandler]:
@@ -272,7 +297,7 @@ def handler_for(double: ChatDouble) -> type[BaseHTTPRequestHandler]:
             if lex:
                 status, payload, headers = double.lex(recorded, lex["session"], bool(lex["text"]))
             elif self.path.startswith(API_BASE_PATH + "/"):
-                status, payload = double.api(self.path)
+                status, payload, headers = double.api(self.path)
             elif self.path == "/" and "x-amz-target" in recorded.headers:
                 status, payload = double.cognito(recorded.headers["x-amz-target"], recorded.json())
             else:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import ConsoleMessage, Locator, Page, Route, ViewportSize, expect
 
-from tests.site.chat_double import DIST, LEX_PATH, SUGGESTIONS, ChatDouble
+from tests.site.chat_double import DIST, LEX_PATH, SUGGESTIONS, ChatDouble, card
 
 pytestmark = pytest.mark.browser
 
@@ -22,6 +22,9 @@ PASSWORD_STEPS = [
 ]
 PHONE: ViewportSize = {"width": 320, "height": 640}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+LEX_TEXT = re.compile(r"/sessions/[^/]+/text$")
+IDEMPOTENCY_KEY = "idempotencyKey"  # the escalation field the page names one submission with (site/src/api.js)
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 def message_box(page: Page) -> Locator:
@@ -244,6 +247,7 @@ def test_the_escalation_form_posts_the_conversation_and_shows_the_ticket(page: P
     payload = request.json()
     assert request.headers["content-type"] == "application/json"
     history = payload.pop("conversationHistory")
+    assert UUID.match(payload.pop(IDEMPOTENCY_KEY)), f"no random idempotency key in {request.json()}"
     assert payload == {
         "sessionId": lex_session_id(chat),
         "userQuery": "My laptop will not boot",
@@ -536,30 +540,75 @@ def test_the_network_down_shows_an_offline_error(page: Page, chat: ChatDouble) -
     expect(conversation(page).get_by_text("Sorry, I did not understand")).to_be_visible()
 
 
-def test_the_composer_is_disabled_while_a_request_is_in_flight(page: Page, chat: ChatDouble) -> None:
-    # GIVEN a Lex that takes a moment (the route holds the request until the test checks)
-    open_chat(page)
+def hold_lex(page: Page, count: int = 1) -> list[Route]:
+    """Hold the page's first `count` RecognizeText requests (the test lets them go); later ones pass."""
     held: list[Route] = []
 
     def hold(route: Route) -> None:
-        held.append(route)
+        if len(held) < count:
+            held.append(route)
+        else:
+            route.continue_()
 
-    page.route(re.compile(r"/sessions/[^/]+/text$"), hold)
+    page.route(LEX_TEXT, hold)
+    return held
+
+
+def wait_until_held(page: Page, held: list[Route], count: int = 1) -> None:
+    for _ in range(250):  # the route handler runs when Playwright next dispatches events
+        if len(held) >= count:
+            return
+        page.wait_for_timeout(20)
+    pytest.fail(f"expected {count} held Lex request(s), got {len(held)}")
+
+
+def test_the_composer_stays_usable_while_the_bot_answers(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a Lex that takes a moment (the route holds the request until the test lets it go)
+    open_chat(page)
+    held = hold_lex(page)
     # WHEN the user sends a message
     ask(page, "Hello")
-    # THEN input and button are disabled and the typing indicator shows
-    expect(message_box(page)).to_be_disabled()
-    expect(page.get_by_role("button", name="Send")).to_be_disabled()
+    wait_until_held(page, held)
+    # THEN the typing indicator shows, and the message box and Send button stay usable, with the cursor in the box
     expect(page.get_by_role("status").filter(has_text="typing")).to_be_visible()
-    for _ in range(100):  # the route handler runs when Playwright next dispatches events
-        if held:
-            break
-        page.wait_for_timeout(20)
-    assert len(held) == 1, "the request never left the page"
+    expect(message_box(page)).to_be_editable()
+    expect(message_box(page)).to_be_focused()
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
     # WHEN the answer comes
     held[0].continue_()
-    # THEN the composer is usable again
-    expect(message_box(page)).to_be_enabled()
+    # THEN the indicator goes
+    expect(conversation(page).get_by_text("Sorry, I did not understand")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="typing")).to_be_hidden()
+
+
+def test_messages_typed_while_the_bot_answers_are_sent_one_by_one_in_order(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a bot with an answer for each of three messages, and a first answer that takes a while
+    for n in ("one", "two", "three"):
+        chat.reply_to(f"question {n}", f"answer {n}")
+    open_chat(page)
+    held = hold_lex(page)
+    ask(page, "question one")
+    wait_until_held(page, held)
+    # WHEN the user types two more messages before the first answer
+    ask(page, "question two")
+    ask(page, "question three")
+    # THEN both show at once as waiting, and nothing more reached Lex
+    waiting = page.get_by_role("list", name="Waiting to be sent").get_by_role("listitem")
+    expect(waiting).to_have_count(2)
+    expect(waiting.nth(0)).to_contain_text("question two")
+    expect(waiting.nth(1)).to_contain_text("question three")
+    assert chat.lex_texts() == [], "a typed-ahead message went out before the first was answered"
+    # WHEN the first answer comes
+    held[0].continue_()
+    # THEN the queue is sent in order, each after the answer before it, and the conversation reads in that order
+    expect(conversation(page).get_by_text("answer three")).to_be_visible()
+    expect(waiting).to_have_count(0)
+    bubbles = conversation(page).locator("p").filter(has_text=re.compile(r"^(question|answer) "))
+    expect(bubbles).to_have_text(
+        ["question one", "answer one", "question two", "answer two", "question three", "answer three"]
+    )
+    sent = [r.json()["text"] for r in chat.lex_texts()]
+    assert sent == ["question one", "question two", "question three"], f"Lex received {sent}"
 
 
 def test_a_reload_restores_the_conversation(page: Page, chat: ChatDouble) -> None:
@@ -596,15 +645,21 @@ def test_new_conversation_clears_the_transcript_and_deletes_the_lex_session(page
     assert lex_session_id(chat) != old_session
 
 
-def test_a_missing_config_shows_a_clear_error(page: Page, chat: ChatDouble) -> None:
+def test_a_missing_config_tells_the_user_the_chat_is_unavailable_and_logs_why(
+    page: Page, chat: ChatDouble, console: list[ConsoleMessage]
+) -> None:
     # GIVEN a config.js without the bot's ids
     chat.config = {"region": "us-east-1"}
     # WHEN the page opens
     page.goto("/")
-    # THEN it says what is wrong instead of a blank page, and the composer is locked
-    alert = page.get_by_role("alert").filter(has_text="not configured")
-    expect(alert).to_contain_text("botId")
+    # THEN the user reads that the chat is unavailable, in plain words, and the controls that need the bot are locked
+    alert = page.get_by_role("alert").filter(has_text="not available")
+    expect(alert).to_have_text("Sorry, the chat is not available right now. Please try again later.")
     expect(message_box(page)).to_be_disabled()
+    expect(page.get_by_role("button", name="Talk to a person")).to_be_disabled()
+    # AND the console tells whoever runs the site what is wrong and where
+    errors = [m.text for m in console if m.type == "error"]
+    assert any("config.js" in e and "botId" in e for e in errors), f"no config detail in the console: {errors}"
 
 
 def test_the_page_runs_under_a_strict_content_security_policy(
@@ -631,7 +686,7 @@ def test_the_first_load_fits_the_budget(built_site: Path) -> None:
     measured = {"index.html": gzipped(built_site / "index.html")} | {a: gzipped(built_site / a) for a in assets}
     total = sum(measured.values()) + size["files"]["config.js"]
     # THEN the total is within 40 KB gzipped, and size.json agrees (zlib builds differ by a few bytes)
-    assert len(assets) == 3, f"index.html should reference app JS, app CSS and theme-init JS: {assets}"
+    assert len(assets) == 4, f"index.html should reference app JS, app CSS, theme-init JS and the favicon: {assets}"
     assert total <= FIRST_LOAD_BUDGET_BYTES, f"first load is {total} B gzipped, over {FIRST_LOAD_BUDGET_BYTES} B"
     recorded = size["firstLoadGzipBytes"]
     assert abs(total - recorded) <= total * 0.01, f"size.json says {recorded} B, measured {total} B"
@@ -642,25 +697,48 @@ AXE = DIST.parent / "node_modules" / "axe-core" / "axe.min.js"
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_the_page_has_no_wcag_aa_violations(page: Page, chat: ChatDouble, theme: str) -> None:
-    # GIVEN a conversation with a list answer, an escalation form showing field errors, and an error banner
+    # GIVEN a conversation with a list answer, quick replies, an escalation form showing field errors and the ticket
+    # limit, and an error banner
     if not AXE.is_file():
         pytest.fail(f"{AXE} is missing: run `make site` (axe-core is a dev dependency of site/)")
     page.emulate_media(color_scheme=theme)  # type: ignore[arg-type]
     chat.reply_to("I forgot my password", "Here is how:\n1. Open the page\n2. Choose a password\n- tip: use 12+ chars")
+    chat.reply_to("Tell me about products", card("Which product?", ("Laptops", "laptop"), subtitle="Pick one"))
+    chat.escalate_answers.append((429, {"message": "limit", "limit": 3, "windowSeconds": 3600}, {}))
     escalation_offer(chat)
     open_chat(page)
     ask(page, "I forgot my password")
+    ask(page, "Tell me about products")
+    expect(conversation(page).get_by_role("button", name="Laptops", exact=True)).to_be_visible()
     ask(page, "My laptop will not boot")
     page.get_by_role("button", name="Contact support").click()
+    form = page.get_by_role("form", name="Contact the support team")
+    form.get_by_label("Name").fill("Ada")
+    form.get_by_label("Email").fill("ada@example.com")
+    form.get_by_role("button", name="Contact support").click()
+    expect(form.get_by_text("reached that limit")).to_be_visible()
     chat.lex_statuses.append((400, "BadRequestException"))
     ask(page, "Hello")
     expect(page.get_by_role("button", name="Retry")).to_be_visible()
     # WHEN axe-core checks it against WCAG 2.1 A and AA (contrast included)
-    page.evaluate(AXE.read_text())  # evaluated by the test harness, so the page's CSP does not apply
-    result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})")
     # THEN there is no violation
-    problems = [f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in result["violations"]]
-    assert problems == [], f"{theme} theme: {problems}"
+    assert axe_violations(page) == [], f"{theme} theme"
+    # AND WHEN the bot is answering and the user has typed ahead, there is none either
+    held = hold_lex(page)
+    ask(page, "first")
+    wait_until_held(page, held)
+    ask(page, "typed ahead")
+    expect(page.get_by_role("list", name="Waiting to be sent")).to_be_visible()
+    assert axe_violations(page) == [], f"{theme} theme, typing ahead"
+    held[0].continue_()
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.1 A and AA violations on the page as it is, one line each."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())  # evaluated by the test harness, so the page's CSP does not apply
+    result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})")
+    return [f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in result["violations"]]
 
 
 def gzipped(path: Path) -> int:
@@ -672,16 +750,19 @@ def gzipped(path: Path) -> int:
 def test_screenshots_for_review(
     page: Page, chat: ChatDouble, artifacts_dir: Path, theme: str, viewport: ViewportSize
 ) -> None:
-    # GIVEN a conversation with a list answer and an escalation offer, in each theme and size
+    # GIVEN a conversation with a list answer, quick replies and an escalation offer, in each theme and size
     page.set_viewport_size(viewport)
     page.emulate_media(color_scheme=theme)  # type: ignore[arg-type]
     chat.reply_to(
         "I forgot my password", "Here is how:\n" + "\n".join(f"{n}. {s}" for n, s in enumerate(PASSWORD_STEPS, 1))
     )
+    chat.reply_to("Tell me about products", card("Which product?", ("Laptops", "laptop"), ("Mobile phones", "phone")))
     escalation_offer(chat)
     open_chat(page)
     ask(page, "I forgot my password")
     expect(conversation(page).locator("ol")).to_be_visible()
+    ask(page, "Tell me about products")
+    expect(conversation(page).get_by_role("button", name="Laptops", exact=True)).to_be_visible()
     ask(page, "My laptop will not boot")
     expect(page.get_by_role("form", name="Contact the support team")).to_be_visible()
     # WHEN a screenshot is taken
@@ -693,3 +774,294 @@ def test_screenshots_for_review(
     expect(page.locator("html")).to_have_class(
         re.compile(r"\bdark\b") if theme == "dark" else re.compile(r"^(?!.*dark)")
     )
+
+
+# --- the page keeps up with the user -----------------------------------------------------------------------------
+
+
+def talk_to_a_person(page: Page) -> Locator:
+    return page.get_by_role("banner").get_by_role("button", name="Talk to a person")
+
+
+def test_talk_to_a_person_is_always_visible_and_opens_the_contact_form(page: Page, chat: ChatDouble) -> None:
+    # GIVEN the page, before the bot offered anything
+    chat.reply_to("Hello", "Hi there!", intent="Welcome")
+    open_chat(page)
+    expect(talk_to_a_person(page)).to_be_visible()
+    ask(page, "Hello")
+    expect(conversation(page).get_by_text("Hi there!")).to_be_visible()
+    # WHEN, after an answer that offered no person, the user asks for one
+    expect(talk_to_a_person(page)).to_be_visible()
+    talk_to_a_person(page).click()
+    # THEN the contact form opens with the cursor in its first empty field and their last question prefilled
+    form = page.get_by_role("form", name="Contact the support team")
+    expect(form.get_by_label("Name")).to_be_focused()
+    expect(form.get_by_label("What do you need help with?")).to_have_value("Hello")
+    # WHEN they fill it in and send it
+    form.get_by_label("What do you need help with?").fill("I need an invoice copy")
+    form.get_by_label("Name").fill("Ada Lovelace")
+    form.get_by_label("Email").fill("ada@example.com")
+    form.get_by_role("button", name="Contact support").click()
+    # THEN a ticket is opened with the question they wrote
+    expect(conversation(page).get_by_text("Ticket T-1001: our support team will email you")).to_be_visible()
+    assert chat.received("/api/escalate")[0].json()["userQuery"] == "I need an invoice copy"
+
+
+def test_a_form_the_user_opened_stays_when_the_bot_answers_without_an_offer(page: Page, chat: ChatDouble) -> None:
+    # GIVEN the contact form opened with "Talk to a person"
+    open_chat(page)
+    talk_to_a_person(page).click()
+    form = page.get_by_role("form", name="Contact the support team")
+    expect(form).to_be_visible()
+    # WHEN the user chats on and the bot answers without offering a person
+    ask(page, "Hello")
+    expect(conversation(page).get_by_text("Sorry, I did not understand")).to_be_visible()
+    # THEN the form is still there
+    expect(form).to_be_visible()
+
+
+def test_response_card_buttons_show_their_text_and_send_their_value(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a bot that asks for a product with a response card
+    chat.reply_to(
+        "Tell me about your products",
+        "We sell laptops, phones and accessories.",
+        card("Which product?", ("Laptops", "laptop"), ("Mobile phones", "smartphone"), subtitle="Pick one"),
+        intent="ProductInfo",
+    )
+    chat.reply_to("smartphone", "Our phones have great cameras.", intent="ProductInfo")
+    open_chat(page)
+    ask(page, "Tell me about your products")
+    # THEN the card's title, subtitle and buttons show as quick replies
+    replies = conversation(page).get_by_role("list", name="Quick replies")
+    expect(conversation(page).get_by_text("Which product?")).to_be_visible()
+    expect(conversation(page).get_by_text("Pick one")).to_be_visible()
+    expect(replies.get_by_role("button")).to_have_text(["Laptops", "Mobile phones"])
+    # WHEN the user clicks one
+    replies.get_by_role("button", name="Mobile phones").click()
+    # THEN the conversation shows its text, Lex receives its value, and the quick replies are spent
+    expect(conversation(page).get_by_text("Our phones have great cameras.")).to_be_visible()
+    expect(conversation(page).locator(".bubble-user p")).to_have_text(["Tell me about your products", "Mobile phones"])
+    assert chat.lex_texts()[-1].json()["text"] == "smartphone"
+    expect(replies.get_by_role("button", name="Laptops", exact=True)).to_be_disabled()
+    expect(message_box(page)).to_be_focused()
+    # AND the query log records the card's title among the bot's words, and what Lex was sent
+    chat.wait_for(lambda: len(chat.received("/api/store-query")) == 2, "two store-query posts")
+    rows = [r.json() for r in chat.received("/api/store-query")]
+    assert rows[0]["botResponse"] == "We sell laptops, phones and accessories.\nWhich product?", rows[0]
+    assert rows[1]["userQuery"] == "smartphone", rows[1]
+
+
+def test_response_card_buttons_work_from_the_keyboard(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a card with two buttons on screen
+    chat.reply_to("products", card("Which product?", ("Laptops", "laptop"), ("Tablets", "tablet")))
+    chat.reply_to("tablet", "Our tablets are light.")
+    open_chat(page)
+    ask(page, "products")
+    # WHEN a user without a mouse tabs to a button and presses Enter
+    tab_to(page, conversation(page).get_by_role("button", name="Tablets"))
+    page.keyboard.press("Enter")
+    # THEN its value is sent
+    expect(conversation(page).get_by_text("Our tablets are light.")).to_be_visible()
+    assert chat.lex_texts()[-1].json()["text"] == "tablet"
+
+
+def test_a_confirmation_offers_yes_and_no(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a bot that asks to confirm, with no card of its own
+    chat.reply_to("Reset my password", "Shall I send a reset link to your email?", dialog_action="ConfirmIntent")
+    chat.reply_to("yes", "Done: check your inbox.")
+    open_chat(page)
+    ask(page, "Reset my password")
+    # WHEN the user clicks Yes
+    conversation(page).get_by_role("list", name="Quick replies").get_by_role("button", name="Yes").click()
+    # THEN "yes" is sent
+    expect(conversation(page).get_by_text("Done: check your inbox.")).to_be_visible()
+    assert chat.lex_texts()[-1].json()["text"] == "yes"
+
+
+def test_suggestions_come_back_after_a_new_conversation(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a conversation started from a suggestion
+    chat.reply_to(SUGGESTIONS[2], "Here is how to reset it.")
+    chat.reply_to(SUGGESTIONS[0], "Could you please provide your customer ID?")
+    open_chat(page)
+    conversation(page).get_by_role("button", name=SUGGESTIONS[2]).click()
+    expect(conversation(page).get_by_text("Here is how to reset it.")).to_be_visible()
+    # WHEN the user starts a new conversation
+    page.get_by_role("button", name="New conversation").click()
+    # THEN every suggestion is offered again, usable, and asks its question in the new session
+    suggested = conversation(page).get_by_role("list", name="Suggested questions").get_by_role("button")
+    expect(suggested).to_have_text(SUGGESTIONS)
+    suggested.first.click()
+    expect(conversation(page).get_by_text("Could you please provide your customer ID?")).to_be_visible()
+    assert chat.lex_texts()[-1].json()["text"] == SUGGESTIONS[0]
+
+
+def test_the_message_box_has_focus_on_load(page: Page, chat: ChatDouble) -> None:
+    # WHEN the page opens
+    open_chat(page)
+    # THEN the user can type at once
+    expect(message_box(page)).to_be_focused()
+
+
+def test_each_message_carries_its_time_readable_on_hover(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a question and its answer
+    chat.reply_to("Hello", "Hi there!")
+    open_chat(page)
+    before = page.evaluate("Date.now()")
+    ask(page, "Hello")
+    expect(conversation(page).get_by_text("Hi there!")).to_be_visible()
+    after = page.evaluate("Date.now()")
+    # THEN each bubble has a <time> whose datetime is when it was said and whose title spells out the date
+    times = conversation(page).locator("time")
+    expect(times).to_have_count(2)
+    for index in range(2):
+        stamp = times.nth(index)
+        when = page.evaluate("s => Date.parse(s)", stamp.get_attribute("datetime"))
+        assert before - 1000 <= when <= after + 1000, f"datetime {stamp.get_attribute('datetime')} is not now"
+        year = page.evaluate("ms => String(new Date(ms).getFullYear())", when)
+        expect(stamp).to_have_attribute("title", re.compile(year))
+        expect(stamp).to_have_text(re.compile(r"\d{1,2}:\d{2}"))
+
+
+def test_a_phone_header_keeps_a_labelled_new_chat_and_the_whole_subtitle(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a 320 px wide phone
+    page.set_viewport_size(PHONE)
+    # WHEN the page opens
+    open_chat(page)
+    # THEN "New chat" and "Talk to a person" are buttons with visible labels
+    header = page.get_by_role("banner")
+    new_chat = header.get_by_role("button", name="New chat")
+    expect(new_chat.get_by_text("New chat", exact=True)).to_be_visible()
+    expect(talk_to_a_person(page).get_by_text("Talk to a person", exact=True)).to_be_visible()
+    # AND the subtitle is shown whole: not clipped, not ellipsed, inside the screen
+    subtitle = header.get_by_text("Orders, billing, products and IT help")
+    expect(subtitle).to_be_in_viewport(ratio=1)
+    clipped = subtitle.evaluate(
+        "el => el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight"
+        " || getComputedStyle(el).textOverflow === 'ellipsis'"
+    )
+    assert not clipped, "the subtitle is cut"
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"the header makes the page scroll sideways: {widths}"
+
+
+def test_the_favicon_is_an_svg_the_page_serves(page: Page, chat: ChatDouble) -> None:
+    # GIVEN the page
+    open_chat(page)
+    # WHEN the browser follows the page's icon link
+    href = page.locator("link[rel=icon]").get_attribute("href")
+    assert href, "index.html has no <link rel=icon>"
+    response = page.request.get(href)
+    # THEN it is a content-hashed SVG, served as image/svg+xml
+    assert re.fullmatch(r"assets/favicon-[0-9a-f]{10}\.svg", href), href
+    assert response.status == 200
+    assert response.headers["content-type"] == "image/svg+xml"
+    assert response.text().startswith("<svg"), response.text()[:80]
+
+
+def submit_contact(page: Page, name: str = "Ada Lovelace", email: str = "ada@example.com") -> Locator:
+    form = page.get_by_role("form", name="Contact the support team")
+    form.get_by_label("Name").fill(name)
+    form.get_by_label("Email").fill(email)
+    form.get_by_role("button", name="Contact support").click()
+    return form
+
+
+def escalation_keys(chat: ChatDouble) -> list[str]:
+    return [r.json()[IDEMPOTENCY_KEY] for r in chat.received("/api/escalate")]
+
+
+def test_a_409_is_retried_with_the_same_idempotency_key(page: Page, chat: ChatDouble) -> None:
+    # GIVEN an API still opening the ticket of the first attempt (409), then done
+    chat.escalate_answers.append((409, {"message": "the ticket of this key is being opened"}, {}))
+    escalation_offer(chat)
+    open_chat(page)
+    ask(page, "My laptop will not boot")
+    # WHEN the user sends the contact form once
+    submit_contact(page)
+    # THEN the page retried by itself with the same key and the same payload, and shows the one ticket
+    expect(conversation(page).get_by_text("Ticket T-1001: our support team will email you")).to_be_visible()
+    first, second = (r.json() for r in chat.received("/api/escalate"))
+    assert UUID.match(first[IDEMPOTENCY_KEY]), first
+    assert first == second, "the retry changed the submission"
+
+
+def test_a_changed_submission_gets_a_new_idempotency_key(page: Page, chat: ChatDouble) -> None:
+    # GIVEN an API that refused a first submission's email address
+    chat.escalate_answers.append((422, {"message": "invalid", "errors": [{"field": "userEmail", "reason": "bad"}]}, {}))
+    escalation_offer(chat)
+    open_chat(page)
+    ask(page, "My laptop will not boot")
+    form = submit_contact(page, email="ada@example.invalid")
+    expect(form.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
+    # WHEN the user corrects the address and sends again
+    submit_contact(page, email="ada@example.com")
+    # THEN the corrected submission is another request, with a key of its own
+    expect(conversation(page).get_by_text("Ticket T-1001: our support team will email you")).to_be_visible()
+    first, second = escalation_keys(chat)
+    assert first != second, "a changed submission reused the key of the one before"
+
+
+def test_an_unchanged_resubmission_after_a_failure_keeps_its_idempotency_key(page: Page, chat: ChatDouble) -> None:
+    # GIVEN an API that failed every automatic attempt of a submission (5 x 500)
+    chat.escalate_answers.extend([(500, {"message": "internal error"}, {})] * 5)
+    escalation_offer(chat)
+    open_chat(page)
+    ask(page, "My laptop will not boot")
+    form = submit_contact(page)
+    expect(form.get_by_text("did not reach the support team")).to_be_visible(timeout=30_000)
+    assert len(chat.received("/api/escalate")) == 5, "expected five bounded attempts"
+    # WHEN the user sends the same form again
+    form.get_by_role("button", name="Contact support").click()
+    # THEN it carries the same key: if an attempt did open a ticket, the API answers with that one
+    expect(conversation(page).get_by_text("Ticket T-1001: our support team will email you")).to_be_visible()
+    assert len(set(escalation_keys(chat))) == 1, f"keys: {escalation_keys(chat)}"
+
+
+def test_a_new_escalation_after_a_ticket_gets_a_new_idempotency_key(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a ticket opened from the contact form
+    open_chat(page)
+    talk_to_a_person(page).click()
+    page.get_by_label("What do you need help with?").fill("My printer jams")
+    submit_contact(page)
+    expect(conversation(page).get_by_text("Ticket T-1001")).to_be_visible()
+    # WHEN the user asks for a person again with the very same details
+    talk_to_a_person(page).click()
+    page.get_by_label("What do you need help with?").fill("My printer jams")
+    submit_contact(page)
+    # THEN it is a new request, not a retry of the confirmed one
+    chat.wait_for(lambda: len(chat.received("/api/escalate")) == 2, "the second escalation")
+    first, second = escalation_keys(chat)
+    assert first != second, "a new escalation reused a confirmed submission's key"
+
+
+def test_a_503_with_retry_after_is_retried_no_sooner_than_asked(page: Page, chat: ChatDouble) -> None:
+    # GIVEN an API that is briefly unavailable and says when to come back
+    chat.escalate_answers.append((503, {"message": "unavailable"}, {"Retry-After": "2"}))
+    escalation_offer(chat)
+    open_chat(page)
+    ask(page, "My laptop will not boot")
+    # WHEN the user sends the contact form
+    submit_contact(page)
+    # THEN the page waited the 2 seconds before it retried, and the retry opened the ticket
+    expect(conversation(page).get_by_text("Ticket T-1001: our support team will email you")).to_be_visible()
+    first, second = chat.received("/api/escalate")
+    assert second.at - first.at >= 1.9, f"retried after {second.at - first.at:.2f}s"
+
+
+def test_the_ticket_limit_is_explained_politely_and_not_retried(page: Page, chat: ChatDouble) -> None:
+    # GIVEN a session that has opened as many tickets as the API allows per hour
+    chat.escalate_answers.append(
+        (429, {"message": "ticket limit reached", "limit": 3, "windowSeconds": 3600}, {"Retry-After": "1800"})
+    )
+    escalation_offer(chat)
+    open_chat(page)
+    ask(page, "My laptop will not boot")
+    # WHEN the user sends the contact form
+    form = submit_contact(page)
+    # THEN the form names the limit kindly, once, and the page did not hammer the API
+    message = form.get_by_text("reached that limit")
+    expect(message).to_have_text(
+        "Thank you for your patience: you can contact our support team 3 times per hour from one conversation, "
+        "and you have reached that limit. The team will answer the requests you sent; please try again later."
+    )
+    assert len(chat.received("/api/escalate")) == 1, "the ticket limit was retried"

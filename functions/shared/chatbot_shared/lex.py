@@ -16,9 +16,6 @@ InvocationSource = Literal["DialogCodeHook", "FulfillmentCodeHook"]
 IntentState = Literal["Failed", "Fulfilled", "FulfillmentInProgress", "InProgress", "ReadyForFulfillment", "Waiting"]
 DialogActionType = Literal["Close", "ConfirmIntent", "Delegate", "ElicitIntent", "ElicitSlot"]
 
-# Lex accepts at most this many characters of text input (RecognizeText `text`).
-MAX_INPUT_CHARS = 1024
-
 
 class LexModel(BaseModel):
     """Base for Lex shapes: camelCase on the wire, snake_case in Python, unknown fields kept."""
@@ -99,11 +96,34 @@ class Interpretation(LexModel):
     interpretation_source: str | None = None
 
 
+class Button(LexModel):
+    """A quick reply of a response card: the text it shows and the value it sends as the user's answer."""
+
+    text: str
+    value: str
+
+
+class ImageResponseCard(LexModel):
+    """Quick replies Lex shows as buttons (the chat page renders them; text-only clients ignore them)."""
+
+    title: str
+    subtitle: str | None = None
+    image_url: str | None = None
+    buttons: list[Button] = Field(default_factory=list)
+
+
 class Message(LexModel):
-    """A message the bot says."""
+    """A message the bot says: text (`content`), or a card of quick replies (`image_response_card`)."""
 
     content_type: Literal["PlainText", "SSML", "CustomPayload", "ImageResponseCard"] = "PlainText"
-    content: str
+    content: str | None = None
+    image_response_card: ImageResponseCard | None = None
+
+    @classmethod
+    def card(cls, card: ImageResponseCard | dict[str, Any]) -> Message:
+        """A message showing `card` (a model, or Lex's camelCase JSON of one)."""
+        shown = card if isinstance(card, ImageResponseCard) else ImageResponseCard.model_validate(card)
+        return cls(content_type="ImageResponseCard", image_response_card=shown)
 
 
 class CodeHookEvent(LexModel):
@@ -138,21 +158,39 @@ class CodeHookResponse(LexModel):
     request_attributes: dict[str, str] | None = None
 
 
+def _said(message: str, card: ImageResponseCard | dict[str, Any] | None) -> list[Message]:
+    """`message` as text, followed by `card`'s quick replies when there is one."""
+    return [Message(content=message)] + ([Message.card(card)] if card is not None else [])
+
+
 def close(
-    intent: Intent, state: Literal["Fulfilled", "Failed"], message: str, attributes: dict[str, str]
+    intent: Intent,
+    state: Literal["Fulfilled", "Failed"],
+    message: str,
+    attributes: dict[str, str],
+    *,
+    card: ImageResponseCard | dict[str, Any] | None = None,
 ) -> CodeHookResponse:
-    """End the intent with `state` and say `message`."""
+    """End the intent with `state` and say `message` (with `card`'s quick replies)."""
     closed = intent.model_copy(update={"state": state})
     return CodeHookResponse(
         session_state=SessionState(
             intent=closed, dialog_action=DialogAction(type="Close"), session_attributes=attributes
         ),
-        messages=[Message(content=message)],
+        messages=_said(message, card),
     )
 
 
-def elicit_slot(intent: Intent, slot_name: str, message: str, attributes: dict[str, str]) -> CodeHookResponse:
-    """Ask for slot `slot_name` again, saying `message`; the slot is emptied so Lex fills it afresh."""
+def elicit_slot(
+    intent: Intent,
+    slot_name: str,
+    message: str,
+    attributes: dict[str, str],
+    *,
+    card: ImageResponseCard | dict[str, Any] | None = None,
+) -> CodeHookResponse:
+    """Ask for slot `slot_name` again, saying `message` (with `card`'s quick replies); the slot is emptied so Lex
+    fills it afresh."""
     slots = {**intent.slots, slot_name: None}
     asking = intent.model_copy(update={"slots": slots, "state": "InProgress"})
     return CodeHookResponse(
@@ -161,7 +199,7 @@ def elicit_slot(intent: Intent, slot_name: str, message: str, attributes: dict[s
             dialog_action=DialogAction(type="ElicitSlot", slot_to_elicit=slot_name),
             session_attributes=attributes,
         ),
-        messages=[Message(content=message)],
+        messages=_said(message, card),
     )
 
 

@@ -11,7 +11,8 @@ Every answer is JSON, and every bad request gets a 4xx naming the field and the 
 - 500 `{"message": "Internal error"}` for anything unexpected (logged with the stack trace, never returned).
 
 CORS: the chat page calls the API on its own origin (CloudFront serves `/api/*`), so it needs none. Extra
-origins a stack allows (`allowedOrigins`, passed as the JSON list `ALLOWED_ORIGINS`) get
+origins a stack allows (`allowedOrigins`, passed as the JSON list `ALLOWED_ORIGINS` that each API function reads
+into its settings and hands to `JsonApi`) get
 `Access-Control-Allow-Origin` echoed on every answer, errors included, with `Vary: Origin`; any other
 origin gets no CORS header at all. API Gateway answers the preflight (OPTIONS) itself.
 
@@ -24,8 +25,7 @@ Python's `json` would accept but JSON forbids (`NaN`, `Infinity`) is refused wit
 import base64
 import binascii
 import json
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -37,6 +37,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
+
+from chatbot_shared.wire import PATTERN_REASONS
 
 MAX_BODY_BYTES = 64 * 1024  # far above any valid request (50 turns of chat); keeps parsing cheap
 JSON_MEDIA_TYPE = "application/json"
@@ -106,31 +108,49 @@ class JsonApi:
     """An `APIGatewayRestResolver` with validation, JSON-only input and the project's error answers.
 
     Register routes on `.app` (`@api.app.post(...)`); call `.handle(event, context)` from `lambda_handler`.
-    `pattern_reasons` maps a field pattern to the reason a 422 gives when a value does not match it.
+    `pattern_reasons` maps a field pattern to the reason a 422 gives when a value does not match it, beyond the
+    common ones of `chatbot_shared.wire` (session id, no control characters), which every API knows.
+    `allowed_origins` are the extra origins answered with CORS, or a callable asked at each request (a handler
+    passes its settings', so the environment is read on first use and not at import).
     """
 
     def __init__(
-        self, pattern_reasons: Mapping[str, str] | None = None, allowed_origins: Iterable[str] | None = None
+        self,
+        pattern_reasons: Mapping[str, str] | None = None,
+        allowed_origins: Iterable[str] | Callable[[], Iterable[str]] = (),
     ) -> None:
-        self.pattern_reasons = dict(pattern_reasons or {})
-        self.allowed_origins = frozenset(allowed_origins_from_env() if allowed_origins is None else allowed_origins)
+        self.pattern_reasons = {**PATTERN_REASONS, **(pattern_reasons or {})}
+        self._allowed_origins = allowed_origins
         self.app = APIGatewayRestResolver(enable_validation=True)
         self.app.exception_handler(RequestValidationError)(self._invalid_request)
         self.app.exception_handler(RequestUnsupportedContentType)(self._unsupported_content_type)
         self.app.not_found()(self._not_found)
         self.app.exception_handler(Exception)(self._unexpected)
 
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """The extra origins answered with CORS headers; a callable (a handler's settings) is asked at each use."""
+        origins = self._allowed_origins
+        return frozenset(origins() if callable(origins) else origins)
+
     def handle(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         """Answer the event; an allowed extra origin gets its CORS header on every answer."""
         response = self._answer(event, context)
         origin = _header(event, "origin")
-        if origin is not None and origin in self.allowed_origins:
+        if origin is not None and origin in self._allowed_origins_or_none():
             cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
             if response.get("multiValueHeaders"):
                 response["multiValueHeaders"].update({key: [value] for key, value in cors.items()})
             else:
                 response["headers"] = {**(response.get("headers") or {}), **cors}
         return response
+
+    def _allowed_origins_or_none(self) -> frozenset[str]:
+        try:
+            return self.allowed_origins
+        except Exception:  # a misconfigured function still answers (its route reports the failure)
+            logger.exception("Could not read the allowed origins")
+            return frozenset()
 
     def _answer(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         """Refuse a body that is not JSON (or too large) with a 4xx, then let Powertools route and validate."""
@@ -166,9 +186,10 @@ class JsonApi:
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error")
 
 
-def allowed_origins_from_env() -> frozenset[str]:
-    """The extra origins in `ALLOWED_ORIGINS` (a JSON list); none when unset. A malformed value is logged, not fatal."""
-    raw = os.environ.get("ALLOWED_ORIGINS", "[]")
+def parse_allowed_origins(raw: str | None) -> frozenset[str]:
+    """The extra origins in the JSON list `ALLOWED_ORIGINS`; none when unset. A malformed value is logged, not fatal."""
+    if not raw:
+        return frozenset()
     try:
         origins = json.loads(raw)
     except json.JSONDecodeError:
