@@ -17,6 +17,7 @@ function's reserved concurrency); a call waits only while all of them are busy. 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
@@ -30,6 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
@@ -230,6 +232,7 @@ class FunctionPool:
         payload = json.dumps(
             {"invoke": {"event": event, "context": {"aws_request_id": request_id, "timeout_seconds": timeout}}},
             allow_nan=False,
+            default=_as_on_the_wire,
         ).encode()
         environment = self._acquire(deadline=time.monotonic() + timeout)
         try:
@@ -361,6 +364,17 @@ class FunctionPool:
         with output:
             for raw in output:
                 self.log_sink(self.function, raw.decode("utf-8", "replace").rstrip("\r\n"))
+
+
+def _as_on_the_wire(value: Any) -> Any:
+    """What AWS's JSON carries for values boto3 parsed: timestamps as epoch seconds, blobs as base64 (an event
+    built from boto3's answers, such as a stream record's ApproximateCreationDateTime, reaches the function as
+    Lambda would hand it over)."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"an event holds {type(value).__name__}, which JSON cannot carry")
 
 
 def _read_line(sock: socket.socket) -> str:

@@ -9,7 +9,8 @@ What runs where:
   `lambda_concurrency` at once per function, reaching moto through AWS_ENDPOINT_URL;
 - one HTTP server on HOST:PORT (uvicorn, `local.server`): the page, config.js, Lex runtime, /api/*,
   /cognito-identity, /_local/*;
-- one thread polling the escalation queue into the sender function (the SQS event source mapping).
+- one thread reading the tickets table's stream into the forwarder function (the DynamoDB Streams event source
+  mapping), one polling the escalation queue into the sender function (the SQS event source mapping).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from local.lex_runtime import BotIdentity, LexRuntime
 from local.queue_worker import QueueWorker
 from local.server import LocalApp, LocalHttpServer, allowed_hosts, build_app, listen
 from local.staff_pages import ReplyToRecorder
+from local.ticket_stream import StreamWorker
 
 if TYPE_CHECKING:
     from bot.schema import BotDefinition
@@ -50,6 +52,9 @@ HANDLERS = {function: f"functions.{function}.handler" for function in FUNCTION_E
 DEFAULT_LAMBDA_CONCURRENCY = 2
 """Execution environments per function at most: two lets a slow call and a quick one run side by side, and
 eight worker processes (four functions) fit a 2-core laptop's memory (about 60 MB each)."""
+STREAM_POLL_SECONDS = 0.5
+"""How often an idle ticket stream is read again: each read is three moto calls, so every 0.1 s would keep about a
+sixth of a core busy doing nothing; a new ticket waits at most half a second more for its email."""
 MOTO_START_TIMEOUT_SECONDS = 60.0  # about a second on a 2-core machine; a minute means it is stuck
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -97,6 +102,7 @@ class StackInfo:
                 f"  staff pages       {self.origin}/_local/outbox, {self.origin}/_local/query-log",
                 f"  AWS stand-ins     {self.moto_url}  (moto: DynamoDB, SQS, SES, Cognito Identity)",
                 f"  functions         {', '.join(HANDLERS)}: up to {self.lambda_concurrency} processes each",
+                "  ticket stream     read into functions/forward_tickets (new tickets onto the queue)",
                 "  escalation queue  polled into functions/send_escalation (retries, then DLQ)",
                 "",
                 "Stop with Ctrl-C.",
@@ -132,6 +138,7 @@ class LocalStack:
         self._info: StackInfo | None = None
         self.runtime: LexRuntime | None = None
         self.worker: QueueWorker | None = None
+        self.stream: StreamWorker | None = None
         self.functions: dict[str, FunctionPool] = {}
         self._template = Template()
         self._http: LocalHttpServer | None = None
@@ -234,6 +241,10 @@ class LocalStack:
         self._http.start()
         self.worker = QueueWorker(names.escalation_queue_url, self.functions["send_escalation"])
         self.worker.start()
+        self.stream = StreamWorker(
+            names.tickets_table, self.functions["forward_tickets"], poll_seconds=STREAM_POLL_SECONDS
+        )
+        self.stream.start()
         self._info = StackInfo(
             origin=origin,
             moto_url=moto_url,
@@ -313,6 +324,9 @@ class LocalStack:
         if self._http is not None:
             self._http.stop()
             self._http = None
+        if self.stream is not None:
+            self.stream.stop()
+            self.stream = None
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
