@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import footprint, load_local, nlu
+from bench import api_fuzz, footprint, load_local, nlu
 
 
 def main() -> int:
@@ -13,10 +13,12 @@ def main() -> int:
     load_local.print_table(footprint.cold_imports(), "Handler cold import (fresh interpreter, median of 5)")
     nlu.report()
     report = load_local.run()
-    load_local.print_table(report.lines(), "Local stack under load (loopback, in-process)")
+    load_local.print_table(report.lines(), "Local stack under load (python -m local, loopback)")
     for error in report.errors[:10]:
         print(f"  error: {error}", file=sys.stderr)
-    return 0 if report.ok else 1
+    runs, seconds = api_fuzz.run()
+    load_local.print_table(api_fuzz.report(runs, seconds), "API fuzzing (schemathesis, positive and negative)")
+    return 0 if report.ok and api_fuzz.ok(runs, api_fuzz.DEFAULT_EXAMPLES) else 1
 
 
 if __name__ == "__main__":

@@ -1,14 +1,15 @@
-"""`python -m local [--host H] [--port P]`: run the whole chatbot on this machine until Ctrl-C."""
+"""`python -m local [--host H] [--port P] [--lambda-concurrency N]`: the whole chatbot on this machine until Ctrl-C."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
 from pathlib import Path
 
-from local.stack import SITE_DIR, LocalStack, LocalStackError
+from local.stack import DEFAULT_LAMBDA_CONCURRENCY, SITE_DIR, LocalStack, LocalStackError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,9 +18,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     parser.add_argument("--site-dir", type=Path, default=SITE_DIR, help="the built chat page (default: site/dist)")
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
+    parser.add_argument(
+        "--lambda-concurrency",
+        type=int,
+        default=DEFAULT_LAMBDA_CONCURRENCY,
+        metavar="N",
+        help=f"execution environments (processes) per function at most (default: {DEFAULT_LAMBDA_CONCURRENCY})",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another name this server may be reached by (its Host header), e.g. a LAN address; repeatable",
+    )
     args = parser.parse_args(argv)
 
-    stack = LocalStack(args.host, args.port, site_dir=args.site_dir, verbose=args.verbose)
+    try:
+        stack = LocalStack(
+            args.host,
+            args.port,
+            site_dir=args.site_dir,
+            verbose=args.verbose,
+            lambda_concurrency=args.lambda_concurrency,
+            allow_hosts=args.allow_host,
+        )
+    except LocalStackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.verbose:  # uvicorn's access log: one line per request
+        access = logging.getLogger("uvicorn.access")
+        access.addHandler(logging.StreamHandler(sys.stdout))
+        access.setLevel(logging.INFO)
     print("Starting the local stack...", flush=True)
     try:
         info = stack.start()

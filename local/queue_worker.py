@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -42,14 +43,20 @@ class QueueWorker:
         self.function_name = function_name
         self.visibility_timeout = visibility_timeout
         self.wait_seconds = wait_seconds
-        self._sqs: SQSClient = boto3.client("sqs")
-        self._queue_arn = self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqs-event-source", daemon=True)
         self.delivered = 0
         self.failed = 0
+
+    @cached_property
+    def _sqs(self) -> SQSClient:
+        """Made on first use (in the polling thread), so creating the worker costs nothing at start-up."""
+        return boto3.client("sqs")
+
+    @cached_property
+    def _queue_arn(self) -> str:
+        attributes = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])
+        return attributes["Attributes"]["QueueArn"]
 
     def start(self) -> None:
         self._thread.start()

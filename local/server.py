@@ -10,46 +10,69 @@ Routes (all on http://HOST:PORT):
 - `GET /_local/outbox`, `GET /_local/query-log` (add `?format=json` for JSON) - for support staff;
 - anything else - a file of the built site (site/dist), `/` being index.html.
 
-stdlib `ThreadingHTTPServer`: one thread per connection, HTTP/1.1 keep-alive, nothing to install.
+Served by uvicorn (HTTP/1.1 framing, keep-alive, chunked bodies, a listen backlog of `BACKLOG`, a bound on
+open connections) with a Starlette app. What this module adds on top, and why:
+
+- every request's `Host` must name this server (loopback names, or the `--host`/`--allow-host` names), so a
+  DNS-rebinding page can neither read the staff pages nor call the API: 421 otherwise;
+- every state-changing request (POST, PUT, PATCH, DELETE) from a browser must come from this origin: an
+  `Origin` (or `Sec-Fetch-Site`) naming another site is refused with 403 before anything runs, so a cross-site
+  form cannot open a ticket; clients that send no Origin (boto3, curl) are not browsers and pass;
+- bodies are bounded (`MAX_BODY_BYTES`, 413), a request must arrive whole within `REQUEST_TIMEOUT_SECONDS`,
+  and every error answer is JSON (Lex-shaped on Lex's paths), never an HTML page.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
 import re
+import socket
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from contracts.page import (
-    ASSETS_PREFIX,
-    CONFIG_FILE,
-    cache_control,
-    content_security_policy,
-    content_type,
-    security_headers,
-)
-from contracts.stack import API_BASE_PATH, Route
-from local import staff_pages
+import h11
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, request_response
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from contracts.page import ASSETS_PREFIX, cache_control, content_security_policy, content_type, security_headers
+from contracts.stack import API_BASE_PATH
+from contracts.stack import Route as ApiRoute
+from local import lex_requests, staff_pages
 from local.config_js import COGNITO_PATH
 from local.lambda_events import LambdaContext, api_gateway_event
-from local.lex_runtime import LexError, LexRuntime, LexValidationError
+from local.lex_runtime import LexError, LexRuntime
 
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: far above any real request (a user's text is at most 1,024 characters)
 DRAIN_LIMIT_BYTES = 16 * MAX_BODY_BYTES  # a refused body up to this size is read and dropped before answering
+BACKLOG = 2048  # pending connections the kernel queues: a burst of hundreds of clients is accepted, not reset
+MAX_CONNECTIONS = 1000  # uvicorn's limit_concurrency: past it, uvicorn itself answers 503 (plain text)
+KEEP_ALIVE_SECONDS = 5  # an idle keep-alive connection is closed after this long
+REQUEST_TIMEOUT_SECONDS = 30.0  # a request (headers and body) must arrive whole within this; else the connection closes
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 # Exactly the headers CloudFront adds to every behaviour of the distribution (the page, its assets, /api/*).
 # The CSP's connect-src needs no AWS endpoint here: Lex and Cognito answer on this origin ('self'). Browsers
 # ignore Strict-Transport-Security over plain http (RFC 6797, 8.1), so sending it to 127.0.0.1 pins nothing.
 PAGE_HEADERS = security_headers(content_security_policy())
+STAFF_HEADERS = security_headers(staff_pages.STAFF_CSP)
 # The page itself (index.html) and config.js are revalidated on every load, where CloudFront lets browsers
 # keep them a minute: each start of the local stack makes a new identity pool, and `make site`
 # rebuilds the page while the stack runs: a cached config.js would point the page at a pool that no longer
@@ -65,199 +88,331 @@ ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 @dataclass
-class Response:
-    """An HTTP answer."""
-
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Request:
-    """An HTTP request, read."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-    client_ip: str
-
-
-@dataclass
 class LocalApp:
-    """Routes requests to the runtime, the handlers, moto, the site and the staff pages."""
+    """What the routes serve: the Lex runtime, the API's functions, moto, the site, the staff pages."""
 
     runtime: LexRuntime
-    api_handlers: dict[Route, ApiHandler]  # each route of the REST API and the lambda_handler that serves it
+    api_handlers: dict[ApiRoute, ApiHandler]  # each route of the REST API and the function that serves it
     moto_url: str
     site_dir: Path
-    config_js: str
+    config_js: Callable[[str], str]  # the page's config.js for an origin (http://host:port)
     query_log_table: str
-    host: str = "127.0.0.1"
     recorder: staff_pages.ReplyToRecorder | None = None
-
-    def handle(self, request: Request) -> Response:
-        path = request.path
-        if path.startswith("/bots/"):
-            return self._lex(request)
-        if path.startswith(API_BASE_PATH + "/"):
-            return self._api(request)
-        if path.rstrip("/") == COGNITO_PATH:
-            return self._cognito(request)
-        if path.startswith("/_local"):
-            return self._staff(request)
-        if request.method not in {"GET", "HEAD"}:
-            return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": f"{request.method} is not allowed on {path}"})
-        if path == "/" + CONFIG_FILE:
-            return _page_file(CONFIG_FILE, self.config_js.encode())
-        return self._static(path)
 
     # --- Lex -------------------------------------------------------------------------------------------------
 
-    def _lex(self, request: Request) -> Response:
-        match = _LEX_PATH.match(request.path)
+    async def lex(self, request: Request) -> Response:
+        raw_path = request.scope.get("raw_path", b"").decode("ascii", "replace")
+        match = _LEX_PATH.match(raw_path)
         if match is None:
-            return _lex_error(404, "UnknownOperationException", f"No Lex operation at {request.path}")
+            return _lex_error(404, "UnknownOperationException", f"No Lex operation at {request.url.path}")
         args = [urllib.parse.unquote(match.group(name)) for name in ("bot", "alias", "locale", "session")]
+        allowed = ("POST",) if match.group("text") else ("GET", "HEAD", "DELETE")
+        if request.method not in allowed:
+            return _lex_error(
+                405,
+                "MethodNotAllowedException",
+                f"{request.method} is not supported here; use {', '.join(allowed)}",
+                {"Allow": ", ".join(allowed)},
+            )
         try:
-            if match.group("text") and request.method == "POST":
-                try:
-                    body = json.loads(request.body or b"{}")
-                except ValueError as exc:
-                    raise LexValidationError(f"The request body is not valid JSON: {exc}") from exc
-                answer = self.runtime.recognize_text(args[0], args[1], args[2], args[3], body)
-            elif not match.group("text") and request.method == "DELETE":
-                answer = self.runtime.delete_session(*args)
-            elif not match.group("text") and request.method == "GET":
-                answer = self.runtime.get_session(*args)
+            if match.group("text"):
+                raw = await request.body()
+                answer = await run_in_threadpool(self._recognize_text, args, raw)
+            elif request.method == "DELETE":
+                answer = await run_in_threadpool(self.runtime.delete_session, *args)
             else:
-                return _lex_error(405, "MethodNotAllowedException", f"{request.method} is not supported here")
+                answer = await run_in_threadpool(self.runtime.get_session, *args)
         except LexError as exc:
             return _lex_error(exc.status, exc.error_type, exc.message)
         return _json(HTTPStatus.OK, answer, {"x-amzn-RequestId": str(uuid.uuid4())})
 
+    def _recognize_text(self, args: list[str], raw: bytes) -> dict[str, Any]:
+        body = lex_requests.recognize_text_body(raw)
+        return self.runtime.recognize_text(args[0], args[1], args[2], args[3], body)
+
     # --- the API ---------------------------------------------------------------------------------------------
 
-    def _api(self, request: Request) -> Response:
-        resource = request.path.removeprefix(API_BASE_PATH)
+    async def api(self, request: Request) -> Response:
+        resource = request.url.path.removeprefix(API_BASE_PATH)
         routes = {route.method: (route, fn) for route, fn in self.api_handlers.items() if route.path == resource}
         if not routes:
             return _json(HTTPStatus.NOT_FOUND, {"message": f"No API route {resource}", "errors": []})
         if request.method not in routes:
             allowed = ", ".join(sorted(routes))
-            return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": f"{resource} accepts {allowed} only", "errors": []})
+            return _json(
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                {"message": f"{resource} accepts {allowed} only", "errors": []},
+                {"Allow": allowed},
+            )
         route, handler = routes[request.method]
-        name = route.function
         event = api_gateway_event(
             request.method,
             resource,
-            request.headers,
-            request.body,
-            query=request.query,
-            source_ip=request.client_ip,
-            host=self.host,
+            _event_headers(request),
+            await request.body(),
+            query=urllib.parse.parse_qs(request.url.query),
+            source_ip=request.client.host if request.client else "127.0.0.1",
+            host=request.url.hostname or "127.0.0.1",
         )
         try:
-            result = handler(event, LambdaContext(function_name=name))
+            result = await run_in_threadpool(handler, event, LambdaContext(function_name=route.function))
             status = int(result["statusCode"])
             headers = {str(k): _header_value(v) for k, v in (result.get("headers") or {}).items()}
             for key, values in (result.get("multiValueHeaders") or {}).items():
                 headers[str(key)] = ", ".join(_header_value(v) for v in values)
-            body = result.get("body") or ""
-            payload = _decode_body(body, bool(result.get("isBase64Encoded")))
+            payload = _decode_body(result.get("body") or "", bool(result.get("isBase64Encoded")))
         except Exception:  # API Gateway answers 502 when the function fails or answers nonsense
-            log.exception("%s failed", name)
+            log.exception("%s failed", route.function)
             return _json(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"})
-        return Response(status, payload, {**headers, **PAGE_HEADERS})  # CloudFront's policy overrides the API's
+        headers = {k: v for k, v in headers.items() if k.lower() not in {"content-length", "transfer-encoding"}}
+        return Response(payload, status, {**headers, **PAGE_HEADERS})  # CloudFront's policy overrides the API's
 
     # --- Cognito ---------------------------------------------------------------------------------------------
 
-    def _cognito(self, request: Request) -> Response:
+    async def cognito(self, request: Request) -> Response:
         if request.method != "POST":
-            return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": "Cognito Identity accepts POST only"})
-        target = request.headers.get("X-Amz-Target", request.headers.get("x-amz-target", ""))
+            return _json(
+                HTTPStatus.METHOD_NOT_ALLOWED, {"message": "Cognito Identity accepts POST only"}, {"Allow": "POST"}
+            )
+        target = request.headers.get("x-amz-target", "")
         if not target.startswith("AWSCognitoIdentityService."):
             return _json(HTTPStatus.BAD_REQUEST, {"__type": "ValidationException", "message": "X-Amz-Target missing"})
+        body = await request.body()
+        kind = request.headers.get("content-type", "application/x-amz-json-1.1")
+        status, answer, answer_kind = await run_in_threadpool(self._forward_to_moto, target, kind, body)
+        return Response(answer, status, {"Content-Type": answer_kind or "application/x-amz-json-1.1", **PAGE_HEADERS})
+
+    def _forward_to_moto(self, target: str, kind: str, body: bytes) -> tuple[int, bytes, str]:
         forwarded = urllib.request.Request(
-            self.moto_url + "/",
-            data=request.body,
-            method="POST",
-            headers={
-                "X-Amz-Target": target,
-                "Content-Type": request.headers.get("Content-Type", "application/x-amz-json-1.1"),
-            },
+            self.moto_url + "/", data=body, method="POST", headers={"X-Amz-Target": target, "Content-Type": kind}
         )
         try:
             with urllib.request.urlopen(forwarded, timeout=10) as answer:
-                status, body, kind = answer.status, answer.read(), answer.headers.get("Content-Type", "")
+                return answer.status, answer.read(), answer.headers.get("Content-Type", "")
         except urllib.error.HTTPError as error:
-            status, body, kind = error.code, error.read(), error.headers.get("Content-Type", "")
-        return Response(status, body, {"Content-Type": kind or "application/x-amz-json-1.1"})
+            return error.code, error.read(), error.headers.get("Content-Type", "")
 
     # --- staff pages -----------------------------------------------------------------------------------------
 
-    def _staff(self, request: Request) -> Response:
-        if request.method not in {"GET", "HEAD"}:
-            return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": "staff pages are read-only"})
-        as_json = request.query.get("format", [""])[-1] == "json"
-        path = request.path.rstrip("/")
+    async def staff(self, request: Request) -> Response:
+        as_json = request.query_params.get("format") == "json"
+        path = request.url.path.rstrip("/")
         if path == "/_local/outbox":
-            emails = staff_pages.outbox(self.recorder)
+            emails = await run_in_threadpool(staff_pages.outbox, self.moto_url, self.recorder)
             return (
                 _staff_json(staff_pages.outbox_json(emails))
                 if as_json
                 else _staff_html(staff_pages.outbox_html(emails))
             )
         if path == "/_local/query-log":
-            rows = staff_pages.query_log(self.query_log_table)
+            rows = await run_in_threadpool(staff_pages.query_log, self.query_log_table)
             if as_json:
                 return _staff_json(staff_pages.query_log_json(rows))
             return _staff_html(staff_pages.query_log_html(rows))
         if path == "/_local":
             return _staff_html(staff_pages.index_html())
-        return _json(HTTPStatus.NOT_FOUND, {"message": f"No staff page {request.path}"})
+        return _json(HTTPStatus.NOT_FOUND, {"message": f"No staff page {request.url.path}"}, STAFF_HEADERS)
 
     # --- the site --------------------------------------------------------------------------------------------
 
+    async def config(self, request: Request) -> Response:
+        origin = f"{request.url.scheme}://{request.headers['host'].lower()}"  # a Host the guard let through
+        return _page_file("config.js", self.config_js(origin).encode())
+
+    async def static(self, request: Request) -> Response:
+        return await run_in_threadpool(self._static, request.url.path)
+
     def _static(self, path: str) -> Response:
-        relative = urllib.parse.unquote(path).lstrip("/") or "index.html"
+        relative = path.lstrip("/") or "index.html"
         root = self.site_dir.resolve()
-        target = (root / relative).resolve()
-        if target.is_dir():
-            target = target / "index.html"
-        if not target.is_relative_to(root) or not target.is_file():
-            return Response(HTTPStatus.NOT_FOUND, b"Not found\n", {"Content-Type": "text/plain; charset=utf-8"})
-        return _page_file(target.relative_to(root).as_posix(), target.read_bytes())
+        try:
+            target = (root / relative).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            found = target.is_relative_to(root) and target.is_file()
+            body = target.read_bytes() if found else b""
+        except (OSError, ValueError):  # a name too long for the file system, a NUL byte: no such file either way
+            found = False
+        if not found:
+            return _json(HTTPStatus.NOT_FOUND, {"message": f"No file {path[:200]} in the site"})
+        return _page_file(target.relative_to(root).as_posix(), body)
+
+
+def build_app(local: LocalApp, allowed_hosts: Iterable[str]) -> ASGIApp:
+    """The ASGI application: the routes of `local` behind the Host, Origin and body-size guard."""
+    routes = [
+        Route("/bots/{rest:path}", _EveryMethod(local.lex)),  # Lex, the API and Cognito answer 405 their own way
+        Route(API_BASE_PATH + "/{rest:path}", _EveryMethod(local.api)),
+        Route(COGNITO_PATH, _EveryMethod(local.cognito)),
+        Route("/_local{rest:path}", local.staff, methods=["GET"]),
+        Route("/config.js", local.config, methods=["GET"]),
+        Route("/{path:path}", local.static, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        max_body_size=MAX_BODY_BYTES,  # chunked bodies too: Starlette counts what it reads (413 past it)
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+    )
+    return Guard(app, allowed_hosts)
+
+
+class _EveryMethod:
+    """An endpoint that takes every method and answers 405 itself (Starlette gives a function endpoint GET only)."""
+
+    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = request_response(endpoint)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+class Guard:
+    """ASGI middleware: refuses foreign Hosts, cross-site state changes and oversized bodies before any route runs."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str]) -> None:
+        self.app = app
+        self.allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = self.refusal(scope)
+        if refusal is not None:
+            await _drain(receive)  # so the client reads the refusal, not a connection reset
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def refusal(self, scope: Scope) -> Response | None:
+        """The answer that refuses this request, or None when it may go on."""
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        lex = scope["path"].startswith("/bots/")
+        host = headers.get("host")
+        if host is None:
+            return _refuse(400, "The request has no Host header", "Host", lex)
+        if host.lower() not in self.allowed_hosts:
+            return _refuse(
+                421,
+                f"Host {host[:100]!r} is not this server; use {_one_of(self.allowed_hosts)}",
+                "Host",
+                lex,
+            )
+        if scope["method"] in STATE_CHANGING:
+            origin = headers.get("origin")
+            own = f"{scope.get('scheme', 'http')}://{host.lower()}"
+            if origin is not None and origin.lower() != own:
+                return _refuse(403, f"Origin {origin[:100]!r} is not this origin ({own}): refused", "Origin", lex)
+            site = headers.get("sec-fetch-site")
+            if origin is None and site in {"cross-site", "same-site"}:
+                return _refuse(403, f"Sec-Fetch-Site {site!r}: cross-site requests are refused", "Sec-Fetch-Site", lex)
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return _refuse(413, f"The request body is over {MAX_BODY_BYTES} bytes", "Content-Length", lex)
+        return None
+
+
+def allowed_hosts(host: str, port: int, extra: Iterable[str] = ()) -> list[str]:
+    """The Host header values this server answers: the loopback names, `host` (the interface it listens on) and
+    `extra` names, each with the port (and bare as well on port 80)."""
+    names = [*LOOPBACK_NAMES, _url_host(host), *(_url_host(name) for name in extra)]
+    values = [f"{name}:{port}" for name in names]
+    if port == 80:
+        values += names
+    return list(dict.fromkeys(value.lower() for value in values))
+
+
+# --- answers ------------------------------------------------------------------------------------------------------
 
 
 def _page_file(key: str, body: bytes) -> Response:
     """A file of the page (`key`: its path in the build, as ChatSite uploads it) with the page's headers."""
     cache = cache_control(key) if key.startswith(ASSETS_PREFIX) else PAGE_CACHE
-    return Response(HTTPStatus.OK, body, {"Content-Type": content_type(key), "Cache-Control": cache, **PAGE_HEADERS})
+    return Response(body, HTTPStatus.OK, {"Content-Type": content_type(key), "Cache-Control": cache, **PAGE_HEADERS})
 
 
 def _staff_html(text: str) -> Response:
     # The same protections as the page, under the staff pages' own CSP (no script at all).
-    headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
-    return Response(HTTPStatus.OK, text.encode(), {**headers, **security_headers(staff_pages.STAFF_CSP)})
+    return Response(
+        text.encode(),
+        HTTPStatus.OK,
+        {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", **STAFF_HEADERS},
+    )
 
 
 def _staff_json(text: str) -> Response:
-    return Response(HTTPStatus.OK, text.encode(), {"Content-Type": "application/json", "Cache-Control": "no-store"})
+    return Response(
+        text.encode(), HTTPStatus.OK, {"Content-Type": "application/json", "Cache-Control": "no-store", **STAFF_HEADERS}
+    )
 
 
 def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        status,
-        json.dumps(payload).encode(),
-        {"Content-Type": "application/json", **PAGE_HEADERS, **(headers or {})},
+        json.dumps(payload).encode(), status, {"Content-Type": "application/json", **PAGE_HEADERS, **(headers or {})}
     )
 
 
-def _lex_error(status: int, error_type: str, message: str) -> Response:
-    return _json(status, {"message": message}, {"x-amzn-ErrorType": error_type, "x-amzn-RequestId": str(uuid.uuid4())})
+def _lex_error(status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return _json(
+        status,
+        {"message": message},
+        {"x-amzn-ErrorType": error_type, "x-amzn-RequestId": str(uuid.uuid4()), **(headers or {})},
+    )
+
+
+_LEX_TYPES = {400: "ValidationException", 403: "AccessDeniedException", 413: "ValidationException"}
+
+
+def _refuse(status: int, message: str, header: str, lex: bool) -> Response:
+    """A refusal by the guard, naming the header it refused; typed as Lex types errors on Lex's paths."""
+    if lex and status in _LEX_TYPES:
+        return _lex_error(status, _LEX_TYPES[status], message)
+    return _json(status, {"message": message, "header": header})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (405 of a GET-only route, 413 of a chunked body past the limit), in JSON."""
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+        return _refuse(413, f"The request body is over {MAX_BODY_BYTES} bytes", "Content-Length", _is_lex(request))
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        allowed = ", ".join(sorted(headers.get("Allow", "GET").split(", ")))
+        headers["Allow"] = allowed
+        message = f"{request.method} is not allowed on {request.url.path[:200]}; use {allowed}"
+    else:
+        message = str(exc.detail)
+    return _json(exc.status_code, {"message": message}, headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("%s %s failed: %r (uvicorn logs the traceback)", request.method, request.url.path[:200], exc)
+    if _is_lex(request):
+        return _lex_error(500, "InternalServerException", "The local stack failed; see its log")
+    return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"message": "The local stack failed; see its log"})
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and drop the request body, up to DRAIN_LIMIT_BYTES. A server that answers and closes while the client
+    is still sending makes the client see a reset (or a broken pipe) instead of the answer."""
+    seen = 0
+    while seen <= DRAIN_LIMIT_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
+def _is_lex(request: Request) -> bool:
+    return request.url.path.startswith("/bots/")
+
+
+def _event_headers(request: Request) -> dict[str, str]:
+    """Request headers as API Gateway passes them (HTTP/1.1 names are case-insensitive; h11 lowercases them)."""
+    return {"-".join(part.capitalize() for part in name.split("-")): value for name, value in request.headers.items()}
 
 
 def _header_value(value: Any) -> str:
@@ -269,85 +424,152 @@ def _decode_body(body: str, encoded: bool) -> bytes:
     return base64.b64decode(body) if encoded else body.encode("utf-8")
 
 
-def _drain(stream: Any, length: int) -> None:
-    while length > 0:
-        chunk = stream.read(min(length, 65536))
-        if not chunk:
-            return
-        length -= len(chunk)
+def _one_of(hosts: Iterable[str]) -> str:
+    return " or ".join(sorted(hosts)[:4])
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: boto3 and browsers reuse connections
-    server_version = "support-chatbot-local"
-    server: LocalHttpServer
+def _url_host(host: str) -> str:
+    """A host as it appears in a URL (IPv6 addresses in brackets)."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
-    def do_GET(self) -> None:
-        self._serve()
 
-    def do_HEAD(self) -> None:
-        self._serve()
+# --- the HTTP server --------------------------------------------------------------------------------------------
 
-    def do_POST(self) -> None:
-        self._serve()
 
-    def do_DELETE(self) -> None:
-        self._serve()
+class _LocalH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with two rules of ours: a malformed request gets a JSON 400 (not text), and a
+    request must arrive whole within `request_timeout` seconds (uvicorn times out idle keep-alive connections
+    only, so a client could otherwise hold a connection forever by sending half a request)."""
 
-    def do_PUT(self) -> None:
-        self._serve()
+    request_timeout = REQUEST_TIMEOUT_SECONDS
+    _read_timer: asyncio.TimerHandle | None = None
 
-    def _serve(self) -> None:
-        url = urllib.parse.urlsplit(self.path)
-        length = self.headers.get("Content-Length", "0")
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            if length.isdigit() and int(length) <= DRAIN_LIMIT_BYTES:
-                _drain(self.rfile, int(length))  # so the client reads our answer, not a connection reset
-            self._send(_json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": f"body over {MAX_BODY_BYTES} bytes"}))
-            self.close_connection = True
-            return
-        request = Request(
-            method=self.command,
-            path=url.path,
-            query=urllib.parse.parse_qs(url.query),
-            headers={name: value for name, value in self.headers.items()},
-            body=self.rfile.read(int(length)) if int(length) else b"",
-            client_ip=self.client_address[0],
-        )
-        app = self.server.app
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_read_timer()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state in {h11.IDLE, h11.SEND_BODY}:
+            if self._read_timer is None:
+                self._arm_read_timer()
+        else:
+            self._cancel_read_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_read_timer()
+        super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        reason = "the request line, a header or the body's framing (Content-Length, chunks) is malformed"
+        body = json.dumps({"message": f"{msg.rstrip('.')}: {reason}"}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"x-content-type-options", b"nosniff"),
+            (b"connection", b"close"),
+        ]
         try:
-            response = (
-                app.handle(request)
-                if app is not None
-                else _json(HTTPStatus.SERVICE_UNAVAILABLE, {"message": "The local stack is still starting"})
-            )
-        except Exception:  # the server must answer, whatever broke
-            log.exception("%s %s failed", self.command, url.path)
-            response = _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"message": "The local stack failed; see its log"})
-        self._send(response)
+            for event in (
+                h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+                h11.Data(data=body),
+                h11.EndOfMessage(),
+            ):
+                self.transport.write(self.conn.send(event))
+        except h11.LocalProtocolError:  # a response was already under way: all that is left is to close
+            pass
+        self.transport.close()
 
-    def _send(self, response: Response) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
-                self.send_header(name, _header_value(value))
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+    def _arm_read_timer(self) -> None:
+        self._read_timer = self.loop.call_later(self.request_timeout, self._read_timed_out)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            super().log_message(format, *args)
+    def _cancel_read_timer(self) -> None:
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+            self._read_timer = None
+
+    def _read_timed_out(self) -> None:
+        self._read_timer = None
+        if self.conn.their_state in {h11.IDLE, h11.SEND_BODY} and not self.transport.is_closing():
+            log.info("closing a connection whose request did not arrive within %.0f s", self.request_timeout)
+            self.transport.close()
 
 
-class LocalHttpServer(ThreadingHTTPServer):
-    """One thread per connection; threads are daemons so a lingering keep-alive never blocks shutdown."""
+@dataclass
+class LocalHttpServer:
+    """uvicorn serving an ASGI app on a listening socket, in a thread of its own, until `stop()`."""
 
-    daemon_threads = True
-    allow_reuse_address = True
+    sock: socket.socket
+    app: ASGIApp
+    verbose: bool = False
+    request_timeout: float = REQUEST_TIMEOUT_SECONDS
+    _server: uvicorn.Server | None = field(default=None, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
 
-    def __init__(self, address: tuple[str, int], app: LocalApp | None, *, verbose: bool = False) -> None:
-        self.app = app
-        self.verbose = verbose
-        super().__init__(address, _RequestHandler)
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.sock.getsockname()[:2]
+        return str(host), int(port)
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Serve in a background thread; returns once uvicorn accepts connections."""
+        protocol = type("LocalH11Protocol", (_LocalH11Protocol,), {"request_timeout": self.request_timeout})
+        config = uvicorn.Config(
+            self.app,
+            http=protocol,
+            lifespan="off",
+            backlog=BACKLOG,
+            limit_concurrency=MAX_CONNECTIONS,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            timeout_graceful_shutdown=5,
+            log_config=None,  # the stack's logging stays as the caller set it up
+            access_log=self.verbose,
+            server_header=False,
+            proxy_headers=False,  # no proxy in front: X-Forwarded-* from a client must not change scheme or client
+        )
+        self._server = uvicorn.Server(config)
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(started,), name="local-http", daemon=True)
+        self._thread.start()
+        if not started.wait(timeout) or not self._server.started:
+            raise RuntimeError(f"the HTTP server did not start within {timeout:.0f} s")
+
+    def _serve(self, started: threading.Event) -> None:
+        assert self._server is not None
+        server = self._server
+
+        async def serve() -> None:
+            task = asyncio.create_task(server.serve(sockets=[self.sock]))
+            while not server.started and not task.done():
+                await asyncio.sleep(0.005)
+            started.set()
+            await task
+
+        try:
+            asyncio.run(serve())
+        finally:
+            started.set()
+
+    def stop(self) -> None:
+        """Stop accepting, let requests in flight finish (up to 5 s), close the socket."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+        self.sock.close()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port and listening with BACKLOG (OSError when the port is taken)."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    # proto named explicitly: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say IPPROTO_TCP, and an
+    # accepted socket inherits it; with Nagle on, a keep-alive client waits ~40 ms (delayed ACK) on each answer.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock

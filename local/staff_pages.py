@@ -1,8 +1,9 @@
 """What support staff see on the local stack: the outbox (emails SES would have sent) and the query log.
 
-Data comes from the stand-ins themselves: moto's SES backend (in this process) and a scan of the query-log
-table. Pages are plain HTML with every value escaped; an email's HTML body is shown in a sandboxed iframe
-(`srcdoc`, no scripts) under a CSP that allows no script at all. Each page is also available as JSON.
+Data comes from the stand-ins themselves: what moto's SES backend accepted (`local.moto_server` lists it) and
+a scan of the query-log table. Pages are plain HTML with every value escaped; an email's HTML body is shown in a
+sandboxed iframe (`srcdoc`, no scripts) under a CSP that allows no script at all. Each page is also available as
+JSON.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import email
 import email.policy
 import html
 import json
+import urllib.request
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from email.message import EmailMessage
@@ -18,8 +21,6 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
-
-from local.lambda_events import REGION
 
 QUERY_LOG_ROWS = 200  # the page shows the most recent rows; the table keeps them all
 STAFF_CSP = (
@@ -59,6 +60,8 @@ class ReplyToRecorder:
 
     moto's SES keeps no Reply-To for simple sends (SendEmail, SESv2 `Simple` content); the outbox takes them
     from the calls themselves: botocore events on the default session reach every client made from it later.
+    The sends happen in the functions' execution environments (processes of their own): each environment
+    records its own and drains them into its answers; the stack merges them into its recorder.
     """
 
     _EVENTS = (("ses", "SendEmail", "ReplyToAddresses"), ("sesv2", "SendEmail", "ReplyToAddresses"))
@@ -84,6 +87,15 @@ class ReplyToRecorder:
     def reply_to(self, message_id: str) -> list[str]:
         return list(self._by_message_id.get(message_id, []))
 
+    def drain(self) -> dict[str, list[str]]:
+        """The addresses noted since the last drain, by message id (a Lambda environment hands them to the stack)."""
+        noted, self._by_message_id = self._by_message_id, {}
+        return noted
+
+    def merge(self, noted: Mapping[str, list[str]]) -> None:
+        """Take addresses noted elsewhere (in a function's execution environment), by message id."""
+        self._by_message_id.update({str(key): [str(a) for a in value] for key, value in noted.items()})
+
     @staticmethod
     def _note_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["local_reply_to"] = [str(address) for address in params.get("ReplyToAddresses") or []]
@@ -94,29 +106,28 @@ class ReplyToRecorder:
             self._by_message_id[str(message_id)] = context["local_reply_to"]
 
 
-def outbox(recorder: ReplyToRecorder | None = None, region: str = REGION) -> list[OutboxEmail]:
-    """Every email the SES stand-in accepted (SES v1 and v2), newest first."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.ses.models import ses_backends
+def outbox(moto_url: str, recorder: ReplyToRecorder | None = None) -> list[OutboxEmail]:
+    """Every email the SES stand-in accepted (SES v1 and v2), newest first, from the moto server at `moto_url`."""
+    from local.moto_server import SENT_PATH
 
-    sent = list(ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages)
+    with urllib.request.urlopen(moto_url + SENT_PATH, timeout=10) as answer:
+        sent = json.loads(answer.read())["messages"]
     return [_email(message, recorder) for message in reversed(sent)]
 
 
-def _email(message: Any, recorder: ReplyToRecorder | None) -> OutboxEmail:
-    raw = getattr(message, "raw_data", None)
-    if raw is not None:
-        return _raw_email(message.id, message.source, raw)
-    destinations = getattr(message, "destinations", {}) or {}
-    body = str(getattr(message, "body", "") or "")
+def _email(message: dict[str, Any], recorder: ReplyToRecorder | None) -> OutboxEmail:
+    if message.get("raw") is not None:
+        return _raw_email(message["id"], message["source"], message["raw"])
+    destinations = message.get("destinations") or {}
+    body = str(message.get("body") or "")
     looks_html = "<" in body and ">" in body
     return OutboxEmail(
-        message_id=message.id,
-        sender=message.source,
+        message_id=message["id"],
+        sender=message["source"],
         to=list(destinations.get("ToAddresses", [])),
         cc=list(destinations.get("CcAddresses", [])),
-        reply_to=recorder.reply_to(message.id) if recorder else [],  # moto keeps none for simple sends
-        subject=str(getattr(message, "subject", "") or ""),
+        reply_to=recorder.reply_to(message["id"]) if recorder else [],  # moto keeps none for simple sends
+        subject=str(message.get("subject") or ""),
         html=body if looks_html else "",
         text="" if looks_html else body,
     )

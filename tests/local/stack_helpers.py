@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,17 +41,48 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class Headers(dict[str, str]):
+    """Response headers. Their names are case-insensitive (RFC 9110, 5.1), so lookups ignore case."""
+
+    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
+        super().__init__((name.lower(), value) for name, value in items)
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(str(name).lower())
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+
 def fetch(
     url: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, str], bytes]:
+) -> tuple[int, Headers, bytes]:
     """One HTTP request over loopback: status, headers and body (4xx/5xx included, never raised)."""
     data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, Headers(response.headers.items()), response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        return error.code, Headers(error.headers.items()), error.read()
+
+
+def raw_request(origin: str, data: bytes, timeout: float = 10.0) -> tuple[int, Headers, bytes]:
+    """Send `data` as it is (however malformed) on a new connection to `origin`; the answer, parsed."""
+    host, port = origin.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, Headers(response.getheaders()), response.read()
+
+
+def host_header(origin: str) -> str:
+    """The Host header a client sends to `origin`."""
+    return origin.removeprefix("http://")
 
 
 def wait_for_email(local_stack: LocalStack, ticket: str, timeout: float = 15.0) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -68,6 +69,58 @@ def test_python_m_local_without_a_site_build_says_run_make_site(tmp_path: Path) 
     assert result.returncode != 0
     assert "run `make site`" in result.stderr
     assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_functions_log_lines_in_the_console_name_the_function() -> None:
+    # GIVEN the local stack as a newcomer runs it
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local", "--port", str(port)],
+        cwd=REPO,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        read_until(process, "Stop with Ctrl-C", timeout=60)
+        # WHEN the same turn is logged twice (store_query logs the repeat at INFO)
+        row = {"sessionId": "cli-log", "timestamp": int(time.time() * 1000), "userQuery": "hi", "botResponse": "Hi"}
+        for _ in range(2):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/store-query",
+                data=json.dumps(row).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert answer.status == 201
+        # THEN the console line is labelled with the function, and Powertools names it as its service
+        line = read_until(process, "Turn already stored", timeout=30)[-1]
+        label, _, logged = line.partition(" ")
+        assert label == "[store_query]", line
+        assert json.loads(logged)["service"] == "store_query"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_a_lambda_concurrency_below_one_is_a_one_line_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "local", "--port", str(free_port()), "--lambda-concurrency", "0"],
+        cwd=REPO,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "--lambda-concurrency must be at least 1" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
