@@ -19,7 +19,7 @@ from components.operations import Operations, OperationsArgs
 from components.origin_secret import OriginSecret, OriginSecretArgs
 from components.query_log import QueryLog, QueryLogArgs
 from components.rest_api import RestApi, RestApiArgs
-from components.settings import load_settings
+from components.settings import load_settings, placeholder_warnings
 from components.support_bot import SupportBot, SupportBotArgs
 
 # Stacks deployed before the REST API, the escalations and the alarm topic had a component each hold all three
@@ -32,6 +32,8 @@ formerly_escalation_api = Formerly(
 )
 
 settings = load_settings()
+for warning in placeholder_warnings(settings):  # once per key, on every preview and up
+    pulumi.log.warn(warning)
 definition = load_definition()
 
 # pulumi-aws-native reads only `aws-native:region` or AWS_REGION, never `aws:region`: every aws-native resource gets

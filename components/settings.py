@@ -223,6 +223,30 @@ def fix_command(field: str) -> str:
     return f"pulumi config set {qualified_key(field)} {key.example}"
 
 
+# Domains reserved for documentation (RFC 2606): an address there reaches no one.
+PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net")
+ADDRESS_FIELDS = ("escalation_sender", "escalation_recipients", "alarm_email")
+
+
+def placeholder_warnings(settings: StackSettings) -> list[str]:
+    """One warning per address setting still at a placeholder domain, naming the key and the command that sets it.
+
+    The shipped stack files use example.com so that `pulumi preview` runs out of the box; a deploy with them would
+    send escalations and alarms nowhere, so `__main__` says so on every preview and up instead of failing."""
+    warnings = []
+    for field in ADDRESS_FIELDS:
+        value = getattr(settings, field)
+        addresses = [value] if isinstance(value, str) else list(value or ())
+        placeholders = [a for a in addresses if a.rsplit("@", 1)[-1].lower().endswith(PLACEHOLDER_DOMAINS)]
+        if placeholders:
+            example = SETTING_KEYS[field].example.replace("example.com", "your-domain.com")
+            warnings.append(
+                f"{qualified_key(field)} is a placeholder ({', '.join(placeholders)}): no mail sent there reaches "
+                f"anyone. Set a real address: pulumi config set {qualified_key(field)} {example}"
+            )
+    return warnings
+
+
 def qualified_key(field: str) -> str:
     """The config key of `field` with its namespace: `support-chatbot:escalationSender`, `aws:region`."""
     key = SETTING_KEYS[field].key

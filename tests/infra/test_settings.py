@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
@@ -13,9 +14,11 @@ from components.settings import (
     SettingsError,
     StackSettings,
     configuration_table,
+    placeholder_warnings,
     qualified_key,
     settings_from_values,
 )
+from tests.infra.resource_graph import run_stack
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE_START, TABLE_END = "<!-- settings-table:start -->", "<!-- settings-table:end -->"
@@ -160,3 +163,37 @@ def test_readme_configuration_reference_is_the_generated_table():
         "README.md's configuration table differs from the settings model: run "
         ".venv/bin/python scripts/generate_settings_table.py"
     )
+
+
+def test_each_placeholder_address_of_a_shipped_stack_gets_one_warning_with_its_fix():
+    # GIVEN the prod stack file as shipped: example.com addresses for the sender, the team and the alarms
+    settings = settings_from_values("prod", stack_values("prod"))
+    # WHEN the program looks for placeholder addresses
+    warnings = placeholder_warnings(settings)
+    # THEN each such key is named once, with the command that sets a real address
+    keys = [warning.split(" ", 1)[0] for warning in warnings]
+    assert keys == [
+        "support-chatbot:escalationSender",
+        "support-chatbot:escalationRecipients",
+        "support-chatbot:alarmEmail",
+    ], warnings
+    assert all("pulumi config set " in warning and "your-domain.com" in warning for warning in warnings), warnings
+
+
+def test_real_addresses_get_no_placeholder_warning():
+    settings = settings_from_values(
+        "prod",
+        {**REQUIRED, "escalation_sender": "bot@acme.io", "escalation_recipients": ["team@acme.io"]},
+    )
+    assert placeholder_warnings(settings) == []
+
+
+def test_the_program_warns_of_placeholders_on_preview_and_up(monkeypatch):
+    # GIVEN the dev stack as shipped, and the warnings Pulumi would print
+    printed: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: printed.append(message))
+    # WHEN the whole program runs (as `pulumi preview` and `pulumi up` do)
+    run_stack("dev")
+    # THEN both of dev's placeholder keys are named, once each
+    named = sorted(message.split(" ", 1)[0] for message in printed if "is a placeholder" in message)
+    assert named == ["support-chatbot:escalationRecipients", "support-chatbot:escalationSender"], printed
