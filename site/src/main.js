@@ -207,7 +207,7 @@ function start () {
         conversationHistory: history
       }, key)
       if (session.id !== sessionId) return
-      const note = /** @type {const} */ ({ role: 'ticket', ticketId: ticket.ticketId, timestamp: Date.now() })
+      const note = /** @type {const} */ ({ role: 'ticket', ticketId: ticket.ticketId, email: contact.userEmail, timestamp: Date.now() })
       session.entries.push(note)
       session.escalationOffered = false
       delete session.escalation

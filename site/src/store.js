@@ -9,7 +9,7 @@
  *   role: 'user' | 'bot', text: string, timestamp: number,
  *   value?: string, card?: ReplyCard
  * }} Turn `value`: what Lex was sent when it differs from the text shown (a quick reply's value)
- * @typedef {{ role: 'ticket', ticketId: string, timestamp: number }} TicketNote
+ * @typedef {{ role: 'ticket', ticketId: string, email?: string, timestamp: number }} TicketNote `email`: where the team replies
  * @typedef {Turn | TicketNote} Entry
  * @typedef {{ fingerprint: string, key: string }} PendingEscalation a submission not yet confirmed, and its key
  * @typedef {{

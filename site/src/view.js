@@ -415,7 +415,9 @@ function _entryNode (doc, entry, answered) {
   if (entry.role === 'ticket') {
     const note = _el(doc, 'div', 'self-center rounded-xl border border-emerald-300 bg-emerald-50 px-4 py-2 text-sm text-emerald-950 dark:border-emerald-700 dark:bg-emerald-950 dark:text-emerald-50')
     note.setAttribute('data-ticket', entry.ticketId)
-    note.append(_el(doc, 'p', '', `Ticket ${entry.ticketId}: our support team will email you`))
+    // The reference and the reply address, restated: the user can check the address before closing the page.
+    const where = entry.email ? ` at ${entry.email}` : ''
+    note.append(_el(doc, 'p', '', `Ticket ${entry.ticketId}: our support team will email you${where}`))
     if (stamped) note.append(_time(doc, entry.timestamp, 'text-emerald-800 dark:text-emerald-200'))
     return note
   }

@@ -91,7 +91,7 @@ def test_fallback_escalation_reaches_the_outbox_with_every_user_value_escaped(
     form.get_by_label("Email").fill("ada@example.com")
     form.get_by_role("button", name="Contact support").click()
     # THEN a ticket id is shown
-    note = conversation(page).get_by_text(re.compile(r"^Ticket \S+: our support team will email you$"))
+    note = conversation(page).get_by_text(re.compile(r"^Ticket SUP-\w{5}: our support team will email you at \S+@\S+$"))
     expect(note).to_be_visible(timeout=15_000)
     ticket = (note.text_content() or "").split()[1].rstrip(":")
     # WHEN support staff open the outbox

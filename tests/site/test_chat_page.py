@@ -239,8 +239,10 @@ def test_the_escalation_form_posts_the_conversation_and_shows_the_ticket(page: P
     form.get_by_label("Name").fill("Ada Lovelace")
     form.get_by_label("Email").fill("ada@example.com")
     form.get_by_role("button", name="Contact support").click()
-    # THEN the ticket is confirmed and the form is gone
-    expect(conversation(page).get_by_text("Ticket T-1001: our support team will email you")).to_be_visible()
+    # THEN the ticket is confirmed with its reference and the reply address, and the form is gone
+    expect(
+        conversation(page).get_by_text("Ticket T-1001: our support team will email you at ada@example.com")
+    ).to_be_visible()
     expect(form).to_have_count(0)
     # AND the API received the seed's payload: who, what, and the conversation oldest first
     (request,) = chat.received("/api/escalate")
