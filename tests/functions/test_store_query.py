@@ -57,6 +57,19 @@ def test_a_stored_turn_reads_back_equal(store_query, rows, api_event, lambda_con
     assert stored == expected, "the row must hold the turn's values unchanged"
 
 
+def test_a_timestamp_written_with_a_zero_fraction_is_the_integer_the_api_document_describes(
+    store_query, rows, api_event, lambda_context
+):
+    # GIVEN a turn whose timestamp a JSON encoder wrote as 1763890172742.0 (JSON Schema's integer admits it)
+    event = api_event("POST", "/store-query", {**TURN, "timestamp": 1763890172742.0})
+    # WHEN the handler receives it
+    response = store_query.lambda_handler(event, lambda_context)
+    # THEN it is stored, as that integer
+    assert response["statusCode"] == 201, response["body"]
+    [row] = rows()
+    assert row["timestamp"] == Decimal(1763890172742)
+
+
 def test_a_stored_turn_expires_after_the_retention_period(store_query, rows, api_event, lambda_context):
     # GIVEN the default retention of 90 days
     before = int(time.time())
@@ -117,7 +130,7 @@ INVALID_FIELDS = [
     ("sessionId", "x" * 101, "too-long"),
     ("sessionId", 42, "number"),
     ("timestamp", "1763700000000", "string"),
-    ("timestamp", 1.5e12, "float"),
+    ("timestamp", 1.5e12 + 0.5, "fraction"),
     ("timestamp", True, "boolean"),
     ("timestamp", -1, "negative"),
     ("timestamp", 10**20, "far-future"),

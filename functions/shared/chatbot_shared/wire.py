@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
 from pydantic.fields import ComputedFieldInfo, FieldInfo
 
 from contracts.stack import MAX_EPOCH_MS, MAX_SESSION_ID_CHARS, MIN_EPOCH_MS, SESSION_ID_PATTERN
@@ -23,7 +23,21 @@ PATTERN_REASONS = {
 
 SessionId = Annotated[StrictStr, Field(min_length=1, max_length=MAX_SESSION_ID_CHARS, pattern=SESSION_ID_PATTERN)]
 """A chat's Lex session id, as the page sends it."""
-EpochMs = Annotated[StrictInt, Field(ge=MIN_EPOCH_MS, le=MAX_EPOCH_MS)]
+
+
+def _integral_number(value: object) -> object:
+    """JSON has one kind of number: `1763890172742.0` is the integer the OpenAPI document describes (JSON Schema's
+    `integer` admits a zero fraction), so it is taken as that int. Anything else (1.5, true, "12") is left for the
+    strict check to refuse."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+INTEGRAL_NUMBER = BeforeValidator(_integral_number)
+WireInt = Annotated[StrictInt, INTEGRAL_NUMBER]
+"""An integer as JSON carries it: an int, or a number with a zero fraction; never a bool or a string."""
+EpochMs = Annotated[StrictInt, Field(ge=MIN_EPOCH_MS, le=MAX_EPOCH_MS), INTEGRAL_NUMBER]
 """A moment of a chat, in epoch milliseconds."""
 
 

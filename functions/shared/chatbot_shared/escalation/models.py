@@ -28,9 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationInfo, field_validator
 
-from chatbot_shared.wire import NO_CONTROL_PATTERN, EpochMs, SessionId, WireModel
+from chatbot_shared.wire import NO_CONTROL_PATTERN, EpochMs, SessionId, WireInt, WireModel
 from contracts.stack import (
     MAX_BOT_TEXT_CHARS,
     MAX_EMAIL_CHARS,
@@ -135,7 +135,7 @@ class EscalationRequest(WireModel):
         max_length=MAX_HISTORY_TURNS,
         description="The chat so far, oldest first",
     )
-    omitted_turns: StrictInt = Field(
+    omitted_turns: WireInt = Field(
         alias="omittedTurns",
         default=0,
         ge=0,
