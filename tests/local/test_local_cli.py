@@ -20,14 +20,7 @@ pytestmark = pytest.mark.local_stack
 
 def test_python_m_local_prints_the_url_serves_the_page_and_stops_on_ctrl_c() -> None:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local", "--port", str(port)],
-        cwd=REPO,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_local("--port", str(port))
     try:
         # WHEN it has started
         url = f"http://127.0.0.1:{port}/"
@@ -56,15 +49,7 @@ def test_python_m_local_prints_the_url_serves_the_page_and_stops_on_ctrl_c() -> 
 
 def test_python_m_local_without_a_site_build_says_run_make_site(tmp_path: Path) -> None:
     # WHEN the page was never built
-    result = subprocess.run(
-        [sys.executable, "-m", "local", "--port", str(free_port()), "--site-dir", str(tmp_path)],
-        cwd=REPO,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_local("--port", str(free_port()), "--site-dir", str(tmp_path))
     # THEN it exits non-zero with one line naming the fix, and no traceback
     assert result.returncode != 0
     assert "run `make site`" in result.stderr
@@ -75,14 +60,7 @@ def test_python_m_local_without_a_site_build_says_run_make_site(tmp_path: Path) 
 def test_the_functions_log_lines_in_the_console_name_the_function() -> None:
     # GIVEN the local stack as a newcomer runs it
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local", "--port", str(port)],
-        cwd=REPO,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_local("--port", str(port))
     try:
         read_until(process, "Stop with Ctrl-C", timeout=60)
         # WHEN the same turn is logged twice (store_query logs the repeat at INFO)
@@ -110,8 +88,28 @@ def test_the_functions_log_lines_in_the_console_name_the_function() -> None:
 
 
 def test_a_lambda_concurrency_below_one_is_a_one_line_error() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "local", "--port", str(free_port()), "--lambda-concurrency", "0"],
+    result = run_local("--port", str(free_port()), "--lambda-concurrency", "0")
+    assert result.returncode != 0
+    assert "--lambda-concurrency must be at least 1" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def start_local(*args: str) -> subprocess.Popen[str]:
+    """`python -m local ARGS` started as a newcomer runs it, its output (stdout and stderr) readable."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "local", *args],
+        cwd=REPO,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def run_local(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m local ARGS` run to its end (for the ways it refuses to start)."""
+    return subprocess.run(
+        [sys.executable, "-m", "local", *args],
         cwd=REPO,
         env=clean_env(),
         capture_output=True,
@@ -119,9 +117,6 @@ def test_a_lambda_concurrency_below_one_is_a_one_line_error() -> None:
         timeout=60,
         check=False,
     )
-    assert result.returncode != 0
-    assert "--lambda-concurrency must be at least 1" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> list[str]:
