@@ -27,3 +27,9 @@ Rating = Literal["up", "down"]
 RATINGS: Final[tuple[Rating, ...]] = ("up", "down")
 MAX_RATING_REASON_CHARS: Final = 200
 FALLBACK_INTENT_NAME: Final = "FallbackIntent"
+
+DAY: Final = "day"
+"""The UTC day of the turn ("YYYY-MM-DD"), written with every row: the partition key of BY_DAY_INDEX."""
+BY_DAY_INDEX: Final = "byDay"
+"""The query log's global secondary index (hash DAY, range the table's timestamp, all attributes projected): staff
+list turns by time range one day-partition at a time, never by scanning the table."""

@@ -112,6 +112,25 @@ STORE_QUERY_ROUTE = Route("/store-query", "POST", "store_query")
 PUBLIC_ROUTES = (ESCALATE_ROUTE, STORE_QUERY_ROUTE)
 """The routes the page calls, with no sign-in."""
 
+FEEDBACK_ROUTE = Route("/feedback", "POST", "store_query")
+"""The user's thumbs up/down on one answer: updates the rating of an existing query-log row (the query log's writer
+serves it)."""
+
+ADMIN_BASE_PATH = "/admin"
+ADMIN_TURNS_ROUTE = Route("/admin/turns", "GET", "admin_api")
+ADMIN_EXPORT_ROUTE = Route("/admin/export", "GET", "admin_api")
+ADMIN_CONVERSATION_ROUTE = Route("/admin/conversations/{sessionId}", "GET", "admin_api")
+ADMIN_UNANSWERED_ROUTE = Route("/admin/unanswered", "GET", "admin_api")
+ADMIN_WORST_RATED_ROUTE = Route("/admin/worst-rated", "GET", "admin_api")
+ADMIN_ROUTES = (
+    ADMIN_TURNS_ROUTE,
+    ADMIN_EXPORT_ROUTE,
+    ADMIN_CONVERSATION_ROUTE,
+    ADMIN_UNANSWERED_ROUTE,
+    ADMIN_WORST_RATED_ROUTE,
+)
+"""The staff's routes (under `/api/admin/`): only a request signed in to the staff user pool reaches them."""
+
 # --- what each function reads from its environment ------------------------------------------------------------
 
 
