@@ -130,6 +130,9 @@ ADMIN_ROUTES = (
     ADMIN_WORST_RATED_ROUTE,
 )
 """The staff's routes (under `/api/admin/`): only a request signed in to the staff user pool reaches them."""
+STAFF_TOKEN_HEADER = "Authorization"  # noqa: S105 - a header name; the token is its value
+"""The request header carrying a signed-in staff member's ID token (the JWT as is, no `Bearer `) on the admin routes:
+API Gateway's Cognito authorizer reads it (and so does the local stack's stand-in)."""
 
 # --- what each function reads from its environment ------------------------------------------------------------
 
