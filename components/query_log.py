@@ -116,7 +116,23 @@ class QueryLog(pulumi.ComponentResource):
         self.route: tuple[Route, PythonFunction] = (STORE_QUERY_ROUTE, self.writer)
         """POST /store-query and the writer that answers it, for the REST API."""
 
-        self.admin = PythonFunction(
+        self.admin = self._admin_function(name, args)
+        self.grant_query("admin", self.admin.role)
+        self.admin_routes: list[tuple[Route, PythonFunction]] = [(route, self.admin) for route in ADMIN_ROUTES]
+        """The staff's routes and the admin function that answers them, for the REST API (as staff routes)."""
+
+        self.register_outputs(
+            {
+                "table_name": self.table.name,
+                "table_arn": self.table.arn,
+                "writer": self.writer.arn,
+                "admin": self.admin.arn,
+            }
+        )
+
+    def _admin_function(self, name: str, args: QueryLogArgs) -> PythonFunction:
+        """The staff's admin API: lists, conversations, exports and summaries of the log, read only."""
+        return PythonFunction(
             f"{name}-admin",
             PythonFunctionArgs(
                 source=ADMIN_ROUTES[0].function,
@@ -133,18 +149,6 @@ class QueryLog(pulumi.ComponentResource):
                 },
             ),
             opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.grant_query("admin", self.admin.role)
-        self.admin_routes: list[tuple[Route, PythonFunction]] = [(route, self.admin) for route in ADMIN_ROUTES]
-        """The staff's routes and the admin function that answers them, for the REST API (as staff routes)."""
-
-        self.register_outputs(
-            {
-                "table_name": self.table.name,
-                "table_arn": self.table.arn,
-                "writer": self.writer.arn,
-                "admin": self.admin.arn,
-            }
         )
 
     def grant_write_data(self, grantee: str, role: aws.iam.Role) -> aws.iam.RolePolicy:
