@@ -282,8 +282,8 @@ def test_the_query_log_table_is_the_only_data_with_a_fixed_name(baseline):
 
 
 # The query-log table as deployed before its by-day index (issue 12): what would replace it had these values.
-QUERY_LOG_BEFORE_THE_INDEX = {
-    "name": "ChatbotUserQueries-support-chatbot-{stack}",
+QUERY_LOG_NAME_BEFORE_THE_INDEX = "ChatbotUserQueries-support-chatbot-{stack}"
+QUERY_LOG_BEFORE_THE_INDEX: dict[str, Any] = {
     "importTable": None,
     "hashKey": "sessionId",
     "rangeKey": "timestamp",
@@ -300,7 +300,7 @@ def test_the_by_day_index_is_added_to_the_deployed_query_log_in_place(baseline):
     [index] = table.inputs["globalSecondaryIndexes"]
     # WHEN the inputs that would replace it are compared with those of the table deployed before the index
     [hazard] = [h for h in HAZARDS if h.pulumi_type == table.type]
-    before = {**QUERY_LOG_BEFORE_THE_INDEX, "name": QUERY_LOG_BEFORE_THE_INDEX["name"].format(stack=stack)}
+    before = {**QUERY_LOG_BEFORE_THE_INDEX, "name": QUERY_LOG_NAME_BEFORE_THE_INDEX.format(stack=stack)}
     # THEN none changed: only the index and its key attribute are new, and both are what UpdateTable changes
     # (GlobalSecondaryIndexUpdates, AttributeDefinitions) and CloudFormation updates in place (not createOnly)
     assert replacing_values(table, hazard) == before, f"{table.urn}: the index would replace the table"

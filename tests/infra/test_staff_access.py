@@ -9,7 +9,6 @@ import re
 import subprocess
 from typing import Any
 
-import botocore.session
 import pytest
 import regex
 
@@ -19,7 +18,7 @@ from components.staff_access import StaffAccess, StaffAccessArgs, sign_in_domain
 from contracts.page import ADMIN_PAGE_PATH, STAFF_SIGN_IN_KEY
 from contracts.query_log import BY_DAY_INDEX
 from contracts.stack import ADMIN_ROUTES, ADMIN_TURNS_ROUTE, PUBLIC_ROUTES, STAFF_TOKEN_HEADER
-from tests.infra.aws_constraints import translate_java_pattern
+from tests.infra.aws_constraints import ApiMember, api_shape, translate_java_pattern
 from tests.infra.conftest import ACCOUNT_ID, Mocks, RecordedResource
 from tests.infra.resource_graph import run_stack, stack_config
 
@@ -228,8 +227,8 @@ def test_config_js_tells_the_admin_page_where_staff_sign_in(stack):
 
 def test_each_stack_has_its_own_sign_in_domain_that_cognito_accepts():
     # GIVEN the shipped stacks' sign-in domains, and Cognito's rule for a prefix domain (botocore's model)
-    shape = botocore.session.get_session().get_service_model("cognito-idp").shape_for("CreateUserPoolDomainRequest")
-    pattern = regex.compile(translate_java_pattern(shape.members["Domain"].metadata["pattern"]))
+    domain = api_shape(ApiMember("cognito-idp", "CreateUserPoolDomainRequest", "Domain"))
+    pattern = regex.compile(translate_java_pattern(domain.metadata["pattern"]))
     prefixes = {name: run_stack(name).one(DOMAIN).inputs["domain"] for name in STACKS}
     # WHEN / THEN each is valid, holds no word Cognito reserves, and names its own stack
     for name, prefix in prefixes.items():
