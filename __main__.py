@@ -1,11 +1,14 @@
 """support-chatbot: composes the components from the stack's settings and exports what users need.
 
-Data flows one way: Operations -> QueryLog -> Escalations -> RestApi -> SupportBot -> ChatSite; each arrow is an
-argument (alarm actions, routes, the ticket environment, the API's origin, the bot's alias). OriginSecret's values go
-to the API's functions and to CloudFront, which alone may call them.
+Data flows one way: Operations -> QueryLog -> Escalations -> StaffAccess -> RestApi -> SupportBot -> ChatSite; each
+arrow is an argument (alarm actions, routes, the ticket environment, the staff user pool, the API's origin, the bot's
+alias). OriginSecret's values go to the API's functions and to CloudFront, which alone may call them. One value flows
+back: the site's URL, where staff sign-in returns to (a deferred output: the app client is made before the site).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pulumi
 import pulumi_aws_native
@@ -20,6 +23,7 @@ from components.origin_secret import OriginSecret, OriginSecretArgs
 from components.query_log import QueryLog, QueryLogArgs
 from components.rest_api import RestApi, RestApiArgs
 from components.settings import load_settings, placeholder_warnings
+from components.staff_access import StaffAccess, StaffAccessArgs
 from components.support_bot import SupportBot, SupportBotArgs
 
 # Stacks deployed before the REST API, the escalations and the alarm topic had a component each hold all three
@@ -79,12 +83,29 @@ escalations = Escalations(
     opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name=ESCALATION_API_NAME, type_=ESCALATION_API_TYPE)]),
 )
 
+# Staff sign in at the site's /admin/; the site is made further down, from outputs that need this pool.
+site_url: pulumi.Output[str]
+resolve_site_url: Callable[[pulumi.Output[str]], None]
+site_url, resolve_site_url = pulumi.deferred_output()
+staff = StaffAccess(
+    "staff",
+    StaffAccessArgs(
+        region=settings.region,
+        site_url=site_url,
+        staff_emails=settings.staff_emails,
+        mfa=settings.staff_mfa,
+        protect_data=settings.protect_data,
+    ),
+)
+
 api = RestApi(
     "api",
     RestApiArgs(
         region=settings.region,
         log_retention_days=settings.log_retention_days,
         routes=[escalations.route, query_log.route],
+        staff_routes=query_log.admin_routes,
+        staff_user_pool_arn=staff.user_pool_arn,
         throttle_rate=settings.api_throttle_rate,
         throttle_burst=settings.api_throttle_burst,
         allowed_origins=settings.allowed_origins,
@@ -129,8 +150,11 @@ site = ChatSite(
         certificate_arn=settings.certificate_arn,
         api_rate_limit_per_ip=settings.api_rate_limit_per_ip,
         access_log_retention_days=settings.log_retention_days if settings.access_logging else None,
+        staff_sign_in=staff.sign_in,
+        staff_sign_in_domain=staff.sign_in_domain,
     ),
 )
+resolve_site_url(site.site_url)
 chatbot.grant_conversation("site-guest", site.guest_role)
 
 pulumi.export("siteUrl", site.site_url)
@@ -142,3 +166,5 @@ pulumi.export("localeId", locale_id)
 pulumi.export("identityPoolId", site.identity_pool_id)
 pulumi.export("queryLogTable", query_log.table_name)
 pulumi.export("customerTable", chatbot.customer_table.name)
+pulumi.export("adminUrl", staff.admin_url)
+pulumi.export("staffUserPoolId", staff.user_pool_id)

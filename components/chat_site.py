@@ -19,9 +19,11 @@ import pulumi_aws as aws
 from components.iam import deny_insecure_transport
 from components.log_bucket import CLOUDFRONT_LOG_PREFIX, S3_LOG_PREFIX, LogBucket, LogBucketArgs
 from contracts.page import (
+    ADMIN_PAGE_PATH,
     ASSETS_PREFIX,
     CONFIG_FILE,
     SHORT_CACHE_SECONDS,
+    STAFF_SIGN_IN_KEY,
     aws_endpoints,
     cache_control,
     content_security_policy,
@@ -48,6 +50,21 @@ STRIP_API_PREFIX = f"""function handler(event) {{
   var request = event.request;
   if (request.uri === '{API_BASE_PATH}' || request.uri.indexOf('{API_BASE_PATH}/') === 0) {{
     request.uri = request.uri.substring({len(API_BASE_PATH)}) || '/';
+  }}
+  return request;
+}}
+"""
+ADMIN_PATH = ADMIN_PAGE_PATH.rstrip("/")  # `/admin`
+# S3 has no index documents behind an origin access control: /admin/ is the build's admin/index.html, and /admin
+# (no slash) is sent to /admin/, the one address sign-in returns to.
+ADMIN_INDEX = f"""function handler(event) {{
+  var request = event.request;
+  if (request.uri === '{ADMIN_PATH}') {{
+    var location = {{ value: '{ADMIN_PAGE_PATH}' }};
+    return {{ statusCode: 301, statusDescription: 'Moved Permanently', headers: {{ location: location }} }};
+  }}
+  if (request.uri === '{ADMIN_PAGE_PATH}') {{
+    request.uri = '{ADMIN_PAGE_PATH}index.html';
   }}
   return request;
 }}
@@ -83,6 +100,12 @@ class ChatSiteArgs:
     """ACM certificate in us-east-1 covering `custom_domain`; set together with it. None: CloudFront's own."""
     api_rate_limit_per_ip: int | None = None
     """Requests one IP may send to /api/* in 5 minutes before AWS WAF blocks it. None: no web ACL (no idle cost)."""
+    staff_sign_in: pulumi.Input[Mapping[str, str]] | None = None
+    """config.js's `staffSignIn` (`StaffAccess.sign_in`): where the admin page signs staff in. With it, the site
+    serves the admin page at /admin/ (with its own CSP). None: no admin page."""
+    staff_sign_in_domain: pulumi.Input[str] | None = None
+    """The sign-in domain (`StaffAccess.sign_in_domain`), the one place besides its own origin the admin page may
+    call (its CSP's connect-src: the OAuth 2.0 token endpoint). Set together with `staff_sign_in`."""
     access_log_retention_days: int | None = None
     """Days CloudFront's and the page bucket's access logs are kept in a log bucket. None: no access logs, no log
     bucket (they hold visitors' IP addresses; an empty bucket costs nothing, logs cost S3 storage)."""
@@ -94,6 +117,8 @@ class ChatSite(pulumi.ComponentResource):
     def __init__(self, name: str, args: ChatSiteArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if (args.custom_domain is None) != (args.certificate_arn is None):
             raise ValueError("ChatSiteArgs.custom_domain and .certificate_arn are set together or not at all")
+        if (args.staff_sign_in is None) != (args.staff_sign_in_domain is None):
+            raise ValueError("ChatSiteArgs.staff_sign_in and .staff_sign_in_domain are set together or not at all")
         files = site_files(args.site_dir)  # a missing build fails before anything is registered
         super().__init__("support-chatbot:index:ChatSite", name, None, opts)
         self._name = name
@@ -103,6 +128,9 @@ class ChatSite(pulumi.ComponentResource):
         self.bucket, public_access_block = self._bucket()
         self.access_logs = self._access_logs(args.access_log_retention_days) if args.access_log_retention_days else None
         self.headers_policy = self._headers_policy(args.region)
+        self.admin_headers_policy = (
+            self._admin_headers_policy(args.staff_sign_in_domain) if args.staff_sign_in_domain is not None else None
+        )
         self.web_acl = self._api_rate_limit(args.api_rate_limit_per_ip) if args.api_rate_limit_per_ip else None
         self.distribution = self._distribution(args)
         self._bucket_policy(public_access_block)
@@ -210,6 +238,46 @@ class ChatSite(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _admin_headers_policy(self, sign_in_domain: pulumi.Input[str]) -> aws.cloudfront.ResponseHeadersPolicy:
+        """The admin page's headers: the page contract's, with a CSP whose only other connect-src is the staff
+        sign-in domain (the page trades its code for tokens there); it never calls Lex or Cognito Identity."""
+        headers = pulumi.Output.from_input(sign_in_domain).apply(
+            lambda domain: cloudfront_response_headers(security_headers(content_security_policy([domain])))
+        )
+        return aws.cloudfront.ResponseHeadersPolicy(
+            f"{self._name}-admin-security-headers",
+            comment="Strict CSP, HSTS and friends for the staff admin page",
+            security_headers_config=headers.apply(lambda config: config[0]),
+            custom_headers_config=headers.apply(lambda config: config[1]),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _admin_behaviour(
+        self, cache_policy_id: pulumi.Input[str]
+    ) -> list[aws.cloudfront.DistributionOrderedCacheBehaviorArgs]:
+        """/admin and everything below it: the admin page (index rewrite, short cache, its own headers)."""
+        if self.admin_headers_policy is None:
+            return []
+        admin_index = aws.cloudfront.Function(
+            f"{self._name}-admin-index",
+            runtime="cloudfront-js-2.0",
+            comment=f"{ADMIN_PAGE_PATH} -> {ADMIN_PAGE_PATH}index.html, {ADMIN_PATH} -> {ADMIN_PAGE_PATH}",
+            code=ADMIN_INDEX,
+            publish=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return [
+            aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                path_pattern=f"{ADMIN_PATH}*",
+                **cache_behaviour(SITE_ORIGIN, cache_policy_id, self.admin_headers_policy.id),
+                function_associations=[
+                    aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
+                        event_type="viewer-request", function_arn=admin_index.arn
+                    )
+                ],
+            )
+        ]
+
     def _distribution(self, args: ChatSiteArgs) -> aws.cloudfront.Distribution:
         """One distribution for the page and the API: the bucket through an origin access control, /api/* to the
         REST API's stage without the base path, hashed assets cached long and the rest briefly."""
@@ -264,6 +332,7 @@ class ChatSite(pulumi.ComponentResource):
                     path_pattern=f"/{ASSETS_PREFIX}*",
                     **cache_behaviour(SITE_ORIGIN, CACHING_OPTIMIZED, self.headers_policy.id),
                 ),
+                *self._admin_behaviour(short_cache.id),
             ],
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate=viewer_certificate(args.certificate_arn),
@@ -322,8 +391,8 @@ class ChatSite(pulumi.ComponentResource):
     def _config_js(self, args: ChatSiteArgs) -> pulumi.Output[str]:
         """config.js made from the stack's outputs, uploaded next to the page."""
         config_js = pulumi.Output.all(
-            args.region, self.identity_pool.id, args.bot_id, args.bot_alias_id, args.locale_id
-        ).apply(lambda values: page_config(*values, suggestions=args.suggestions))
+            args.region, self.identity_pool.id, args.bot_id, args.bot_alias_id, args.locale_id, args.staff_sign_in
+        ).apply(lambda values: page_config(*values[:5], suggestions=args.suggestions, staff_sign_in=values[5]))
         aws.s3.BucketObjectv2(
             f"{self._name}-file-{CONFIG_FILE}",
             bucket=self.bucket.id,
@@ -386,12 +455,22 @@ class ChatSite(pulumi.ComponentResource):
 
 
 def page_config(
-    region: str, identity_pool_id: str, bot_id: str, bot_alias_id: str, locale_id: str, *, suggestions: Sequence[str]
+    region: str,
+    identity_pool_id: str,
+    bot_id: str,
+    bot_alias_id: str,
+    locale_id: str,
+    *,
+    suggestions: Sequence[str],
+    staff_sign_in: Mapping[str, str] | None = None,
 ) -> str:
-    """The page's config.js for this stack: its bot, guest pool, the API's base path and the AWS endpoints."""
+    """The page's config.js for this stack: its bot, guest pool, the API's base path, the AWS endpoints, and where
+    staff sign in when the stack has an admin page."""
     cognito_endpoint, lex_endpoint = aws_endpoints(region)
+    staff = {STAFF_SIGN_IN_KEY: dict(staff_sign_in)} if staff_sign_in is not None else {}
     return render_config_js(
         {
+            **staff,
             "region": region,
             "identityPoolId": identity_pool_id,
             "botId": bot_id,

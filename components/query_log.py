@@ -1,6 +1,8 @@
-"""QueryLog: the `ChatbotUserQueries` table of every conversation turn, its writer Lambda and its retention.
+"""QueryLog: the `ChatbotUserQueries` table of every conversation turn, its by-day index, its writer Lambda, the
+staff's read-only admin Lambda, and its retention.
 
-The writer's route (POST /store-query) is served by RestApi: `QueryLog.route` pairs the two."""
+The writer's route (POST /store-query) and the admin routes (`contracts.stack.ADMIN_ROUTES`) are served by RestApi:
+`QueryLog.route` and `QueryLog.admin_routes` pair them with their functions."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ import pulumi_aws as aws
 
 from components.iam import Grants, Statement
 from components.python_function import PythonFunction, PythonFunctionArgs
+from contracts.query_log import BY_DAY_INDEX, DAY
 from contracts.stack import (
+    ADMIN_ROUTES,
     ALLOWED_ORIGINS,
     ORIGIN_SECRETS,
     QUERY_LOG_RETENTION_DAYS,
@@ -21,12 +25,16 @@ from contracts.stack import (
     QUERY_LOG_TABLE_NAME,
     QUERY_LOG_TABLE_PREFIX,
     STORE_QUERY_ROUTE,
+    KeyAttribute,
     Route,
 )
 
 # Exact actions per grant, in the spirit of aws-cdk's dynamodb perms.ts, cut to what our code calls.
 WRITE_DATA_ACTIONS = ("dynamodb:PutItem",)  # store_query writes one item per turn, never updates
 READ_DATA_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")  # one turn, or one session's turns in order
+QUERY_ACTIONS = ("dynamodb:Query",)  # the admin API: a session's turns, or a day's; never a scan, never a write
+DAY_KEY = KeyAttribute(DAY, "S")
+ADMIN_TIMEOUT_SECONDS = 28  # an export may read many days; API Gateway gives up on a Lambda after 29 s
 
 
 @dataclass
@@ -50,7 +58,8 @@ class QueryLogArgs:
 
 
 class QueryLog(pulumi.ComponentResource):
-    """The per-stack `ChatbotUserQueries` table (sessionId + timestamp) and the Lambda that writes it."""
+    """The per-stack `ChatbotUserQueries` table (sessionId + timestamp, indexed by day), the Lambda that writes it and
+    the staff's read-only admin Lambda."""
 
     def __init__(self, name: str, args: QueryLogArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("support-chatbot:index:QueryLog", name, None, opts)
@@ -67,7 +76,17 @@ class QueryLog(pulumi.ComponentResource):
             billing_mode="PAY_PER_REQUEST",  # zero idle cost
             hash_key=schema.hash_key.name,
             range_key=schema.range_key.name if schema.range_key else None,
-            attributes=[{"name": key.name, "type": key.type} for key in schema.keys],
+            attributes=[{"name": key.name, "type": key.type} for key in (*schema.keys, DAY_KEY)],
+            # Staff list turns by time: one query per UTC day, newest first, never a scan. Adding an index (and its
+            # key attribute) is an in-place UpdateTable: the table and its data stay (test_replacement_hazards.py).
+            global_secondary_indexes=[
+                {
+                    "name": BY_DAY_INDEX,
+                    "hash_key": DAY,
+                    "range_key": schema.range_key.name if schema.range_key else None,
+                    "projection_type": "ALL",  # a listed turn needs every attribute: no second read per row
+                }
+            ],
             server_side_encryption={"enabled": True},  # the AWS-managed KMS key: key use shows in CloudTrail
             point_in_time_recovery={"enabled": True},
             # Epoch seconds; DynamoDB deletes the row within days after it passes.
@@ -97,7 +116,40 @@ class QueryLog(pulumi.ComponentResource):
         self.route: tuple[Route, PythonFunction] = (STORE_QUERY_ROUTE, self.writer)
         """POST /store-query and the writer that answers it, for the REST API."""
 
-        self.register_outputs({"table_name": self.table.name, "table_arn": self.table.arn, "writer": self.writer.arn})
+        self.admin = self._admin_function(name, args)
+        self.grant_query("admin", self.admin.role)
+        self.admin_routes: list[tuple[Route, PythonFunction]] = [(route, self.admin) for route in ADMIN_ROUTES]
+        """The staff's routes and the admin function that answers them, for the REST API (as staff routes)."""
+
+        self.register_outputs(
+            {
+                "table_name": self.table.name,
+                "table_arn": self.table.arn,
+                "writer": self.writer.arn,
+                "admin": self.admin.arn,
+            }
+        )
+
+    def _admin_function(self, name: str, args: QueryLogArgs) -> PythonFunction:
+        """The staff's admin API: lists, conversations, exports and summaries of the log, read only."""
+        return PythonFunction(
+            f"{name}-admin",
+            PythonFunctionArgs(
+                source=ADMIN_ROUTES[0].function,
+                description="Lists, exports and summarises query-log turns for signed-in staff (read only)",
+                region=args.region,
+                log_retention_days=args.log_retention_days,
+                timeout_seconds=ADMIN_TIMEOUT_SECONDS,
+                memory_mb=512,  # CSV exports and grouping of unanswered questions work in memory
+                environment={
+                    QUERY_LOG_TABLE_NAME.name: self.table.name,
+                    # The admin page calls on its own origin; the staff routes have no CORS preflight for others.
+                    ALLOWED_ORIGINS.name: json.dumps([]),
+                    ORIGIN_SECRETS.name: args.origin_secrets,
+                },
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def grant_write_data(self, grantee: str, role: aws.iam.Role) -> aws.iam.RolePolicy:
         """Let `role` add rows (dynamodb:PutItem on this table only). Repeats return the same policy."""
@@ -106,6 +158,12 @@ class QueryLog(pulumi.ComponentResource):
     def grant_read_data(self, grantee: str, role: aws.iam.Role) -> aws.iam.RolePolicy:
         """Let `role` read rows (GetItem, Query on this table only). Repeats return the same policy."""
         return self._grant(grantee, "read-data", role, READ_DATA_ACTIONS)
+
+    def grant_query(self, grantee: str, role: aws.iam.Role) -> aws.iam.RolePolicy:
+        """Let `role` query this table and its by-day index (dynamodb:Query only: no scan, no write). Repeats return
+        the same policy."""
+        index_arn = pulumi.Output.concat(self.table.arn, "/index/", BY_DAY_INDEX)
+        return self._grants.grant(grantee, "query", role, [Statement(QUERY_ACTIONS, [self.table.arn, index_arn])])
 
     def _grant(self, grantee: str, kind: str, role: aws.iam.Role, actions: Sequence[str]) -> aws.iam.RolePolicy:
         return self._grants.grant(grantee, kind, role, [Statement(actions, [self.table.arn])])

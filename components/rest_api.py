@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ import pulumi_aws as aws
 from components.formerly import Formerly
 from components.iam import service_trust_policy
 from components.python_function import PythonFunction
-from contracts.stack import API_STAGE, ORIGIN_PATTERN, Route
+from contracts.stack import API_STAGE, ORIGIN_PATTERN, STAFF_TOKEN_HEADER, Route
 
 ACCESS_LOG_FORMAT = json.dumps(
     {
@@ -33,6 +34,7 @@ ACCESS_LOG_FORMAT = json.dumps(
         "integrationStatus": "$context.integration.status",
         "integrationLatencyMs": "$context.integration.latency",
         "errorMessage": "$context.error.message",
+        "staffUser": "$context.authorizer.claims.sub",  # who read the query log (admin routes; empty elsewhere)
     }
 )
 # AWS's managed policy for the API Gateway account role; it is what API Gateway checks when the role is set.
@@ -56,6 +58,14 @@ class RestApiArgs:
     allowed_origins: Sequence[str] = ()
     """Extra https origins allowed to call the API (CORS). Empty: no OPTIONS methods at all; the page calls the
     API on its own origin through CloudFront's /api/*, which needs no CORS."""
+    staff_routes: Sequence[tuple[Route, PythonFunction]] = ()
+    """Routes only signed-in staff may call, each with the function that serves it (`QueryLog.admin_routes`): every
+    method requires an ID token of the `staff_user_pool_arn` pool in `Authorization` (a Cognito authorizer), so a
+    guest credential or an unsigned request never reaches the function. No CORS preflight: the admin page calls them
+    on its own origin. Empty: no authorizer."""
+    staff_user_pool_arn: pulumi.Input[str] | None = None
+    """The Cognito user pool whose tokens the staff routes accept (`StaffAccess.user_pool_arn`); set with
+    `staff_routes`."""
     manage_api_gateway_account: bool = False
     """True: set this region's API Gateway CloudWatch role (an account-wide setting that access logging needs)
     to a role made here, both kept on destroy; one stack per account and region does. False: leave the setting to
@@ -90,8 +100,16 @@ class RestApi(pulumi.ComponentResource):
             endpoint_configuration={"types": "REGIONAL"},  # CloudFront is the edge; no second, hidden one
             opts=child,
         )
+        self._resources: dict[str, aws.apigateway.Resource] = {}
         for route, function in args.routes:
             self._route(route, function, args.allowed_origins)
+        self.staff_authorizer = (
+            self._staff_authorizer(args.staff_user_pool_arn)
+            if args.staff_routes and args.staff_user_pool_arn is not None
+            else None
+        )
+        for route, function in args.staff_routes:
+            self._route(route, function, (), authorizer=self.staff_authorizer)
         self.api_account = self._api_gateway_account() if args.manage_api_gateway_account else None
         self.deployment = self._deployment()
         self.access_log_group, self.execution_log_group = self._log_groups(args.log_retention_days)
@@ -109,23 +127,28 @@ class RestApi(pulumi.ComponentResource):
             {"api_url": self.api_url, "origin_domain": self.origin_domain, "origin_path": self.origin_path}
         )
 
-    def _route(self, route: Route, target: PythonFunction, allowed_origins: Sequence[str]) -> None:
-        """`route` proxied to `target`, invocable only by this API's stage, plus its CORS preflight if any."""
+    def _route(
+        self,
+        route: Route,
+        target: PythonFunction,
+        allowed_origins: Sequence[str],
+        authorizer: aws.apigateway.Authorizer | None = None,
+    ) -> None:
+        """`route` proxied to `target`, invocable only by this API's stage, plus its CORS preflight if any. With an
+        `authorizer`, the method admits only requests it accepts."""
         key = route_key(route)
-        resource = self._serve(
-            aws.apigateway.Resource,
-            f"{self._name}-{key}",
-            rest_api=self.rest_api.id,
-            parent_id=self.rest_api.root_resource_id,
-            path_part=route.path.lstrip("/"),
-        )
+        resource = self._resource(route.path)
         method = self._serve(
             aws.apigateway.Method,
             f"{self._name}-{key}-{route.method.lower()}",
             rest_api=self.rest_api.id,
             resource_id=resource.id,
             http_method=route.method,
-            authorization="NONE",  # public by design: the page's users are anonymous; throttled per stage
+            # Public routes are public by design (the page's users are anonymous; throttled per stage); staff routes
+            # need a token of the staff user pool.
+            authorization="COGNITO_USER_POOLS" if authorizer else "NONE",
+            authorizer_id=authorizer.id if authorizer else None,
+            request_parameters={f"method.request.path.{name}": True for name in path_parameters(route.path)} or None,
         )
         self._serve(
             aws.apigateway.Integration,
@@ -141,11 +164,37 @@ class RestApi(pulumi.ComponentResource):
         target.allow_invocation(
             permission,
             "apigateway.amazonaws.com",
-            pulumi.Output.concat(self.rest_api.execution_arn, f"/{API_STAGE}/{route.method}{route.path}"),
-            aliases=[self._formerly.renamed(self._name, permission)] if self._formerly else (),
+            pulumi.Output.concat(self.rest_api.execution_arn, f"/{API_STAGE}/{route.method}{invoked_path(route)}"),
+            aliases=[self._formerly.renamed(self._name, permission)] if self._formerly and not authorizer else (),
         )
         if allowed_origins:
             self._preflight(route, resource, allowed_origins)
+
+    def _resource(self, path: str) -> aws.apigateway.Resource:
+        """The API resource of `path` (`/admin/conversations/{sessionId}`), made with each of its parents once."""
+        if path not in self._resources:
+            parent, _, part = path.rpartition("/")
+            self._resources[path] = self._serve(
+                aws.apigateway.Resource,
+                f"{self._name}-{path_key(path)}",
+                rest_api=self.rest_api.id,
+                parent_id=self._resource(parent).id if parent else self.rest_api.root_resource_id,
+                path_part=part,
+            )
+        return self._resources[path]
+
+    def _staff_authorizer(self, user_pool_arn: pulumi.Input[str]) -> aws.apigateway.Authorizer:
+        """API Gateway checks the staff token itself (signature, expiry, issuer = the staff pool) before any function
+        runs: an ID token of the pool in `Authorization`."""
+        return self._serve(
+            aws.apigateway.Authorizer,
+            f"{self._name}-staff",
+            name="staff",
+            rest_api=self.rest_api.id,
+            type="COGNITO_USER_POOLS",
+            provider_arns=[user_pool_arn],
+            identity_source=f"method.request.header.{STAFF_TOKEN_HEADER}",
+        )
 
     def _preflight(self, route: Route, resource: aws.apigateway.Resource, allowed_origins: Sequence[str]) -> None:
         """OPTIONS answered by API Gateway itself (MOCK): CORS for the allowed origins only, no Lambda call.
@@ -202,11 +251,13 @@ class RestApi(pulumi.ComponentResource):
             depends_on=[integration],
         )
 
-    def _serve(self, kind: type[Served], name: str, depends_on: Sequence[pulumi.Resource] = (), **props: Any) -> Served:
-        """A resource the stage serves (a path, method, integration or response), made as a child and recorded
-        for the deployment to snapshot."""
-        resource = kind(name, **props, opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)))
-        self._served.append((name, resource))
+    def _serve(
+        self, kind: type[Served], resource_name: str, /, depends_on: Sequence[pulumi.Resource] = (), **props: Any
+    ) -> Served:
+        """A resource the stage serves (a path, method, integration, response or authorizer), made as a child and
+        recorded for the deployment to snapshot."""
+        resource = kind(resource_name, **props, opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)))
+        self._served.append((resource_name, resource))
         return resource
 
     def _api_gateway_account(self) -> aws.apigateway.Account:
@@ -294,7 +345,22 @@ class RestApi(pulumi.ComponentResource):
 
 def route_key(route: Route) -> str:
     """The route's path as part of a resource name: `/store-query` -> `store-query`."""
-    return route.path.strip("/").replace("/", "-")
+    return path_key(route.path)
+
+
+def path_key(path: str) -> str:
+    """A path as part of a resource name: `/admin/conversations/{sessionId}` -> `admin-conversations-sessionId`."""
+    return re.sub(r"[{}]", "", path.strip("/").replace("/", "-"))
+
+
+def path_parameters(path: str) -> list[str]:
+    """The names of the path's parameters: `/admin/conversations/{sessionId}` -> `["sessionId"]`."""
+    return re.findall(r"\{(\w+)\}", path)
+
+
+def invoked_path(route: Route) -> str:
+    """The route's path as the execute-api ARN of a call names it: each path parameter is any one segment (`*`)."""
+    return re.sub(r"\{\w+\}", "*", route.path)
 
 
 def preflight_template(allowed_origins: Sequence[str]) -> str:
@@ -334,6 +400,14 @@ def _check(args: RestApiArgs) -> None:
         if function.source != route.function:
             raise ValueError(
                 f"RestApiArgs.routes: {route.method} {route.path} is served by functions/{route.function}, "
+                f"not functions/{function.source}"
+            )
+    if args.staff_routes and args.staff_user_pool_arn is None:
+        raise ValueError("RestApiArgs.staff_routes need RestApiArgs.staff_user_pool_arn (whose users may call them)")
+    for route, function in args.staff_routes:
+        if function.source != route.function:
+            raise ValueError(
+                f"RestApiArgs.staff_routes: {route.method} {route.path} is served by functions/{route.function}, "
                 f"not functions/{function.source}"
             )
     bad = [origin for origin in args.allowed_origins if not ORIGIN_PATTERN.match(origin)]

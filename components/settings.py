@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
@@ -159,6 +159,17 @@ class StackSettings(BaseModel):
         "the next gets 429 on `/api/escalate` and a polite answer in the chat.",
     )
     alarm_email: Email | None = Field(default=None, description="Address subscribed to the stack's alarms.")
+    staff_emails: tuple[Email, ...] = Field(
+        default=(),
+        max_length=50,
+        description="JSON list of the support staff invited to the admin view at `/admin/` (up to 50): each gets "
+        "an email from Cognito with a temporary password. Empty: the staff user pool exists with no users.",
+    )
+    staff_mfa: Literal["optional", "on"] = Field(
+        default="optional",
+        description="Multi-factor sign-in for staff (an authenticator app, TOTP): `optional` lets each person turn "
+        "it on, `on` makes everyone set it up at first sign-in. Prod: `on`.",
+    )
     custom_domain: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")] | None = Field(
         default=None, description="Domain name for the chat page; set together with `certificateArn`."
     )
@@ -173,6 +184,15 @@ class StackSettings(BaseModel):
             raise ValueError(
                 f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}"
             )
+        return value
+
+    @field_validator("staff_emails")
+    @classmethod
+    def _staff_emails_are_distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        lowered = [address.lower() for address in value]
+        repeated = sorted({address for address in value if lowered.count(address.lower()) > 1})
+        if repeated:  # Cognito usernames are case-insensitive: a repeat would be a second user of the same name
+            raise ValueError(f"lists an address more than once: {', '.join(repeated)}")
         return value
 
     @model_validator(mode="after")
@@ -208,6 +228,8 @@ SETTING_KEYS: dict[str, _Key] = {
     "escalation_max_attempts": _Key("escalationMaxAttempts", "5"),
     "tickets_per_session_per_hour": _Key("ticketsPerSessionPerHour", "3"),
     "alarm_email": _Key("alarmEmail", "ops@example.com"),
+    "staff_emails": _Key("staffEmails", "'[\"it-lead@example.com\"]'"),
+    "staff_mfa": _Key("staffMfa", "on"),
     "custom_domain": _Key("customDomain", "chat.example.com"),
     "certificate_arn": _Key("certificateArn", "arn:aws:acm:us-east-1:123456789012:certificate/abc"),
 }
@@ -225,7 +247,7 @@ def fix_command(field: str) -> str:
 
 # Domains reserved for documentation (RFC 2606): an address there reaches no one.
 PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net")
-ADDRESS_FIELDS = ("escalation_sender", "escalation_recipients", "alarm_email")
+ADDRESS_FIELDS = ("escalation_sender", "escalation_recipients", "alarm_email", "staff_emails")
 
 
 def placeholder_warnings(settings: StackSettings) -> list[str]:

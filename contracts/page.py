@@ -25,7 +25,13 @@ PAGE_CONFIG_KEYS = (
     "cognitoEndpoint",
     "suggestions",
 )
-"""The keys of `window.CHATBOT_CONFIG`, exactly."""
+"""The keys of `window.CHATBOT_CONFIG` every config.js has."""
+STAFF_SIGN_IN_KEY = "staffSignIn"
+OPTIONAL_PAGE_CONFIG_KEYS = (STAFF_SIGN_IN_KEY,)
+"""Keys a config.js may also have. `staffSignIn` (see `staff_sign_in`): where the admin page signs staff in; absent
+where there is no staff sign-in."""
+ADMIN_PAGE_PATH = "/admin/"
+"""Where the site serves the staff's admin page (`admin/index.html` of the build), and where sign-in returns to."""
 
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 SHORT_CACHE_SECONDS = 60  # index.html and config.js: a deploy shows within a minute
@@ -59,16 +65,28 @@ CONTENT_TYPES = {
 
 
 def render_config_js(values: Mapping[str, object]) -> str:
-    """The page's config.js: `window.CHATBOT_CONFIG = {...};` with exactly PAGE_CONFIG_KEYS, JSON-encoded so no
-    value can end the script (`</script>`, `<!--`), break a line (U+2028) or be anything but data."""
+    """The page's config.js: `window.CHATBOT_CONFIG = {...};` with exactly PAGE_CONFIG_KEYS (and any of
+    OPTIONAL_PAGE_CONFIG_KEYS), JSON-encoded so no value can end the script (`</script>`, `<!--`), break a line
+    (U+2028) or be anything but data."""
     missing = [key for key in PAGE_CONFIG_KEYS if key not in values]
-    unknown = sorted(set(values) - set(PAGE_CONFIG_KEYS))
+    unknown = sorted(set(values) - set(PAGE_CONFIG_KEYS) - set(OPTIONAL_PAGE_CONFIG_KEYS))
     if missing or unknown:
-        raise ValueError(f"config.js needs exactly {list(PAGE_CONFIG_KEYS)}; missing {missing}, unknown {unknown}")
-    body = json.dumps({key: values[key] for key in PAGE_CONFIG_KEYS}, indent=2, ensure_ascii=True)
+        raise ValueError(
+            f"config.js needs exactly {list(PAGE_CONFIG_KEYS)} (optionally {list(OPTIONAL_PAGE_CONFIG_KEYS)}); "
+            f"missing {missing}, unknown {unknown}"
+        )
+    keys = [*PAGE_CONFIG_KEYS, *(key for key in OPTIONAL_PAGE_CONFIG_KEYS if key in values)]
+    body = json.dumps({key: values[key] for key in keys}, indent=2, ensure_ascii=True)
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         body = body.replace(char, escaped)  # only inside strings: JSON has no bare <, > or &
     return f"window.CHATBOT_CONFIG = {body};\n"
+
+
+def staff_sign_in(domain: str, client_id: str) -> dict[str, str]:
+    """config.js's `staffSignIn`: the sign-in domain (`https://<prefix>.auth.<region>.amazoncognito.com`, Cognito's
+    hosted UI and OAuth 2.0 endpoints), the admin page's app client (authorization code with PKCE, no secret) and the
+    path sign-in and sign-out return to, on the page's own origin."""
+    return {"domain": domain, "clientId": client_id, "redirectPath": ADMIN_PAGE_PATH}
 
 
 def aws_endpoints(region: str) -> tuple[str, str]:

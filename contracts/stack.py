@@ -130,6 +130,9 @@ ADMIN_ROUTES = (
     ADMIN_WORST_RATED_ROUTE,
 )
 """The staff's routes (under `/api/admin/`): only a request signed in to the staff user pool reaches them."""
+STAFF_TOKEN_HEADER = "Authorization"  # noqa: S105 - a header name; the token is its value
+"""The request header carrying a signed-in staff member's ID token (the JWT as is, no `Bearer `) on the admin routes:
+API Gateway's Cognito authorizer reads it (and so does the local stack's stand-in)."""
 
 # --- what each function reads from its environment ------------------------------------------------------------
 
@@ -173,6 +176,7 @@ FUNCTION_ENVIRONMENT: dict[str, tuple[EnvVar, ...]] = {
     "forward_tickets": (ESCALATION_QUEUE_URL,),
     "send_escalation": (TICKETS_TABLE_NAME, ESCALATION_QUEUE_URL, SENDER_ADDRESS, RECIPIENTS, SES_CONFIGURATION_SET),
     "fulfillment": (CUSTOMERS_TABLE_NAME, *OPEN_TICKETS, QUERY_LOG_TABLE_NAME),
+    "admin_api": (QUERY_LOG_TABLE_NAME, ALLOWED_ORIGINS, ORIGIN_SECRETS),
 }
 """Every function (its folder under `functions/`) and the variables it reads. Components set exactly these."""
 

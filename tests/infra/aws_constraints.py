@@ -98,6 +98,9 @@ CDN = "aws:cloudfront/distribution:Distribution"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TABLE = "aws:dynamodb/table:Table"
 BOT = "aws-native:lex:Bot"
+USER_POOL = "aws:cognito/userPool:UserPool"
+USER_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
+AUTHORIZER = "aws:apigateway/authorizer:Authorizer"
 _RATE = "rules[].statement.rateBasedStatement"
 _BYTE_MATCH = f"{_RATE}.scopeDownStatement.byteMatchStatement"
 _INTENT = "botLocales[].intents[]"
@@ -507,6 +510,114 @@ FIELDS: tuple[Field, ...] = (
         "aws:cognito/identityPoolRoleAttachment:IdentityPoolRoleAttachment",
         "roles{keys}",
         ApiMember("cognito-identity", "SetIdentityPoolRolesInput", "Roles{keys}"),
+    ),
+    # --- Cognito user pool of the staff (cognito-idp) ---
+    Field(USER_POOL, "name", ApiMember("cognito-idp", "CreateUserPoolRequest", "PoolName")),
+    Field(USER_POOL, "userPoolTier", ApiMember("cognito-idp", "CreateUserPoolRequest", "UserPoolTier")),
+    Field(USER_POOL, "mfaConfiguration", ApiMember("cognito-idp", "CreateUserPoolRequest", "MfaConfiguration")),
+    Field(USER_POOL, "deletionProtection", ApiMember("cognito-idp", "CreateUserPoolRequest", "DeletionProtection")),
+    Field(USER_POOL, "usernameAttributes[]", ApiMember("cognito-idp", "CreateUserPoolRequest", "UsernameAttributes[]")),
+    Field(
+        USER_POOL,
+        "accountRecoverySetting.recoveryMechanisms[].name",
+        ApiMember("cognito-idp", "RecoveryOptionType", "Name"),
+    ),
+    Field(
+        USER_POOL,
+        "emailConfiguration.emailSendingAccount",
+        ApiMember("cognito-idp", "EmailConfigurationType", "EmailSendingAccount"),
+    ),
+    Field(USER_POOL, "passwordPolicy.minimumLength", ApiMember("cognito-idp", "PasswordPolicyType", "MinimumLength")),
+    Field(
+        USER_POOL,
+        "passwordPolicy.temporaryPasswordValidityDays",
+        ApiMember("cognito-idp", "PasswordPolicyType", "TemporaryPasswordValidityDays"),
+    ),
+    Field(
+        USER_POOL,
+        "adminCreateUserConfig.inviteMessageTemplate.emailSubject",
+        ApiMember("cognito-idp", "MessageTemplateType", "EmailSubject"),
+    ),
+    Field(
+        USER_POOL,
+        "adminCreateUserConfig.inviteMessageTemplate.emailMessage",
+        ApiMember("cognito-idp", "MessageTemplateType", "EmailMessage"),
+    ),
+    Field(USER_CLIENT, "name", ApiMember("cognito-idp", "CreateUserPoolClientRequest", "ClientName")),
+    Field(
+        USER_CLIENT,
+        "allowedOauthFlows[]",
+        ApiMember("cognito-idp", "CreateUserPoolClientRequest", "AllowedOAuthFlows[]"),
+    ),
+    Field(
+        USER_CLIENT,
+        "allowedOauthScopes[]",
+        ApiMember("cognito-idp", "CreateUserPoolClientRequest", "AllowedOAuthScopes[]"),
+    ),
+    Field(
+        USER_CLIENT,
+        "explicitAuthFlows[]",
+        ApiMember("cognito-idp", "CreateUserPoolClientRequest", "ExplicitAuthFlows[]"),
+    ),
+    Field(USER_CLIENT, "callbackUrls[]", ApiMember("cognito-idp", "CreateUserPoolClientRequest", "CallbackURLs[]")),
+    Field(USER_CLIENT, "logoutUrls[]", ApiMember("cognito-idp", "CreateUserPoolClientRequest", "LogoutURLs[]")),
+    Field(
+        USER_CLIENT, "defaultRedirectUri", ApiMember("cognito-idp", "CreateUserPoolClientRequest", "DefaultRedirectURI")
+    ),
+    Field(
+        USER_CLIENT,
+        "preventUserExistenceErrors",
+        ApiMember("cognito-idp", "CreateUserPoolClientRequest", "PreventUserExistenceErrors"),
+    ),
+    Field(
+        USER_CLIENT,
+        "authSessionValidity",
+        ApiMember("cognito-idp", "CreateUserPoolClientRequest", "AuthSessionValidity"),
+    ),
+    Field(
+        USER_CLIENT,
+        "accessTokenValidity",
+        ApiMember("cognito-idp", "CreateUserPoolClientRequest", "AccessTokenValidity"),
+    ),
+    Field(USER_CLIENT, "idTokenValidity", ApiMember("cognito-idp", "CreateUserPoolClientRequest", "IdTokenValidity")),
+    Field(
+        USER_CLIENT,
+        "refreshTokenValidity",
+        ApiMember("cognito-idp", "CreateUserPoolClientRequest", "RefreshTokenValidity"),
+    ),
+    Field(
+        USER_CLIENT, "tokenValidityUnits.accessToken", ApiMember("cognito-idp", "TokenValidityUnitsType", "AccessToken")
+    ),
+    Field(USER_CLIENT, "tokenValidityUnits.idToken", ApiMember("cognito-idp", "TokenValidityUnitsType", "IdToken")),
+    Field(
+        USER_CLIENT,
+        "tokenValidityUnits.refreshToken",
+        ApiMember("cognito-idp", "TokenValidityUnitsType", "RefreshToken"),
+    ),
+    Field(
+        "aws:cognito/userPoolDomain:UserPoolDomain",
+        "domain",
+        ApiMember("cognito-idp", "CreateUserPoolDomainRequest", "Domain"),
+    ),
+    Field("aws:cognito/user:User", "username", ApiMember("cognito-idp", "AdminCreateUserRequest", "Username")),
+    Field(
+        "aws:cognito/user:User",
+        "desiredDeliveryMediums[]",
+        ApiMember("cognito-idp", "AdminCreateUserRequest", "DesiredDeliveryMediums[]"),
+    ),
+    # --- API Gateway's Cognito authorizer of the staff routes ---
+    Field(AUTHORIZER, "name", ApiMember("apigateway", "CreateAuthorizerRequest", "name")),
+    Field(AUTHORIZER, "type", ApiMember("apigateway", "CreateAuthorizerRequest", "type")),
+    Field(
+        "aws:apigateway/method:Method",
+        "authorization",
+        ApiMember("apigateway", "PutMethodRequest", "authorizationType"),
+        Documented(
+            "Valid values are NONE for open access, AWS_IAM for using Amazon Web Services IAM permissions, CUSTOM for "
+            "using a custom authorizer, COGNITO_USER_POOLS for using a Cognito user pool, or JWT for using a JWT "
+            "authorizer.",
+            one_of=("NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS", "JWT"),
+        ),
     ),
     # --- Lex V2 through aws-native (the Lex V2 model-building API, lexv2-models) ---
     Field(BOT, "name", ApiMember("lexv2-models", "CreateBotRequest", "botName")),

@@ -12,7 +12,14 @@ import pytest
 from botocore.model import StructureShape
 
 from components.chat_site import ChatSite, ChatSiteArgs, SiteBuildMissingError, cloudfront_response_headers
-from contracts.page import content_security_policy, render_config_js, security_headers
+from contracts.page import (
+    PAGE_CONFIG_KEYS,
+    STAFF_SIGN_IN_KEY,
+    content_security_policy,
+    render_config_js,
+    security_headers,
+    staff_sign_in,
+)
 
 REGION = "us-east-1"
 API_DOMAIN = "abc123defg.execute-api.us-east-1.amazonaws.com"
@@ -283,6 +290,42 @@ def test_render_config_js_refuses_missing_or_unknown_keys():
     # WHEN / THEN rendering fails naming both
     with pytest.raises(ValueError, match=r"missing \['botId'\], unknown \['secret'\]"):
         render_config_js(values)
+
+
+def test_render_config_js_carries_the_optional_staff_sign_in_only_when_given():
+    # GIVEN the page's values, with and without where staff sign in
+    values: dict[str, object] = {key: "x" for key in PAGE_CONFIG_KEYS}
+    sign_in = staff_sign_in("https://p.auth.us-east-1.amazoncognito.com", "client-1")
+    # WHEN config.js is rendered each way
+    without = json.loads(render_config_js(values).removeprefix("window.CHATBOT_CONFIG = ").removesuffix(";\n"))
+    rendered = render_config_js({**values, STAFF_SIGN_IN_KEY: sign_in})
+    with_sign_in = json.loads(rendered.removeprefix("window.CHATBOT_CONFIG = ").removesuffix(";\n"))
+    # THEN staffSignIn appears only when given, as the admin page reads it
+    assert STAFF_SIGN_IN_KEY not in without
+    assert with_sign_in[STAFF_SIGN_IN_KEY] == {
+        "domain": "https://p.auth.us-east-1.amazoncognito.com",
+        "clientId": "client-1",
+        "redirectPath": "/admin/",
+    }
+
+
+def test_a_chat_site_without_staff_sign_in_serves_no_admin_page(mocks):
+    # GIVEN / WHEN a ChatSite given no staff sign-in
+    distribution = mocks.one("aws:cloudfront/distribution:Distribution")
+    # THEN it has no /admin behaviour, one headers policy, and config.js says nothing of staff
+    patterns = [b["pathPattern"] for b in distribution.inputs["orderedCacheBehaviors"]]
+    assert not [p for p in patterns if p.startswith("/admin")], patterns
+    assert len(mocks.of_type("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")) == 1
+    [config_js] = [o for o in mocks.of_type("aws:s3/bucketObjectv2:BucketObjectv2") if o.inputs["key"] == "config.js"]
+    assert STAFF_SIGN_IN_KEY not in config_js.inputs["content"]
+
+
+def test_staff_sign_in_and_its_domain_go_together(run_pulumi, site_dir):
+    # GIVEN a staff sign-in without the domain the admin page's CSP must allow
+    sign_in = {"domain": "https://x", "clientId": "c", "redirectPath": "/admin/"}
+    # WHEN / THEN the site refuses it, naming both arguments
+    with pytest.raises(ValueError, match=r"staff_sign_in and \.staff_sign_in_domain"):
+        run_pulumi(chat_site(site_dir, staff_sign_in=sign_in))
 
 
 def test_guest_role_gets_no_permission_from_the_site_itself(mocks):

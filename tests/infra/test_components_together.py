@@ -1,5 +1,5 @@
-"""Operations, QueryLog, Escalations, RestApi and ChatSite wired as the program wires them, every option on: the
-stack-wide rules (least privilege, log retention, everything inside a component) hold across all of them."""
+"""Operations, QueryLog, Escalations, StaffAccess, RestApi and ChatSite wired as the program wires them, every option
+on: the stack-wide rules (least privilege, log retention, everything inside a component) hold across all of them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from components.operations import Operations, OperationsArgs
 from components.origin_secret import OriginSecret, OriginSecretArgs
 from components.query_log import QueryLog, QueryLogArgs
 from components.rest_api import RestApi, RestApiArgs
+from components.staff_access import StaffAccess, StaffAccessArgs
 
 REGION = "us-east-1"
 ORIGINS = ("https://www.example.com",)
@@ -45,12 +46,24 @@ def program(site_dir):
                 alarm_actions=operations.alarm_actions,
             ),
         )
+        staff = StaffAccess(
+            "staff",
+            StaffAccessArgs(
+                region=REGION,
+                site_url="https://chat.example.com",
+                staff_emails=("lead@example.com",),
+                mfa="on",
+                protect_data=True,
+            ),
+        )
         api = RestApi(
             "api",
             RestApiArgs(
                 region=REGION,
                 log_retention_days=30,
                 routes=[escalations.route, log.route],
+                staff_routes=log.admin_routes,
+                staff_user_pool_arn=staff.user_pool_arn,
                 throttle_rate=10,
                 throttle_burst=20,
                 allowed_origins=ORIGINS,
@@ -71,6 +84,8 @@ def program(site_dir):
                 site_dir=site_dir,
                 custom_domain="chat.example.com",
                 certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/abc",
+                staff_sign_in=staff.sign_in,
+                staff_sign_in_domain=staff.sign_in_domain,
             ),
         )
 
@@ -92,6 +107,8 @@ def test_no_identity_policy_has_a_wildcard_action_or_resource(mocks):
     assert {p.name for p in policies} == {
         "query-log-writer-write-logs",
         "query-log-writer-write-data",
+        "query-log-admin-write-logs",
+        "query-log-admin-query",
         "escalations-escalate-write-logs",
         "escalations-escalate-open-tickets",
         "escalations-forwarder-write-logs",
@@ -131,7 +148,7 @@ def test_every_log_group_has_the_stack_retention(mocks):
     # WHEN the stack is built
     groups = mocks.of_type("aws:cloudwatch/logGroup:LogGroup")
     # THEN no log group keeps logs forever
-    assert len(groups) == 6, f"expected 4 function log groups, access and execution logs: {[g.name for g in groups]}"
+    assert len(groups) == 7, f"expected 5 function log groups, access and execution logs: {[g.name for g in groups]}"
     for group in groups:
         assert group.inputs.get("retentionInDays") == 30, f"{group.urn} retention {group.inputs.get('retentionInDays')}"
 

@@ -13,7 +13,7 @@ from bot.schema import load_definition
 from components.log_bucket import CLOUDFRONT_LOG_DELIVERY
 from components.settings import qualified_key
 from components.support_bot import PERSONAL_SLOT_TYPES
-from contracts.stack import ORIGIN_SECRET_HEADER, ORIGIN_SECRETS, PUBLIC_ROUTES
+from contracts.stack import ADMIN_ROUTES, ORIGIN_SECRET_HEADER, ORIGIN_SECRETS, PUBLIC_ROUTES
 from tests.infra.conftest import ACCOUNT_ID, CANONICAL_USER_ID, Mocks, RecordedResource
 from tests.infra.resource_graph import EVERY_OPTION, REPO, run_stack, stack_config
 
@@ -181,13 +181,25 @@ def test_bot_name_carries_the_stack_so_stacks_can_share_an_account(stack):
     assert mocks.one("aws-native:lex:Bot").inputs["name"] == f"SupportChatbot-{name}"
 
 
-def test_api_has_exactly_the_two_routes_with_the_stacks_throttling(stack):
+def api_paths(mocks: Mocks) -> dict[str, str]:
+    """Resource id -> the whole path of every API resource (each resource knows only its own part)."""
+    resources = {r.id: r for r in mocks.of_type("aws:apigateway/resource:Resource")}
+
+    def path(resource_id: str) -> str:
+        resource = resources.get(resource_id)
+        return "" if resource is None else f"{path(resource.inputs['parentId'])}/{resource.inputs['pathPart']}"
+
+    return {resource_id: path(resource_id) for resource_id in resources}
+
+
+def test_api_has_exactly_the_public_and_staff_routes_with_the_stacks_throttling(stack):
     name, mocks = stack
     config = stack_config(name)
-    paths = {r.id: r.outputs["path"] for r in mocks.of_type("aws:apigateway/resource:Resource")}
+    paths = api_paths(mocks)
     methods = mocks.of_type("aws:apigateway/method:Method")
     routes = sorted((m.inputs["httpMethod"], paths[m.inputs["resourceId"]]) for m in methods)
-    assert routes == [("POST", "/escalate"), ("POST", "/store-query")], f"unexpected API routes {routes}"
+    expected = sorted((route.method, route.path) for route in (*PUBLIC_ROUTES, *ADMIN_ROUTES))
+    assert routes == expected, f"unexpected API routes {routes}"
     settings = mocks.one("aws:apigateway/methodSettings:MethodSettings").inputs["settings"]
     assert settings["throttlingRateLimit"] == config["support-chatbot:apiThrottleRate"]
     assert settings["throttlingBurstLimit"] == config["support-chatbot:apiThrottleBurst"]
@@ -240,7 +252,7 @@ def test_api_path_of_the_distribution_reaches_this_stacks_api(stack):
 
 def test_page_is_served_with_a_csp_that_allows_only_this_regions_lex_and_cognito(stack):
     _, mocks = stack
-    policy = mocks.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+    policy = mocks.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "chat-site-security-headers")
     csp = policy.inputs["securityHeadersConfig"]["contentSecurityPolicy"]["contentSecurityPolicy"]
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";") if d.strip())
     assert directives["script-src"] == "'self'", csp
@@ -360,7 +372,7 @@ def test_every_api_function_accepts_only_the_origin_secrets(stack):
     name, mocks = stack
     functions = {f.outputs["invokeArn"]: f for f in mocks.of_type(FUNCTION)}
     routes = [i for i in mocks.of_type("aws:apigateway/integration:Integration") if i.inputs["type"] == "AWS_PROXY"]
-    assert len(routes) == len(PUBLIC_ROUTES), routes
+    assert len(routes) == len(PUBLIC_ROUTES) + len(ADMIN_ROUTES), routes
     for integration in routes:
         function = functions[integration.inputs["uri"]]
         # WHEN / THEN each accepts exactly the two origin secrets, given to it as a secret

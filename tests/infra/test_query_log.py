@@ -28,11 +28,13 @@ def query_log(protect_data: bool = False, **overrides):
 def test_table_is_keyed_by_session_and_timestamp_and_bills_per_request(run_pulumi):
     # GIVEN / WHEN a QueryLog is created
     mocks = run_pulumi(query_log())
-    # THEN its table is ChatbotUserQueries keyed by sessionId (S) and timestamp (N), on demand
+    # THEN its table is ChatbotUserQueries keyed by sessionId (S) and timestamp (N), on demand; the only other
+    # attribute it declares is its by-day index's key, day (S)
     table = mocks.one(TABLE, "query-log-table")
     assert "ChatbotUserQueries" in table.inputs["name"], f"{table.urn}: name {table.inputs['name']!r}"
     assert (table.inputs["hashKey"], table.inputs["rangeKey"]) == ("sessionId", "timestamp"), table.urn
-    assert {a["name"]: a["type"] for a in table.inputs["attributes"]} == {"sessionId": "S", "timestamp": "N"}
+    attributes = {a["name"]: a["type"] for a in table.inputs["attributes"]}
+    assert attributes == {"sessionId": "S", "timestamp": "N", "day": "S"}, table.urn
     assert table.inputs["billingMode"] == "PAY_PER_REQUEST", f"{table.urn} must cost nothing when idle"
 
 

@@ -1,5 +1,6 @@
-"""Data is never replaced by a routine change: which inputs of each data-holding resource (tables, buckets) force a
-replacement, and that changing any stack setting between valid values leaves every one of them alone.
+"""Data is never replaced by a routine change: which inputs of each data-holding resource (tables, buckets, the staff
+user pool) force a replacement, and that changing any stack setting between valid values leaves every one of them
+alone; and the query log's by-day index is added to the deployed table in place.
 
 Which inputs replace a resource comes from AWS itself, offline: the `createOnlyProperties` of the resource type's
 CloudFormation schema (shipped in cfn-lint), plus what the service's API cannot change after creation (botocore's
@@ -40,6 +41,9 @@ class ReplacingInputs:
     """The schema's createOnlyProperties -> pulumi-aws inputs."""
     fixed_by_the_api: dict[str, tuple[str, ...]]
     """Properties the schema does not list but the service's API cannot change (see API_IMMUTABLE) -> inputs."""
+    unique_name: bool = True
+    """The physical name is unique in the account and region (a table, a bucket): a resource of a fixed name cannot be
+    replaced create-before-delete. False: AWS tells resources apart by generated ids (a user pool)."""
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -54,18 +58,25 @@ class ReplacingInputs:
 #   -----------------+------------------------------------+-----------------------------------+-------------------
 #   dynamodb.Table   | TableName                          | name                              | createOnly
 #                    | ImportSourceSpecification          | importTable                       | createOnly
-#                    | KeySchema                          | hashKey, rangeKey, attributes     | UpdateTable lacks it
+#                    | KeySchema                          | hashKey, rangeKey, attributes (*) | UpdateTable lacks it
 #                    | LocalSecondaryIndexes              | localSecondaryIndexes             | UpdateTable lacks it
 #   s3.Bucket        | BucketName, BucketNamePrefix       | bucket, bucketPrefix              | createOnly
 #                    | BucketNamespace                    | bucketNamespace                   | createOnly
-#   both             | (the stack's region)               | region                            | a resource's home
+#   cognito.UserPool | AliasAttributes                    | aliasAttributes                   | UpdateUserPool lacks it
+#                    | UsernameAttributes                 | usernameAttributes                | UpdateUserPool lacks it
+#                    | UsernameConfiguration              | usernameConfiguration             | UpdateUserPool lacks it
+#                    | Schema                             | schemas                           | UpdateUserPool lacks it
+#   all              | (the stack's region)               | region                            | a resource's home
+#
+# (*) Only the key attributes' definitions (those named by hashKey and rangeKey): a global secondary index's key
+# attribute is added and dropped with its index by UpdateTable (AttributeDefinitions, GlobalSecondaryIndexUpdates).
 HAZARDS = (
     ReplacingInputs(
         pulumi_type="aws:dynamodb/table:Table",
         cloudformation_type="AWS::DynamoDB::Table",
         name_input="name",
         create_only={"TableName": ("name",), "ImportSourceSpecification": ("importTable",)},
-        # `attributes` holds only the key attributes' names and types here (no secondary index has its own).
+        # `attributes` counts for its key attributes only (see `replacing_values`).
         fixed_by_the_api={
             "KeySchema": ("hashKey", "rangeKey", "attributes"),
             "LocalSecondaryIndexes": ("localSecondaryIndexes",),
@@ -82,6 +93,19 @@ HAZARDS = (
         },
         fixed_by_the_api={},
     ),
+    ReplacingInputs(
+        pulumi_type="aws:cognito/userPool:UserPool",
+        cloudformation_type="AWS::Cognito::UserPool",
+        name_input="name",
+        create_only={},
+        fixed_by_the_api={
+            "AliasAttributes": ("aliasAttributes",),
+            "UsernameAttributes": ("usernameAttributes",),
+            "UsernameConfiguration": ("usernameConfiguration",),
+            "Schema": ("schemas",),
+        },
+        unique_name=False,
+    ),
 )
 # (service, create operation, update operation, member) for each `fixed_by_the_api` property: the create call takes
 # it, the update call has no such member, so it is fixed for the resource's life.
@@ -93,6 +117,10 @@ API_IMMUTABLE = {
         "UpdateTable",
         "LocalSecondaryIndexes",
     ),
+    **{
+        ("AWS::Cognito::UserPool", member): ("cognito-idp", "CreateUserPool", "UpdateUserPool", member)
+        for member in ("AliasAttributes", "UsernameAttributes", "UsernameConfiguration", "Schema")
+    },
 }
 
 # Two valid values of every setting: each test run switches a stack's setting to the one it does not have. `None`
@@ -118,6 +146,8 @@ ALTERNATIVES: dict[str, tuple[Any, Any]] = {
     "escalation_max_attempts": (3, 5),
     "tickets_per_session_per_hour": (3, 10),
     "alarm_email": (None, "ops@example.com"),
+    "staff_emails": (["it-lead@example.com"], ["it-lead@example.com", "night-shift@example.com"]),
+    "staff_mfa": ("optional", "on"),
 }
 # Settings that only make sense together change together.
 TOGETHER: dict[str, dict[str, tuple[Any, Any]]] = {
@@ -161,12 +191,19 @@ def changed_config(stack: str, change: dict[str, tuple[Any, Any]]) -> dict[str, 
 
 
 def data_resources(mocks: Mocks) -> dict[str, tuple[RecordedResource, ReplacingInputs]]:
-    """Every table and bucket of a run, by URN, with the inputs that would replace it."""
+    """Every table, bucket and user pool of a run, by URN, with the inputs that would replace it."""
     return {r.urn: (r, hazard) for hazard in HAZARDS for r in mocks.of_type(hazard.pulumi_type)}
 
 
 def replacing_values(resource: RecordedResource, hazard: ReplacingInputs) -> dict[str, Any]:
-    return {name: resource.inputs.get(name) for name in hazard.inputs}
+    """The values of the inputs that would replace `resource`; a table's `attributes` by its key attributes only."""
+    values = {name: resource.inputs.get(name) for name in hazard.inputs}
+    if hazard.pulumi_type == "aws:dynamodb/table:Table":
+        keys = {resource.inputs.get("hashKey"), resource.inputs.get("rangeKey")}
+        values["attributes"] = sorted(
+            ((a["name"], a["type"]) for a in resource.inputs.get("attributes") or [] if a["name"] in keys), key=str
+        )
+    return values
 
 
 @pytest.mark.parametrize("hazard", HAZARDS, ids=lambda hazard: hazard.cloudformation_type)
@@ -237,6 +274,41 @@ def test_the_query_log_table_is_the_only_data_with_a_fixed_name(baseline):
     # GIVEN a shipped stack's tables and buckets
     stack, mocks = baseline
     # WHEN those with a physical name of their own (not one Pulumi makes unique) are listed
-    named = sorted(r.name for r, hazard in data_resources(mocks).values() if r.inputs.get(hazard.name_input))
+    named = sorted(
+        r.name for r, hazard in data_resources(mocks).values() if hazard.unique_name and r.inputs.get(hazard.name_input)
+    )
     # THEN only the query-log table has one, and its migration path is documented (docs/operations.md)
     assert named == ["query-log-table"], f"{stack}: tables and buckets with fixed names: {named}"
+
+
+# The query-log table as deployed before its by-day index (issue 12): what would replace it had these values.
+QUERY_LOG_NAME_BEFORE_THE_INDEX = "ChatbotUserQueries-support-chatbot-{stack}"
+QUERY_LOG_BEFORE_THE_INDEX: dict[str, Any] = {
+    "importTable": None,
+    "hashKey": "sessionId",
+    "rangeKey": "timestamp",
+    "attributes": [("sessionId", "S"), ("timestamp", "N")],
+    "localSecondaryIndexes": None,
+    "region": None,
+}
+
+
+def test_the_by_day_index_is_added_to_the_deployed_query_log_in_place(baseline):
+    # GIVEN a shipped stack's query-log table, now with its by-day index
+    stack, mocks = baseline
+    table = mocks.one("aws:dynamodb/table:Table", "query-log-table")
+    [index] = table.inputs["globalSecondaryIndexes"]
+    # WHEN the inputs that would replace it are compared with those of the table deployed before the index
+    [hazard] = [h for h in HAZARDS if h.pulumi_type == table.type]
+    before = {**QUERY_LOG_BEFORE_THE_INDEX, "name": QUERY_LOG_NAME_BEFORE_THE_INDEX.format(stack=stack)}
+    # THEN none changed: only the index and its key attribute are new, and both are what UpdateTable changes
+    # (GlobalSecondaryIndexUpdates, AttributeDefinitions) and CloudFormation updates in place (not createOnly)
+    assert replacing_values(table, hazard) == before, f"{table.urn}: the index would replace the table"
+    assert (index["name"], index["hashKey"], index["rangeKey"], index["projectionType"]) == (
+        "byDay",
+        "day",
+        "timestamp",
+        "ALL",
+    ), index
+    assert {"GlobalSecondaryIndexUpdates", "AttributeDefinitions"} <= operation_members("dynamodb", "UpdateTable")
+    assert not {"GlobalSecondaryIndexes", "AttributeDefinitions"} & create_only_properties("AWS::DynamoDB::Table")

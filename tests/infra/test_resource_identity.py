@@ -18,6 +18,7 @@ from tests.infra.resource_graph import (
     claimed_urns,
     count_by_type,
     run_stack,
+    stack_config,
     type_of,
     urns,
 )
@@ -68,10 +69,42 @@ ACCESS_LOGGING = Counter(
         "aws:s3/bucketLogging:BucketLogging": 1,
     }
 )
+# The staff's admin view (issue 12): the staff user pool (StaffAccess: pool, sign-in domain, the admin page's app
+# client), its Cognito authorizer on the API, the admin routes (5 methods with their integrations and invoke
+# permissions, on 7 new paths: /admin, /admin/conversations and the 5 routes' own), the admin function (function,
+# role, log group, its logs policy and its query-only policy), and the /admin/ page's index function and CSP.
+# (The StaffAccess and the admin's PythonFunction components are groupings, not counted.)
+STAFF_ADMIN_VIEW = Counter(
+    {
+        "aws:cognito/userPool:UserPool": 1,
+        "aws:cognito/userPoolDomain:UserPoolDomain": 1,
+        "aws:cognito/userPoolClient:UserPoolClient": 1,
+        "aws:apigateway/authorizer:Authorizer": 1,
+        "aws:apigateway/resource:Resource": 7,
+        "aws:apigateway/method:Method": 5,
+        "aws:apigateway/integration:Integration": 5,
+        "aws:lambda/permission:Permission": 5,
+        "aws:lambda/function:Function": 1,
+        "aws:iam/role:Role": 1,
+        "aws:cloudwatch/logGroup:LogGroup": 1,
+        "aws:iam/rolePolicy:RolePolicy": 2,
+        "aws:cloudfront/function:Function": 1,
+        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": 1,
+    }
+)
+
+
+def staff_users(stack: str) -> Counter[str]:
+    """One Cognito user per address of the stack's `staffEmails`."""
+    return Counter({"aws:cognito/user:User": len(stack_config(stack).get("support-chatbot:staffEmails", []))})
+
+
 ADDED_ON_PURPOSE: dict[str, Counter[str]] = {
-    "dev": ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION,
-    "prod": ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION,
-    EVERY_OPTION: ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION + ACCESS_LOGGING,
+    "dev": ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION + STAFF_ADMIN_VIEW + staff_users("dev"),
+    "prod": ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION + STAFF_ADMIN_VIEW + staff_users("prod"),
+    EVERY_OPTION: (
+        ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION + ACCESS_LOGGING + STAFF_ADMIN_VIEW + staff_users(EVERY_OPTION)
+    ),
 }
 # Resources a stack lets go on purpose: the program no longer registers them, and the engine drops them from the
 # stack's state. Each was `retain_on_delete`, so AWS keeps it; each line says why.

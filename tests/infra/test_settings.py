@@ -110,6 +110,10 @@ def test_missing_required_key_names_the_key_and_the_fix():
         ("allowed_origins", ["http://insecure.example.com"], "pattern"),
         ("fulfillment_reserved_concurrency", 0, "greater than or equal to 1"),
         ("sample_data", "maybe", "valid boolean"),
+        ("staff_emails", ["not-an-email"], "pattern"),
+        ("staff_emails", ["Lead@acme.io", "lead@acme.io"], "more than once: Lead@acme.io, lead@acme.io"),
+        ("staff_mfa", True, "'optional' or 'on'"),  # what YAML 1.1 makes of a bare `on`
+        ("staff_mfa", "required", "'optional' or 'on'"),
     ],
 )
 def test_invalid_value_names_the_key_the_reason_and_the_fix(field, value, reason):
@@ -119,6 +123,14 @@ def test_invalid_value_names_the_key_the_reason_and_the_fix(field, value, reason
     assert SETTING_KEYS[field].key in message, message
     assert reason in message, message
     assert "pulumi config set" in message, message
+
+
+def test_staff_settings_default_to_no_users_and_optional_mfa():
+    # GIVEN a stack that sets nothing about staff
+    settings = settings_from_values("dev", REQUIRED)
+    # THEN the staff pool has no users and MFA is each person's choice
+    assert settings.staff_emails == ()
+    assert settings.staff_mfa == "optional"
 
 
 def test_custom_domain_needs_a_certificate():
@@ -166,7 +178,7 @@ def test_readme_configuration_reference_is_the_generated_table():
 
 
 def test_each_placeholder_address_of_a_shipped_stack_gets_one_warning_with_its_fix():
-    # GIVEN the prod stack file as shipped: example.com addresses for the sender, the team and the alarms
+    # GIVEN the prod stack file as shipped: example.com addresses for the sender, the team, the alarms and the staff
     settings = settings_from_values("prod", stack_values("prod"))
     # WHEN the program looks for placeholder addresses
     warnings = placeholder_warnings(settings)
@@ -176,6 +188,7 @@ def test_each_placeholder_address_of_a_shipped_stack_gets_one_warning_with_its_f
         "support-chatbot:escalationSender",
         "support-chatbot:escalationRecipients",
         "support-chatbot:alarmEmail",
+        "support-chatbot:staffEmails",
     ], warnings
     assert all("pulumi config set " in warning and "your-domain.com" in warning for warning in warnings), warnings
 
@@ -194,6 +207,10 @@ def test_the_program_warns_of_placeholders_on_preview_and_up(monkeypatch):
     monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: printed.append(message))
     # WHEN the whole program runs (as `pulumi preview` and `pulumi up` do)
     run_stack("dev")
-    # THEN both of dev's placeholder keys are named, once each
+    # THEN each of dev's placeholder keys is named, once
     named = sorted(message.split(" ", 1)[0] for message in printed if "is a placeholder" in message)
-    assert named == ["support-chatbot:escalationRecipients", "support-chatbot:escalationSender"], printed
+    assert named == [
+        "support-chatbot:escalationRecipients",
+        "support-chatbot:escalationSender",
+        "support-chatbot:staffEmails",
+    ], printed
