@@ -173,6 +173,7 @@ FUNCTION_ENVIRONMENT: dict[str, tuple[EnvVar, ...]] = {
     "forward_tickets": (ESCALATION_QUEUE_URL,),
     "send_escalation": (TICKETS_TABLE_NAME, ESCALATION_QUEUE_URL, SENDER_ADDRESS, RECIPIENTS, SES_CONFIGURATION_SET),
     "fulfillment": (CUSTOMERS_TABLE_NAME, *OPEN_TICKETS, QUERY_LOG_TABLE_NAME),
+    "admin_api": (QUERY_LOG_TABLE_NAME, ALLOWED_ORIGINS, ORIGIN_SECRETS),
 }
 """Every function (its folder under `functions/`) and the variables it reads. Components set exactly these."""
 
