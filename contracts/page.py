@@ -25,7 +25,11 @@ PAGE_CONFIG_KEYS = (
     "cognitoEndpoint",
     "suggestions",
 )
-"""The keys of `window.CHATBOT_CONFIG`, exactly."""
+"""The keys of `window.CHATBOT_CONFIG` every deployment has."""
+OPTIONAL_PAGE_CONFIG_KEYS = ("staffSignIn",)
+"""Keys a deployment may add. `staffSignIn`: `{"domain": <the staff user pool's hosted UI base URL, e.g.
+https://<prefix>.auth.<region>.amazoncognito.com>, "clientId": <its app client id>}`, read by the admin page
+(`site/src/admin/`) to sign staff in (authorization code with PKCE); absent: no admin sign-in is configured."""
 
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 SHORT_CACHE_SECONDS = 60  # index.html and config.js: a deploy shows within a minute
@@ -59,13 +63,15 @@ CONTENT_TYPES = {
 
 
 def render_config_js(values: Mapping[str, object]) -> str:
-    """The page's config.js: `window.CHATBOT_CONFIG = {...};` with exactly PAGE_CONFIG_KEYS, JSON-encoded so no
-    value can end the script (`</script>`, `<!--`), break a line (U+2028) or be anything but data."""
+    """The page's config.js: `window.CHATBOT_CONFIG = {...};` with exactly PAGE_CONFIG_KEYS (and any of
+    OPTIONAL_PAGE_CONFIG_KEYS given), JSON-encoded so no value can end the script (`</script>`, `<!--`), break a line
+    (U+2028) or be anything but data."""
     missing = [key for key in PAGE_CONFIG_KEYS if key not in values]
-    unknown = sorted(set(values) - set(PAGE_CONFIG_KEYS))
+    unknown = sorted(set(values) - set(PAGE_CONFIG_KEYS) - set(OPTIONAL_PAGE_CONFIG_KEYS))
     if missing or unknown:
         raise ValueError(f"config.js needs exactly {list(PAGE_CONFIG_KEYS)}; missing {missing}, unknown {unknown}")
-    body = json.dumps({key: values[key] for key in PAGE_CONFIG_KEYS}, indent=2, ensure_ascii=True)
+    keys = [*PAGE_CONFIG_KEYS, *(key for key in OPTIONAL_PAGE_CONFIG_KEYS if key in values)]
+    body = json.dumps({key: values[key] for key in keys}, indent=2, ensure_ascii=True)
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         body = body.replace(char, escaped)  # only inside strings: JSON has no bare <, > or &
     return f"window.CHATBOT_CONFIG = {body};\n"
