@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_fuzz, footprint, load_local, nlu
+from bench import admin, api_fuzz, footprint, load_local, nlu
 
 
 def main() -> int:
@@ -18,6 +18,7 @@ def main() -> int:
         print(f"  error: {error}", file=sys.stderr)
     runs, seconds = api_fuzz.run()
     load_local.print_table(api_fuzz.report(runs, seconds), "API fuzzing (schemathesis, positive and negative)")
+    load_local.print_table(admin.report(), "Admin list latency (GET /admin/turns, 100,000 turns in moto)")
     return 0 if report.ok and api_fuzz.ok(runs, api_fuzz.DEFAULT_EXAMPLES) else 1
 
 

@@ -1,4 +1,5 @@
-"""`python -m local [--host H] [--port P] [--lambda-concurrency N]`: the whole chatbot on this machine until Ctrl-C."""
+"""`python -m local [--host H] [--port P] [--lambda-concurrency N] [--staff-email EMAIL]`: the whole chatbot on this
+machine until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import threading
 from pathlib import Path
 
 from local.stack import DEFAULT_LAMBDA_CONCURRENCY, SITE_DIR, LocalStack, LocalStackError
+from local.staff_sign_in import DEFAULT_STAFF_EMAIL
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help="another name this server may be reached by (its Host header), e.g. a LAN address; repeatable",
     )
+    parser.add_argument(
+        "--staff-email",
+        default=DEFAULT_STAFF_EMAIL,
+        metavar="EMAIL",
+        help=f"the staff member who may sign in to /admin/ (default: {DEFAULT_STAFF_EMAIL}; the password is printed)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -42,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             verbose=args.verbose,
             lambda_concurrency=args.lambda_concurrency,
             allow_hosts=args.allow_host,
+            staff_email=args.staff_email,
         )
     except LocalStackError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from contracts.page import render_config_js
 from contracts.stack import API_BASE_PATH
 from local.lambda_events import REGION
+from local.staff_sign_in import CLIENT_ID
 
 __all__ = ["COGNITO_PATH", "config_values", "render_config_js"]
 
@@ -18,7 +19,8 @@ COGNITO_PATH = "/cognito-identity"  # where the local server forwards the page's
 def config_values(
     *, origin: str, identity_pool_id: str, bot_id: str, bot_alias_id: str, locale_id: str, suggestions: list[str]
 ) -> dict[str, object]:
-    """`window.CHATBOT_CONFIG` for a page served at `origin` (e.g. http://127.0.0.1:8000)."""
+    """`window.CHATBOT_CONFIG` for a page served at `origin` (e.g. http://127.0.0.1:8000); staff sign in at the
+    local stand-in of the hosted UI, on the same origin (`local.staff_sign_in`)."""
     return {
         "region": REGION,
         "identityPoolId": identity_pool_id,
@@ -29,4 +31,5 @@ def config_values(
         "lexEndpoint": origin,  # the Lex runtime answers on this origin, at Lex's own paths
         "cognitoEndpoint": origin + COGNITO_PATH,
         "suggestions": suggestions,
+        "staffSignIn": {"domain": origin, "clientId": CLIENT_ID},
     }

@@ -5,10 +5,13 @@ Routes (all on http://HOST:PORT):
 - `POST /bots/{botId}/botAliases/{aliasId}/botLocales/{localeId}/sessions/{sessionId}/text` - Lex RecognizeText;
   `GET` / `DELETE .../sessions/{sessionId}` - GetSession / DeleteSession (SigV4 accepted, never verified);
 - `POST /api/escalate`, `POST /api/store-query` - the real handlers, called with API Gateway proxy events;
+- `GET /api/admin/...` - the real admin API, behind the stand-in of API Gateway's Cognito authorizer: no valid staff
+  ID token in `Authorization: Bearer ...`, a 401 JSON answer and the function is never called;
+- `GET|POST /oauth2/authorize`, `POST /oauth2/token` - the staff user pool's hosted UI (`local.staff_sign_in`);
 - `POST /cognito-identity` - forwarded to the moto server (GetId, GetCredentialsForIdentity);
 - `GET /config.js` - the page's configuration for this origin;
-- `GET /_local/outbox`, `GET /_local/query-log` (add `?format=json` for JSON) - for support staff;
-- anything else - a file of the built site (site/dist), `/` being index.html.
+- `GET /_local/outbox` (add `?format=json` for JSON) - the emails SES would have sent, for support staff;
+- anything else - a file of the built site (site/dist), `/` being index.html and `/admin/` the admin page.
 
 Served by uvicorn (HTTP/1.1 framing, keep-alive, chunked bodies, a listen backlog of `BACKLOG`, a bound on
 open connections) with a Starlette app. What this module adds on top, and why:
@@ -53,12 +56,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from contracts.page import ASSETS_PREFIX, cache_control, content_security_policy, content_type, security_headers
-from contracts.stack import API_BASE_PATH
+from contracts.stack import ADMIN_BASE_PATH, API_BASE_PATH
 from contracts.stack import Route as ApiRoute
 from local import lex_requests, staff_pages
 from local.config_js import COGNITO_PATH
 from local.lambda_events import LambdaContext, api_gateway_event
 from local.lex_runtime import LexError, LexRuntime
+from local.staff_sign_in import SIGN_IN_CSP, SignInError, StaffSignIn
 
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: far above any real request (a user's text is at most 1,024 characters)
 DRAIN_LIMIT_BYTES = 16 * MAX_BODY_BYTES  # a refused body up to this size is read and dropped before answering
@@ -73,6 +77,7 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 # ignore Strict-Transport-Security over plain http (RFC 6797, 8.1), so sending it to 127.0.0.1 pins nothing.
 PAGE_HEADERS = security_headers(content_security_policy())
 STAFF_HEADERS = security_headers(staff_pages.STAFF_CSP)
+SIGN_IN_HEADERS = security_headers(SIGN_IN_CSP)
 # The page itself (index.html) and config.js are revalidated on every load, where CloudFront lets browsers
 # keep them a minute: each start of the local stack makes a new identity pool, and `make site`
 # rebuilds the page while the stack runs: a cached config.js would point the page at a pool that no longer
@@ -96,8 +101,9 @@ class LocalApp:
     moto_url: str
     site_dir: Path
     config_js: Callable[[str], str]  # the page's config.js for an origin (http://host:port)
-    query_log_table: str
     recorder: staff_pages.ReplyToRecorder | None = None
+    admin_handlers: dict[ApiRoute, ApiHandler] = field(default_factory=dict)  # the admin routes, behind sign-in
+    sign_in: StaffSignIn | None = None  # the staff user pool's stand-in; None: every admin request is a 401
 
     # --- Lex -------------------------------------------------------------------------------------------------
 
@@ -146,7 +152,49 @@ class LocalApp:
                 {"Allow": allowed},
             )
         route, handler = routes[request.method]
-        event = api_gateway_event(
+        return await self._invoke(route, handler, await self._event(request, resource))
+
+    async def admin_api(self, request: Request) -> Response:
+        """The admin routes as API Gateway serves them: the Cognito authorizer first (401, function not called),
+        then the function with the token's claims in `requestContext.authorizer.claims`."""
+        claims = self.sign_in.claims(request.headers.get("authorization")) if self.sign_in else None
+        if claims is None:
+            reason = "send the signed-in staff member's ID token as `Authorization: Bearer <token>`"
+            return _json(
+                HTTPStatus.UNAUTHORIZED,
+                {"message": "Unauthorized", "errors": [{"field": "Authorization", "reason": reason}]},
+                {"WWW-Authenticate": "Bearer", "Cache-Control": "no-store"},
+            )
+        resource = request.url.path.removeprefix(API_BASE_PATH)
+        found = [
+            (route, fn, params)
+            for route, fn in self.admin_handlers.items()
+            for params in [_match(route, resource)]
+            if params is not None
+        ]
+        if not found:
+            return _json(HTTPStatus.NOT_FOUND, {"message": f"No API route {resource}", "errors": []})
+        by_method = {route.method: (route, fn, params) for route, fn, params in found}
+        if request.method not in by_method:
+            allowed = ", ".join(sorted(by_method))
+            return _json(
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                {"message": f"{resource} accepts {allowed} only", "errors": []},
+                {"Allow": allowed},
+            )
+        route, handler, params = by_method[request.method]
+        event = await self._event(request, resource)
+        event["resource"] = route.path
+        event["pathParameters"] = params or None
+        event["requestContext"] = {
+            **event["requestContext"],
+            "resourcePath": route.path,
+            "authorizer": {"claims": claims},
+        }
+        return await self._invoke(route, handler, event)
+
+    async def _event(self, request: Request, resource: str) -> dict[str, Any]:
+        return api_gateway_event(
             request.method,
             resource,
             _event_headers(request),
@@ -155,6 +203,9 @@ class LocalApp:
             source_ip=request.client.host if request.client else "127.0.0.1",
             host=request.url.hostname or "127.0.0.1",
         )
+
+    async def _invoke(self, route: ApiRoute, handler: ApiHandler, event: dict[str, Any]) -> Response:
+        """Call the function with the proxy event; its answer as API Gateway passes it on (502 when it fails)."""
         try:
             result = await run_in_threadpool(handler, event, LambdaContext(function_name=route.function))
             status = int(result["statusCode"])
@@ -193,6 +244,41 @@ class LocalApp:
         except urllib.error.HTTPError as error:
             return error.code, error.read(), error.headers.get("Content-Type", "")
 
+    # --- staff sign-in (the hosted UI's stand-in) ----------------------------------------------------------------
+
+    async def authorize(self, request: Request) -> Response:
+        """GET: the sign-in form of an authorization request; POST: its submission (a redirect with a code)."""
+        if self.sign_in is None:
+            return _json(HTTPStatus.NOT_FOUND, {"message": "No staff sign-in on this stack"})
+        if request.method == "GET":
+            params = dict(request.query_params)
+        else:
+            params = await _form(request)
+        try:
+            self.sign_in.check_authorize(params)
+        except SignInError as exc:  # Cognito shows an error page, never redirects to an unchecked URL
+            return _json(exc.status, {"error": exc.error, "error_description": exc.description}, SIGN_IN_HEADERS)
+        if request.method == "GET":
+            return _sign_in_html(self.sign_in.sign_in_form(params), HTTPStatus.OK)
+        try:
+            location = self.sign_in.authorize(params)
+        except SignInError as exc:
+            return _sign_in_html(self.sign_in.sign_in_form(params, exc.description), exc.status)
+        return Response(b"", HTTPStatus.FOUND, {"Location": location, "Cache-Control": "no-store", **SIGN_IN_HEADERS})
+
+    async def token(self, request: Request) -> Response:
+        """The token endpoint: a code and its PKCE verifier for the staff member's tokens."""
+        if self.sign_in is None:
+            return _json(HTTPStatus.NOT_FOUND, {"message": "No staff sign-in on this stack"})
+        form = await _form(request)
+        try:
+            tokens = self.sign_in.token(form)
+        except SignInError as exc:
+            return _json(
+                exc.status, {"error": exc.error, "error_description": exc.description}, {"Cache-Control": "no-store"}
+            )
+        return _json(HTTPStatus.OK, tokens, {"Cache-Control": "no-store", "Pragma": "no-cache"})
+
     # --- staff pages -----------------------------------------------------------------------------------------
 
     async def staff(self, request: Request) -> Response:
@@ -205,11 +291,6 @@ class LocalApp:
                 if as_json
                 else _staff_html(staff_pages.outbox_html(emails))
             )
-        if path == "/_local/query-log":
-            rows = await run_in_threadpool(staff_pages.query_log, self.query_log_table)
-            if as_json:
-                return _staff_json(staff_pages.query_log_json(rows))
-            return _staff_html(staff_pages.query_log_html(rows))
         if path == "/_local":
             return _staff_html(staff_pages.index_html())
         return _json(HTTPStatus.NOT_FOUND, {"message": f"No staff page {request.url.path}"}, STAFF_HEADERS)
@@ -243,7 +324,10 @@ def build_app(local: LocalApp, allowed_hosts: Iterable[str]) -> ASGIApp:
     """The ASGI application: the routes of `local` behind the Host, Origin and body-size guard."""
     routes = [
         Route("/bots/{rest:path}", _EveryMethod(local.lex)),  # Lex, the API and Cognito answer 405 their own way
+        Route(API_BASE_PATH + ADMIN_BASE_PATH + "/{rest:path}", _EveryMethod(local.admin_api)),
         Route(API_BASE_PATH + "/{rest:path}", _EveryMethod(local.api)),
+        Route("/oauth2/authorize", local.authorize, methods=["GET", "POST"]),
+        Route("/oauth2/token", local.token, methods=["POST"]),
         Route(COGNITO_PATH, _EveryMethod(local.cognito)),
         Route("/_local{rest:path}", local.staff, methods=["GET"]),
         Route("/config.js", local.config, methods=["GET"]),
@@ -339,6 +423,35 @@ def _staff_html(text: str) -> Response:
         HTTPStatus.OK,
         {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", **STAFF_HEADERS},
     )
+
+
+def _sign_in_html(text: str, status: int) -> Response:
+    return Response(
+        text.encode(),
+        status,
+        {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", **SIGN_IN_HEADERS},
+    )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An `application/x-www-form-urlencoded` body (what the sign-in form and the token request send); empty for any
+    other media type, which the endpoints then refuse as missing fields."""
+    if request.headers.get("content-type", "").split(";", 1)[0].strip().lower() != "application/x-www-form-urlencoded":
+        return {}
+    text = (await request.body()).decode("utf-8", errors="replace")
+    try:
+        return dict(urllib.parse.parse_qsl(text, keep_blank_values=True, max_num_fields=50))
+    except ValueError:  # more fields than any real form has
+        return {}
+
+
+def _match(route: ApiRoute, resource: str) -> dict[str, str] | None:
+    """The path parameters of `resource` if it is `route`'s path (`{name}` matches one segment); else None."""
+    pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(route.path))
+    found = re.fullmatch(pattern, resource)
+    if found is None:
+        return None
+    return {name: urllib.parse.unquote(value) for name, value in found.groupdict().items()}
 
 
 def _staff_json(text: str) -> Response:

@@ -7,8 +7,9 @@ What runs where:
 - moto server: http://127.0.0.1:<free port> (thread), DynamoDB, SQS, SES, Cognito Identity;
 - the functions: each in execution environments of its own (processes, `local.functions_pool`), up to
   `lambda_concurrency` at once per function, reaching moto through AWS_ENDPOINT_URL;
-- one HTTP server on HOST:PORT (uvicorn, `local.server`): the page, config.js, Lex runtime, /api/*,
-  /cognito-identity, /_local/*;
+- one HTTP server on HOST:PORT (uvicorn, `local.server`): the page, the admin page (/admin/), config.js, Lex
+  runtime, /api/* (the admin routes behind the staff sign-in stand-in, `local.staff_sign_in`), /oauth2/*,
+  /cognito-identity, /_local/outbox;
 - one thread reading the tickets table's stream into the forwarder function (the DynamoDB Streams event source
   mapping), one polling the escalation queue into the sender function (the SQS event source mapping).
 """
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.schema import load_definition
-from contracts.stack import API_BASE_PATH, FUNCTION_ENVIRONMENT, ORIGIN_SECRET_HEADER, PUBLIC_ROUTES
+from contracts.stack import ADMIN_ROUTES, API_BASE_PATH, FUNCTION_ENVIRONMENT, ORIGIN_SECRET_HEADER, PUBLIC_ROUTES
 from local.config_js import COGNITO_PATH, config_values, render_config_js
 from local.functions_pool import FunctionPool, LogSink, Template, print_log_line
 from local.lambda_events import REGION, LambdaContext
@@ -39,6 +40,7 @@ from local.lex_runtime import BotIdentity, LexRuntime
 from local.queue_worker import QueueWorker
 from local.server import LocalApp, LocalHttpServer, allowed_hosts, build_app, listen
 from local.staff_pages import ReplyToRecorder
+from local.staff_sign_in import DEFAULT_STAFF_EMAIL, StaffSignIn
 from local.ticket_stream import StreamWorker
 
 if TYPE_CHECKING:
@@ -83,6 +85,8 @@ class StackInfo:
     escalation_queue_url: str
     escalation_dlq_url: str
     lambda_concurrency: int = DEFAULT_LAMBDA_CONCURRENCY
+    staff_email: str = DEFAULT_STAFF_EMAIL
+    staff_password: str = ""
 
     def describe(self) -> str:
         """What runs where, for the console."""
@@ -99,7 +103,10 @@ class StackInfo:
                 f"  Lex V2 runtime    {self.origin}{lex_path}  (bot/definition.yaml, functions/fulfillment)",
                 f"  support API       {api}",
                 f"  Cognito identity  {self.origin}{COGNITO_PATH}  (forwarded to moto)",
-                f"  staff pages       {self.origin}/_local/outbox, {self.origin}/_local/query-log",
+                f"  admin page        {self.origin}/admin/  (the query log; sign in as {self.staff_email}"
+                f" with password {self.staff_password})",
+                f"  staff sign-in     {self.origin}/oauth2/authorize, /oauth2/token  (the hosted UI's stand-in)",
+                f"  outbox            {self.origin}/_local/outbox",
                 f"  AWS stand-ins     {self.moto_url}  (moto: DynamoDB, SQS, SES, Cognito Identity)",
                 f"  functions         {', '.join(HANDLERS)}: up to {self.lambda_concurrency} processes each",
                 "  ticket stream     read into functions/forward_tickets (new tickets onto the queue)",
@@ -124,6 +131,8 @@ class LocalStack:
         lambda_concurrency: int = DEFAULT_LAMBDA_CONCURRENCY,
         allow_hosts: Iterable[str] = (),
         log_sink: LogSink = print_log_line,
+        staff_email: str = DEFAULT_STAFF_EMAIL,
+        staff_password: str | None = None,
     ) -> None:
         if lambda_concurrency < 1:
             raise LocalStackError(f"--lambda-concurrency must be at least 1 (got {lambda_concurrency})")
@@ -135,6 +144,8 @@ class LocalStack:
         self.lambda_concurrency = lambda_concurrency
         self.allow_hosts = tuple(allow_hosts)
         self.log_sink = log_sink
+        self.staff_email = staff_email
+        self.staff_password = staff_password  # None: a new one each start, printed with the stack's description
         self._info: StackInfo | None = None
         self.runtime: LexRuntime | None = None
         self.worker: QueueWorker | None = None
@@ -213,6 +224,9 @@ class LocalStack:
         self.runtime = LexRuntime(definition, _code_hook(self.functions["fulfillment"]), identity=bot)
         http_host, http_port = sock.getsockname()[:2]
         origin = f"http://{_url_host(str(http_host))}:{http_port}"
+        sign_in = StaffSignIn(origin, email=self.staff_email)
+        if self.staff_password:
+            sign_in.password = self.staff_password
 
         @functools.cache
         def config_js(page_origin: str) -> str:
@@ -235,8 +249,11 @@ class LocalStack:
             moto_url=moto_url,
             site_dir=self.site_dir,
             config_js=config_js,
-            query_log_table=names.query_log_table,
             recorder=self._recorder,
+            admin_handlers={
+                route: _through_the_edge(self.functions[route.function], names.origin_secret) for route in ADMIN_ROUTES
+            },
+            sign_in=sign_in,
         )
         hosts = allowed_hosts(str(http_host), int(http_port), self.allow_hosts)
         self._http = LocalHttpServer(sock, build_app(app, hosts), verbose=self.verbose)
@@ -257,6 +274,8 @@ class LocalStack:
             escalation_queue_url=names.escalation_queue_url,
             escalation_dlq_url=names.escalation_dlq_url,
             lambda_concurrency=self.lambda_concurrency,
+            staff_email=sign_in.email,
+            staff_password=sign_in.password,
         )
 
     def _launch_moto(self) -> None:

@@ -1,9 +1,10 @@
-"""What support staff see on the local stack: the outbox (emails SES would have sent) and the query log.
+"""What support staff see on the local stack besides the admin page (`/admin/`): the outbox, the emails SES would
+have sent.
 
-Data comes from the stand-ins themselves: what moto's SES backend accepted (`local.moto_server` lists it) and
-a scan of the query-log table. Pages are plain HTML with every value escaped; an email's HTML body is shown in a
-sandboxed iframe (`srcdoc`, no scripts) under a CSP that allows no script at all. Each page is also available as
-JSON.
+Data comes from the stand-in itself: what moto's SES backend accepted (`local.moto_server` lists it); the query log
+is read on the admin page, signed in, through the real admin API. Pages are plain HTML with every value escaped; an
+email's HTML body is shown in a sandboxed iframe (`srcdoc`, no scripts) under a CSP that allows no script at all.
+Each page is also available as JSON.
 """
 
 from __future__ import annotations
@@ -15,14 +16,11 @@ import json
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer
 
-QUERY_LOG_ROWS = 200  # the page shows the most recent rows; the table keeps them all
 STAFF_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -155,23 +153,6 @@ def _addresses(message: EmailMessage, header: str) -> list[str]:
     return [str(address) for address in getattr(value, "addresses", ())] if value else []
 
 
-def query_log(table_name: str, limit: int = QUERY_LOG_ROWS) -> list[dict[str, Any]]:
-    """The most recent query-log rows, newest first (a full scan: fine for a local table)."""
-    client = boto3.client("dynamodb")
-    deserialize = TypeDeserializer().deserialize
-    rows: list[dict[str, Any]] = []
-    for page in client.get_paginator("scan").paginate(TableName=table_name):
-        rows.extend({key: _plain(deserialize(value)) for key, value in item.items()} for item in page["Items"])
-    rows.sort(key=lambda row: row.get("timestamp", 0), reverse=True)
-    return rows[:limit]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
 # --- pages ----------------------------------------------------------------------------------------------------
 
 
@@ -207,29 +188,6 @@ def _email_article(item: OutboxEmail) -> str:
     )
 
 
-def query_log_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps({"rows": rows}, indent=1, default=str)
-
-
-def query_log_html(rows: list[dict[str, Any]]) -> str:
-    esc = html.escape
-    columns = ("timestamp", "sessionId", "userQuery", "botResponse", "intentName", "confidenceScore", "sentiment")
-    head = "".join(f"<th scope=col>{esc(name)}</th>" for name in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{esc(_cell(row.get(name)))}</td>" for name in columns) + "</tr>" for row in rows
-    )
-    table = (
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        if rows
-        else '<p class="empty">No turn logged yet.</p>'
-    )
-    return _page("Query log", f"The {QUERY_LOG_ROWS} most recent conversation turns, newest first.", table)
-
-
-def _cell(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
 def index_html() -> str:
     return _page("Local stack", "Pages for support staff on this machine.", "")
 
@@ -241,6 +199,6 @@ def _page(title: str, lead: str, content: str) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)} - support chatbot (local)</title><style>{_STYLE}</style></head><body>"
         '<nav aria-label="Staff pages"><a href="/">Chat</a><a href="/_local/outbox">Outbox</a>'
-        '<a href="/_local/query-log">Query log</a></nav>'
+        '<a href="/admin/">Query log (admin, sign-in)</a></nav>'
         f'<h1>{esc(title)}</h1><p class="lead">{esc(lead)}</p><main>{content}</main></body></html>'
     )

@@ -4,7 +4,8 @@
 server through `AWS_ENDPOINT_URL` in the local stack):
 
 - the query-log, tickets, idempotency and customers tables, each with the keys, TTL attribute and stream its
-  schema in `contracts.stack` gives (the schemas the components deploy and the handlers rely on);
+  schema in `contracts.stack` gives (the schemas the components deploy and the handlers rely on), and the query
+  log's by-day index (`contracts.query_log.BY_DAY_INDEX`);
 - the customers loaded from bot/sample_customers.json, with the schema's number attributes (`AccountBalance`)
   stored as DynamoDB numbers;
 - the escalation queue with its DLQ and a redrive policy (`max_receive_count`, default 3);
@@ -23,6 +24,7 @@ import dataclasses
 import functools
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 
+from contracts.query_log import BY_DAY_INDEX, DAY
 from contracts.stack import (
     ALLOWED_ORIGINS,
     CUSTOMERS_TABLE,
@@ -57,6 +60,19 @@ from local.lambda_events import REGION
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+
+@dataclass(frozen=True)
+class GlobalIndex:
+    """A global secondary index with all attributes projected."""
+
+    name: str
+    hash_key: KeyAttribute
+    range_key: KeyAttribute
+
+
+QUERY_LOG_BY_DAY_INDEX = GlobalIndex(BY_DAY_INDEX, KeyAttribute(DAY, "S"), QUERY_LOG_TABLE.keys[1])
+"""The query log's by-day index (`contracts.query_log`): staff list turns by time range one UTC day at a time."""
 
 SAMPLE_CUSTOMERS = Path(__file__).resolve().parent.parent / "bot" / "sample_customers.json"
 
@@ -110,7 +126,7 @@ def provision(names: StandInNames | None = None) -> StandInNames:
     """Create every stand-in (see the module docstring); the names with URLs and the pool id filled in."""
     names = names or StandInNames()
     dynamodb = _client("dynamodb", names.region)
-    _table(dynamodb, names.query_log_table, QUERY_LOG_TABLE)
+    _table(dynamodb, names.query_log_table, QUERY_LOG_TABLE, indexes=[QUERY_LOG_BY_DAY_INDEX])
     _table(dynamodb, names.tickets_table, TICKETS_TABLE)
     _table(dynamodb, names.idempotency_table, IDEMPOTENCY_TABLE)
     _table(dynamodb, names.customers_table, CUSTOMERS_TABLE)
@@ -147,21 +163,36 @@ def _cached_client(service: str, region: str, endpoint_url: str | None) -> Any:
     return boto3.client(service, region_name=region, endpoint_url=endpoint_url)  # type: ignore[call-overload]
 
 
-def _table(dynamodb: DynamoDBClient, name: str, schema: TableSchema) -> None:
-    """Create table `name` with the keys, TTL and stream of `schema`, billed per request as the deployed tables
-    are."""
+def _table(dynamodb: DynamoDBClient, name: str, schema: TableSchema, indexes: Sequence[GlobalIndex] = ()) -> None:
+    """Create table `name` with the keys, TTL and stream of `schema` and the global secondary `indexes`, billed per
+    request as the deployed tables are."""
     roles: list[tuple[KeyAttribute, Literal["HASH", "RANGE"]]] = [(schema.hash_key, "HASH")]
     if schema.range_key is not None:
         roles.append((schema.range_key, "RANGE"))
-    stream: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
     if schema.stream_view_type is not None:
-        stream = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": schema.stream_view_type}}
+        extra["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": schema.stream_view_type}
+    attributes = {key.name: key.type for key, _ in roles}
+    if indexes:
+        extra["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.hash_key.name, "KeyType": "HASH"},
+                    {"AttributeName": index.range_key.name, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in indexes
+        ]
+        for index in indexes:
+            attributes.update({index.hash_key.name: index.hash_key.type, index.range_key.name: index.range_key.type})
     dynamodb.create_table(
         TableName=name,
-        AttributeDefinitions=[{"AttributeName": key.name, "AttributeType": key.type} for key, _ in roles],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": kind} for key, kind in attributes.items()],
         KeySchema=[{"AttributeName": key.name, "KeyType": role} for key, role in roles],
         BillingMode="PAY_PER_REQUEST",
-        **stream,
+        **extra,
     )
     if schema.ttl_attribute is not None:
         dynamodb.update_time_to_live(

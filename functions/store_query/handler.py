@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from chatbot_shared.environment import FunctionEnvironment
 from chatbot_shared.rest import ERROR_RESPONSES, JsonApi, parse_allowed_origins
 from chatbot_shared.wire import EpochMs, SessionId, wire_title
+from contracts.query_log import DAY
 from contracts.stack import (
     ALLOWED_ORIGINS,
     MAX_BOT_TEXT_CHARS,
@@ -140,6 +141,7 @@ class QueryLogTable:
             TIMESTAMP_KEY: {"N": str(entry.timestamp)},
             "userQuery": {"S": entry.user_query},
             "botResponse": {"S": entry.bot_response},
+            DAY: {"S": utc_day(entry.timestamp)},  # the by-day index's partition: staff list turns by day
         }
         if TTL_ATTRIBUTE is not None:  # rows expire by the table's TTL
             item[TTL_ATTRIBUTE] = {"N": str(int(now) + self.retention_days * SECONDS_PER_DAY)}
@@ -163,6 +165,11 @@ class QueryLogTable:
 def stored_confidence(score: float) -> Decimal:
     """The score as DynamoDB stores it: a Decimal rounded to CONFIDENCE_DECIMALS places."""
     return Decimal(str(round(float(score), CONFIDENCE_DECIMALS))).normalize()
+
+
+def utc_day(timestamp_ms: int) -> str:
+    """The UTC day ("YYYY-MM-DD") of an epoch-ms moment: the partition key of the query log's by-day index."""
+    return time.strftime("%Y-%m-%d", time.gmtime(timestamp_ms // 1000))
 
 
 query_log = QueryLogTable()

@@ -53,8 +53,31 @@ def test_a_stored_turn_reads_back_equal(store_query, rows, api_event, lambda_con
     assert body(response) == {"stored": True}
     [row] = rows()
     stored = {key: value for key, value in row.items() if key != "expiresAt"}
-    expected = {**TURN, "timestamp": Decimal(TURN["timestamp"]), "confidenceScore": Decimal("0.87")}
+    expected = {
+        **TURN,
+        "timestamp": Decimal(TURN["timestamp"]),
+        "confidenceScore": Decimal("0.87"),
+        "day": "2025-11-21",  # the UTC day of the timestamp: the by-day index's partition
+    }
     assert stored == expected, "the row must hold the turn's values unchanged"
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "day"),
+    [(1_764_633_599_999, "2025-12-01"), (1_764_633_600_000, "2025-12-02")],
+    ids=["last-ms-of-a-day", "first-ms-of-the-next"],
+)
+def test_a_turn_is_filed_under_the_utc_day_of_its_timestamp(
+    store_query, rows, api_event, lambda_context, timestamp, day
+):
+    # GIVEN a turn asked around midnight UTC
+    event = api_event("POST", "/store-query", {**TURN, "timestamp": timestamp})
+    # WHEN it is stored
+    response = store_query.lambda_handler(event, lambda_context)
+    # THEN its row carries the UTC day the by-day index partitions by
+    assert response["statusCode"] == 201, response["body"]
+    [row] = rows()
+    assert row["day"] == day, f"{timestamp} ms is on {day} UTC"
 
 
 def test_a_timestamp_written_with_a_zero_fraction_is_the_integer_the_api_document_describes(
@@ -105,7 +128,7 @@ def test_optional_fields_may_be_left_out_or_null(store_query, rows, api_event, l
     # THEN it is accepted and no empty attribute is written
     assert response["statusCode"] == 201, response["body"]
     [row] = rows()
-    assert set(row) == {"sessionId", "timestamp", "userQuery", "botResponse", "expiresAt"}
+    assert set(row) == {"sessionId", "timestamp", "userQuery", "botResponse", "expiresAt", "day"}
 
 
 @pytest.mark.parametrize(

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import json
 import os
 import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+
+from local.staff_sign_in import CLIENT_ID
 
 if TYPE_CHECKING:
     from local.stack import LocalStack
@@ -96,3 +101,60 @@ def wait_for_email(local_stack: LocalStack, ticket: str, timeout: float = 15.0) 
                 return dict(email)
         time.sleep(0.2)
     raise AssertionError(f"no email (with a Reply-To) for ticket {ticket} within {timeout} s")
+
+
+def staff_tokens(local_stack: LocalStack) -> dict[str, Any]:
+    """Sign in as the local stack's staff member through the hosted UI's stand-in, as the admin page does
+    (authorization code with PKCE): the token endpoint's answer."""
+    verifier = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    redirect = local_stack.origin + "/admin/"
+    form = {
+        "response_type": "code",
+        "client_id": CLIENT_ID,
+        "redirect_uri": redirect,
+        "state": "s",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "username": local_stack.info.staff_email,
+        "password": local_stack.info.staff_password,
+    }
+    status, headers, body = _post_form(local_stack.origin + "/oauth2/authorize", form)
+    assert status == 302, (status, body[:300])
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(headers["Location"]).query)["code"][0]
+    token_form = {
+        "grant_type": "authorization_code",
+        "client_id": CLIENT_ID,
+        "code": code,
+        "redirect_uri": redirect,
+        "code_verifier": verifier,
+    }
+    status, _, body = _post_form(local_stack.origin + "/oauth2/token", token_form)
+    assert status == 200, body
+    return dict(json.loads(body))
+
+
+def admin_get(local_stack: LocalStack, path: str, token: str | None = None, **params: Any) -> tuple[int, Any]:
+    """GET an admin API route (`/admin/...`) signed in (a fresh sign-in unless `token` is given): status and JSON."""
+    token = token or staff_tokens(local_stack)["id_token"]
+    query = f"?{urllib.parse.urlencode(params)}" if params else ""
+    status, _, body = fetch(f"{local_stack.origin}/api{path}{query}", headers={"Authorization": f"Bearer {token}"})
+    return status, json.loads(body)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *_: Any, **__: Any) -> None:
+        return None
+
+
+def _post_form(url: str, form: dict[str, str]) -> tuple[int, Headers, bytes]:
+    data = urllib.parse.urlencode(form).encode()
+    request = urllib.request.Request(
+        url, data=data, method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, Headers(response.headers.items()), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, Headers(error.headers.items()), error.read()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local.staff_pages import OutboxEmail, _raw_email, outbox_html, query_log_html
+from local.staff_pages import OutboxEmail, _raw_email, outbox_html
 
 RAW = (
     "From: chatbot@example.com\r\n"
@@ -42,9 +42,3 @@ def test_outbox_page_escapes_headers_and_sandboxes_the_body() -> None:
     # the body travels escaped inside srcdoc: no tag of it is markup of the staff page
     assert "<script>alert(2)" not in page
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page
-
-
-def test_query_log_page_escapes_every_cell() -> None:
-    page = query_log_html([{"sessionId": "s-1", "timestamp": 1, "userQuery": "<b>hi</b>", "botResponse": "&"}])
-    assert "<b>hi</b>" not in page
-    assert "&lt;b&gt;hi&lt;/b&gt;" in page
