@@ -84,7 +84,7 @@ api = RestApi(
     RestApiArgs(
         region=settings.region,
         log_retention_days=settings.log_retention_days,
-        routes=[escalations.route, query_log.route],
+        routes=[escalations.route, *query_log.routes],
         throttle_rate=settings.api_throttle_rate,
         throttle_burst=settings.api_throttle_burst,
         allowed_origins=settings.allowed_origins,

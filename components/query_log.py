@@ -1,6 +1,7 @@
 """QueryLog: the `ChatbotUserQueries` table of every conversation turn, its writer Lambda and its retention.
 
-The writer's route (POST /store-query) is served by RestApi: `QueryLog.route` pairs the two."""
+The writer's routes (POST /store-query, and POST /feedback, which rates a stored turn) are served by RestApi:
+`QueryLog.routes` pairs each with the writer."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from components.iam import Grants, Statement
 from components.python_function import PythonFunction, PythonFunctionArgs
 from contracts.stack import (
     ALLOWED_ORIGINS,
+    FEEDBACK_ROUTE,
     ORIGIN_SECRETS,
     QUERY_LOG_RETENTION_DAYS,
     QUERY_LOG_TABLE,
@@ -26,6 +28,7 @@ from contracts.stack import (
 
 # Exact actions per grant, in the spirit of aws-cdk's dynamodb perms.ts, cut to what our code calls.
 WRITE_DATA_ACTIONS = ("dynamodb:PutItem",)  # store_query writes one item per turn, never updates
+RATE_DATA_ACTIONS = ("dynamodb:UpdateItem",)  # the feedback route sets a stored turn's rating (conditional update)
 READ_DATA_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")  # one turn, or one session's turns in order
 
 
@@ -94,8 +97,12 @@ class QueryLog(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.grant_write_data("writer", self.writer.role)
+        # Its own policy, so the feedback route's one action stays apart from the writer's PutItem.
+        self._grants.grant("writer", "rate-data", self.writer.role, [Statement(RATE_DATA_ACTIONS, [self.table.arn])])
         self.route: tuple[Route, PythonFunction] = (STORE_QUERY_ROUTE, self.writer)
         """POST /store-query and the writer that answers it, for the REST API."""
+        self.routes: list[tuple[Route, PythonFunction]] = [self.route, (FEEDBACK_ROUTE, self.writer)]
+        """Every route the writer answers (POST /store-query, POST /feedback), for the REST API."""
 
         self.register_outputs({"table_name": self.table.name, "table_arn": self.table.arn, "writer": self.writer.arn})
 

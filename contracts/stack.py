@@ -109,12 +109,11 @@ rate limits). CloudFront overwrites a header of that name sent by a viewer; so d
 
 ESCALATE_ROUTE = Route("/escalate", "POST", "escalate")
 STORE_QUERY_ROUTE = Route("/store-query", "POST", "store_query")
-PUBLIC_ROUTES = (ESCALATE_ROUTE, STORE_QUERY_ROUTE)
-"""The routes the page calls, with no sign-in."""
-
 FEEDBACK_ROUTE = Route("/feedback", "POST", "store_query")
 """The user's thumbs up/down on one answer: updates the rating of an existing query-log row (the query log's writer
 serves it)."""
+PUBLIC_ROUTES = (ESCALATE_ROUTE, STORE_QUERY_ROUTE, FEEDBACK_ROUTE)
+"""The routes the page calls, with no sign-in."""
 
 ADMIN_BASE_PATH = "/admin"
 ADMIN_TURNS_ROUTE = Route("/admin/turns", "GET", "admin_api")
