@@ -80,7 +80,8 @@ def test_a_rating_for_a_turn_that_does_not_exist_is_404_naming_it_and_makes_no_r
     assert answer["message"] == "No such turn"
     [error] = answer["errors"]
     assert error["field"] == "timestamp"
-    assert TURN["sessionId"] in error["reason"] and str(TURN["timestamp"]) in error["reason"]
+    assert TURN["sessionId"] in error["reason"]
+    assert str(TURN["timestamp"]) in error["reason"]
     assert rows() == [], "a rating must never create a row"
 
 
