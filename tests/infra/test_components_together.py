@@ -92,6 +92,7 @@ def test_no_identity_policy_has_a_wildcard_action_or_resource(mocks):
     assert {p.name for p in policies} == {
         "query-log-writer-write-logs",
         "query-log-writer-write-data",
+        "query-log-writer-rate-data",
         "escalations-escalate-write-logs",
         "escalations-escalate-open-tickets",
         "escalations-forwarder-write-logs",

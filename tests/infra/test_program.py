@@ -181,13 +181,15 @@ def test_bot_name_carries_the_stack_so_stacks_can_share_an_account(stack):
     assert mocks.one("aws-native:lex:Bot").inputs["name"] == f"SupportChatbot-{name}"
 
 
-def test_api_has_exactly_the_two_routes_with_the_stacks_throttling(stack):
+def test_api_has_exactly_the_public_routes_with_the_stacks_throttling(stack):
     name, mocks = stack
     config = stack_config(name)
     paths = {r.id: r.outputs["path"] for r in mocks.of_type("aws:apigateway/resource:Resource")}
     methods = mocks.of_type("aws:apigateway/method:Method")
     routes = sorted((m.inputs["httpMethod"], paths[m.inputs["resourceId"]]) for m in methods)
-    assert routes == [("POST", "/escalate"), ("POST", "/store-query")], f"unexpected API routes {routes}"
+    assert routes == [("POST", "/escalate"), ("POST", "/feedback"), ("POST", "/store-query")], (
+        f"unexpected API routes {routes}"
+    )
     settings = mocks.one("aws:apigateway/methodSettings:MethodSettings").inputs["settings"]
     assert settings["throttlingRateLimit"] == config["support-chatbot:apiThrottleRate"]
     assert settings["throttlingBurstLimit"] == config["support-chatbot:apiThrottleBurst"]

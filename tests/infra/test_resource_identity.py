@@ -68,10 +68,38 @@ ACCESS_LOGGING = Counter(
         "aws:s3/bucketLogging:BucketLogging": 1,
     }
 )
+# Feedback and the dashboard (issue 12): the API's POST /feedback route (resource, method, integration, the
+# permission to invoke the writer), the writer's UpdateItem policy and the escalate role's read of the query log
+# (priority tickets); the dashboard, and its alarms: fallback rate, escalation send failures, errors of each of the
+# five functions.
+FEEDBACK_AND_DASHBOARD = Counter(
+    {
+        "aws:apigateway/resource:Resource": 1,
+        "aws:apigateway/method:Method": 1,
+        "aws:apigateway/integration:Integration": 1,
+        "aws:lambda/permission:Permission": 1,
+        "aws:iam/rolePolicy:RolePolicy": 2,
+        "aws:cloudwatch/dashboard:Dashboard": 1,
+        "aws:cloudwatch/metricAlarm:MetricAlarm": 2 + 5,
+    }
+)
+# The feedback route's CORS preflight, in a stack that allows extra origins (the every-option stack).
+FEEDBACK_PREFLIGHT = Counter(
+    {
+        "aws:apigateway/method:Method": 1,
+        "aws:apigateway/integration:Integration": 1,
+        "aws:apigateway/integrationResponse:IntegrationResponse": 1,
+        "aws:apigateway/methodResponse:MethodResponse": 1,
+    }
+)
 ADDED_ON_PURPOSE: dict[str, Counter[str]] = {
-    "dev": ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION,
-    "prod": ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION,
-    EVERY_OPTION: ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION + ACCESS_LOGGING,
+    "dev": ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION + FEEDBACK_AND_DASHBOARD,
+    "prod": ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION + FEEDBACK_AND_DASHBOARD,
+    EVERY_OPTION: ADDED_EVERYWHERE
+    + ESCALATIONS_AND_CONVERSATION
+    + ACCESS_LOGGING
+    + FEEDBACK_AND_DASHBOARD
+    + FEEDBACK_PREFLIGHT,
 }
 # Resources a stack lets go on purpose: the program no longer registers them, and the engine drops them from the
 # stack's state. Each was `retain_on_delete`, so AWS keeps it; each line says why.
