@@ -25,7 +25,7 @@ from tests.infra.stack_graphs import REPO, SHIPPED_STACKS, StackGraph, stack_gra
 
 IAM_DOCS = REPO / "docs" / "iam"
 PREVIEW = ("preview-policy.json",)
-DEPLOY = ("deploy-policy.json", "deploy-policy-2.json")
+DEPLOY = ("deploy-policy.json", "deploy-policy-2.json", "deploy-policy-3.json")
 MANAGED_POLICY_MAX_CHARACTERS = 6_144  # IAM quota, whitespace not counted
 
 # The IAM services each resource type needs, beyond sts (every run asks who it is).
