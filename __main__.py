@@ -1,9 +1,10 @@
 """support-chatbot: composes the components from the stack's settings and exports what users need.
 
-Data flows one way: Operations -> QueryLog -> Escalations -> StaffAccess -> RestApi -> SupportBot -> ChatSite; each
-arrow is an argument (alarm actions, routes, the ticket environment, the staff user pool, the API's origin, the bot's
-alias). OriginSecret's values go to the API's functions and to CloudFront, which alone may call them. One value flows
-back: the site's URL, where staff sign-in returns to (a deferred output: the app client is made before the site).
+Data flows one way: Operations -> QueryLog -> Escalations -> StaffAccess -> RestApi -> SupportBot -> ChatSite ->
+Dashboard; each arrow is an argument (alarm actions, routes, the ticket environment, the staff user pool, the API's
+origin, the bot's alias, the names the dashboard shows). OriginSecret's values go to the API's functions and to
+CloudFront, which alone may call them. One value flows back: the site's URL, where staff sign-in returns to (a
+deferred output: the app client is made before the site).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pulumi_aws_native
 from bot.samples import load_sample_customers
 from bot.schema import load_definition
 from components.chat_site import ChatSite, ChatSiteArgs
+from components.dashboard import Dashboard, DashboardArgs
 from components.escalations import Escalations, EscalationsArgs
 from components.formerly import Formerly
 from components.operations import Operations, OperationsArgs
@@ -79,6 +81,7 @@ escalations = Escalations(
         protect_data=settings.protect_data,
         alarm_actions=operations.alarm_actions,
         tickets_per_session_per_hour=settings.tickets_per_session_per_hour,
+        query_log_table_name=query_log.table_name,
     ),
     opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name=ESCALATION_API_NAME, type_=ESCALATION_API_TYPE)]),
 )
@@ -103,7 +106,7 @@ api = RestApi(
     RestApiArgs(
         region=settings.region,
         log_retention_days=settings.log_retention_days,
-        routes=[escalations.route, query_log.route],
+        routes=[escalations.route, *query_log.routes],
         staff_routes=query_log.admin_routes,
         staff_user_pool_arn=staff.user_pool_arn,
         throttle_rate=settings.api_throttle_rate,
@@ -131,6 +134,7 @@ chatbot = SupportBot(
         alarm_actions=operations.alarm_actions,
     ),
 )
+query_log.grant_read_data("escalate", escalations.escalate_function.role)  # a negative conversation is priority
 escalations.grant_open_tickets("fulfillment", chatbot.fulfillment.role)
 query_log.grant_read_data("fulfillment", chatbot.fulfillment.role)  # TalkToHuman's ticket carries the conversation
 
@@ -157,6 +161,32 @@ site = ChatSite(
 resolve_site_url(site.site_url)
 chatbot.grant_conversation("site-guest", site.guest_role)
 
+# Made last: it shows (and alarms on) what the others made, each function by its folder under functions/.
+watched = [
+    query_log.writer,
+    query_log.admin,
+    escalations.escalate_function,
+    escalations.forwarder_function,
+    escalations.sender_function,
+    chatbot.fulfillment,
+]
+dashboard = Dashboard(
+    "dashboard",
+    DashboardArgs(
+        region=settings.region,
+        functions={function.source: function.name for function in watched},
+        log_groups={function.source: function.log_group.name for function in watched},
+        api_name=api.rest_api.name,
+        dead_letter_queue_name=escalations.dead_letter_queue.name,
+        bot_id=chatbot.bot_id,
+        bot_alias_id=chatbot.alias_id,
+        locale_id=locale_id,
+        fallback_rate_threshold=settings.fallback_rate_alarm_threshold,
+        fallback_rate_min_turns=settings.fallback_rate_alarm_min_turns,
+        alarm_actions=operations.alarm_actions,
+    ),
+)
+
 pulumi.export("siteUrl", site.site_url)
 pulumi.export("apiUrl", api.api_url)
 pulumi.export("botId", chatbot.bot_id)
@@ -168,3 +198,4 @@ pulumi.export("queryLogTable", query_log.table_name)
 pulumi.export("customerTable", chatbot.customer_table.name)
 pulumi.export("adminUrl", staff.admin_url)
 pulumi.export("staffUserPoolId", staff.user_pool_id)
+pulumi.export("dashboardUrl", dashboard.dashboard_url)

@@ -24,6 +24,7 @@ from components.iam import Grants, Statement, grant
 from components.python_function import PythonFunction, PythonFunctionArgs
 from contracts.stack import (
     ALLOWED_ORIGINS,
+    CONVERSATION_LOG_TABLE_NAME,
     DEFAULT_TICKETS_PER_SESSION_PER_HOUR,
     ESCALATE_ROUTE,
     ESCALATION_QUEUE_URL,
@@ -110,6 +111,9 @@ class EscalationsArgs:
     tickets_per_session_per_hour: int = DEFAULT_TICKETS_PER_SESSION_PER_HOUR
     """Tickets one chat session, and one reply address, may open per clock hour; the next is refused (429 on the
     API, a polite answer in the chat)."""
+    query_log_table_name: pulumi.Input[str] | None = None
+    """The query log, where the escalate function looks up whether the conversation had a NEGATIVE turn (then the
+    ticket is priority); grant its role read access there (`QueryLog.grant_read_data`). None: no priority flag."""
 
 
 class Escalations(pulumi.ComponentResource):
@@ -240,6 +244,11 @@ class Escalations(pulumi.ComponentResource):
                     **self.ticket_environment,
                     ALLOWED_ORIGINS.name: json.dumps(list(args.allowed_origins)),
                     ORIGIN_SECRETS.name: args.origin_secrets,
+                    **(
+                        {CONVERSATION_LOG_TABLE_NAME.name: args.query_log_table_name}
+                        if args.query_log_table_name is not None
+                        else {}
+                    ),
                 },
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -1,8 +1,9 @@
 """QueryLog: the `ChatbotUserQueries` table of every conversation turn, its by-day index, its writer Lambda, the
 staff's read-only admin Lambda, and its retention.
 
-The writer's route (POST /store-query) and the admin routes (`contracts.stack.ADMIN_ROUTES`) are served by RestApi:
-`QueryLog.route` and `QueryLog.admin_routes` pair them with their functions."""
+The writer's routes (POST /store-query, and POST /feedback, which rates a stored turn) and the admin routes
+(`contracts.stack.ADMIN_ROUTES`) are served by RestApi: `QueryLog.routes` and `QueryLog.admin_routes` pair them with
+their functions."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from contracts.query_log import BY_DAY_INDEX, DAY
 from contracts.stack import (
     ADMIN_ROUTES,
     ALLOWED_ORIGINS,
+    FEEDBACK_ROUTE,
     ORIGIN_SECRETS,
     QUERY_LOG_RETENTION_DAYS,
     QUERY_LOG_TABLE,
@@ -31,6 +33,7 @@ from contracts.stack import (
 
 # Exact actions per grant, in the spirit of aws-cdk's dynamodb perms.ts, cut to what our code calls.
 WRITE_DATA_ACTIONS = ("dynamodb:PutItem",)  # store_query writes one item per turn, never updates
+RATE_DATA_ACTIONS = ("dynamodb:UpdateItem",)  # the feedback route sets a stored turn's rating (conditional update)
 READ_DATA_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")  # one turn, or one session's turns in order
 QUERY_ACTIONS = ("dynamodb:Query",)  # the admin API: a session's turns, or a day's; never a scan, never a write
 DAY_KEY = KeyAttribute(DAY, "S")
@@ -113,8 +116,12 @@ class QueryLog(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.grant_write_data("writer", self.writer.role)
+        # Its own policy, so the feedback route's one action stays apart from the writer's PutItem.
+        self._grants.grant("writer", "rate-data", self.writer.role, [Statement(RATE_DATA_ACTIONS, [self.table.arn])])
         self.route: tuple[Route, PythonFunction] = (STORE_QUERY_ROUTE, self.writer)
         """POST /store-query and the writer that answers it, for the REST API."""
+        self.routes: list[tuple[Route, PythonFunction]] = [self.route, (FEEDBACK_ROUTE, self.writer)]
+        """Every route the writer answers (POST /store-query, POST /feedback), for the REST API."""
 
         self.admin = self._admin_function(name, args)
         self.grant_query("admin", self.admin.role)

@@ -158,6 +158,20 @@ class StackSettings(BaseModel):
         description="Escalation tickets one chat session, and one reply address, may open per clock hour (1 to 100); "
         "the next gets 429 on `/api/escalate` and a polite answer in the chat.",
     )
+    fallback_rate_alarm_threshold: float = Field(
+        default=0.3,
+        gt=0,
+        lt=1,
+        description="Share of turns in 15 minutes answered by the fallback (above 0, below 1) above which the "
+        "fallback-rate alarm fires.",
+    )
+    fallback_rate_alarm_min_turns: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Turns a 15-minute period needs before the fallback-rate alarm judges it (1 to 100000): a quiet "
+        "period's one unanswered question is no trend.",
+    )
     alarm_email: Email | None = Field(default=None, description="Address subscribed to the stack's alarms.")
     staff_emails: tuple[Email, ...] = Field(
         default=(),
@@ -227,6 +241,8 @@ SETTING_KEYS: dict[str, _Key] = {
     "manage_api_gateway_account": _Key("manageApiGatewayAccount", "true"),
     "escalation_max_attempts": _Key("escalationMaxAttempts", "5"),
     "tickets_per_session_per_hour": _Key("ticketsPerSessionPerHour", "3"),
+    "fallback_rate_alarm_threshold": _Key("fallbackRateAlarmThreshold", "0.3"),
+    "fallback_rate_alarm_min_turns": _Key("fallbackRateAlarmMinTurns", "20"),
     "alarm_email": _Key("alarmEmail", "ops@example.com"),
     "staff_emails": _Key("staffEmails", "'[\"it-lead@example.com\"]'"),
     "staff_mfa": _Key("staffMfa", "on"),

@@ -109,12 +109,11 @@ rate limits). CloudFront overwrites a header of that name sent by a viewer; so d
 
 ESCALATE_ROUTE = Route("/escalate", "POST", "escalate")
 STORE_QUERY_ROUTE = Route("/store-query", "POST", "store_query")
-PUBLIC_ROUTES = (ESCALATE_ROUTE, STORE_QUERY_ROUTE)
-"""The routes the page calls, with no sign-in."""
-
 FEEDBACK_ROUTE = Route("/feedback", "POST", "store_query")
 """The user's thumbs up/down on one answer: updates the rating of an existing query-log row (the query log's writer
 serves it)."""
+PUBLIC_ROUTES = (ESCALATE_ROUTE, STORE_QUERY_ROUTE, FEEDBACK_ROUTE)
+"""The routes the page calls, with no sign-in."""
 
 ADMIN_BASE_PATH = "/admin"
 ADMIN_TURNS_ROUTE = Route("/admin/turns", "GET", "admin_api")
@@ -146,6 +145,9 @@ class EnvVar:
 
 
 QUERY_LOG_TABLE_NAME = EnvVar("QUERY_LOG_TABLE_NAME")
+CONVERSATION_LOG_TABLE_NAME = EnvVar(QUERY_LOG_TABLE_NAME.name, required=False)
+"""The query log, for a function that only looks a conversation up in it (the escalate function: a session with a
+NEGATIVE turn opens a priority ticket); unset: it flags no ticket priority."""
 QUERY_LOG_RETENTION_DAYS = EnvVar("QUERY_LOG_RETENTION_DAYS", required=False)
 TICKETS_TABLE_NAME = EnvVar("TICKETS_TABLE_NAME")
 IDEMPOTENCY_TABLE_NAME = EnvVar("IDEMPOTENCY_TABLE_NAME")
@@ -172,7 +174,7 @@ ticket is one conditional write to the tickets table; the table's stream queues 
 
 FUNCTION_ENVIRONMENT: dict[str, tuple[EnvVar, ...]] = {
     "store_query": (QUERY_LOG_TABLE_NAME, QUERY_LOG_RETENTION_DAYS, ALLOWED_ORIGINS, ORIGIN_SECRETS),
-    "escalate": (*OPEN_TICKETS, ALLOWED_ORIGINS, ORIGIN_SECRETS),
+    "escalate": (*OPEN_TICKETS, ALLOWED_ORIGINS, ORIGIN_SECRETS, CONVERSATION_LOG_TABLE_NAME),
     "forward_tickets": (ESCALATION_QUEUE_URL,),
     "send_escalation": (TICKETS_TABLE_NAME, ESCALATION_QUEUE_URL, SENDER_ADDRESS, RECIPIENTS, SES_CONFIGURATION_SET),
     "fulfillment": (CUSTOMERS_TABLE_NAME, *OPEN_TICKETS, QUERY_LOG_TABLE_NAME),

@@ -7,8 +7,11 @@ address opened its tickets for this hour (`errors` names `sessionId` or `userEma
 not be recorded (the message says whether nothing was kept, or whether it may have been: a retry of the same
 submission is safe either way); and the shared 400/404/413/415/422/500 answers of `chatbot_shared.rest`.
 
-Environment (read on first use, all in `Settings`): the ticket desk's names, ALLOWED_ORIGINS and ORIGIN_SECRETS (the
-edge's secrets; see `chatbot_shared.rest`).
+A session whose query log has a turn Lex found NEGATIVE opens a priority ticket ("[Priority]" in the team's email);
+without QUERY_LOG_TABLE_NAME, or when the log cannot be read, the ticket opens unflagged.
+
+Environment (read on first use, all in `Settings`): the ticket desk's names, ALLOWED_ORIGINS, ORIGIN_SECRETS (the
+edge's secrets; see `chatbot_shared.rest`) and QUERY_LOG_TABLE_NAME (optional: the priority flag).
 No `from __future__ import annotations` here: Powertools must see the real body model in the route signature.
 """
 
@@ -35,6 +38,7 @@ from chatbot_shared.escalation.desk import (
     TicketUnconfirmedError,
 )
 from chatbot_shared.escalation.models import PATTERN_REASONS, EscalationRequest, TicketReceipt
+from chatbot_shared.query_log import QueryLogReader, conversation_is_negative
 from chatbot_shared.rest import (
     ERROR_RESPONSES,
     JSON_MEDIA_TYPE,
@@ -44,7 +48,14 @@ from chatbot_shared.rest import (
     error_response,
     parse_allowed_origins,
 )
-from contracts.stack import ALLOWED_ORIGINS, ESCALATE_ROUTE, METRICS_NAMESPACE, ORIGIN_SECRETS
+from contracts.metrics import ESCALATIONS_FROM_PAGE, PRIORITY_ESCALATIONS_FROM_PAGE
+from contracts.stack import (
+    ALLOWED_ORIGINS,
+    CONVERSATION_LOG_TABLE_NAME,
+    ESCALATE_ROUTE,
+    METRICS_NAMESPACE,
+    ORIGIN_SECRETS,
+)
 
 TICKET_LIMIT_WINDOW_SECONDS = 3600  # the limit counts tickets per clock hour
 
@@ -58,6 +69,8 @@ class Settings:
     desk: DeskNames
     allowed_origins: frozenset[str]
     origin_secrets: tuple[str, ...]
+    query_log_table: str | None = None
+    """Where the conversation's sentiment is looked up; None: no ticket is flagged priority."""
 
     @classmethod
     def read(cls, source: Mapping[str, str] | None = None) -> "Settings":
@@ -67,6 +80,7 @@ class Settings:
             desk=DeskNames.to_open_tickets(env),
             allowed_origins=parse_allowed_origins(env.optional(ALLOWED_ORIGINS)),
             origin_secrets=tuple(env.string_list(ORIGIN_SECRETS)),
+            query_log_table=env.optional(CONVERSATION_LOG_TABLE_NAME),
         )
 
 
@@ -79,6 +93,7 @@ def settings() -> Settings:
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)  # the namespace alarms and dashboards read
 desk = TicketDesk(lambda: settings().desk)  # tests swap it
+query_log = QueryLogReader(lambda: settings().query_log_table or "")  # asked only when a table is set
 api = JsonApi(
     pattern_reasons=PATTERN_REASONS,
     allowed_origins=lambda: settings().allowed_origins,
@@ -123,8 +138,12 @@ class TicketLimitBody(ErrorBody):
     },
 )
 def escalate(request: EscalationRequest) -> TicketReceipt:
-    """Open (or find again) the ticket for this submission."""
-    return desk.open(request, channel="page")
+    """Open (or find again) the ticket for this submission; a priority ticket when the conversation was negative."""
+    priority = settings().query_log_table is not None and conversation_is_negative(query_log, request.session_id)
+    receipt = desk.open(request, channel="page", priority=priority)
+    if priority:
+        metrics.add_metric(name=PRIORITY_ESCALATIONS_FROM_PAGE.name, unit=MetricUnit.Count, value=1)
+    return receipt
 
 
 @app.exception_handler(TicketNotRecordedError)
@@ -181,5 +200,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """API Gateway proxy entry point; counts accepted and refused escalations."""
     response = api.handle(event, context)
     accepted = response["statusCode"] == HTTPStatus.ACCEPTED
-    metrics.add_metric(name="EscalationAccepted" if accepted else "EscalationRefused", unit=MetricUnit.Count, value=1)
+    refused = "EscalationRefused"
+    metrics.add_metric(name=ESCALATIONS_FROM_PAGE.name if accepted else refused, unit=MetricUnit.Count, value=1)
     return response

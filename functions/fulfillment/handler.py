@@ -11,7 +11,8 @@ Decisions:
   person. The count lives in the session attribute `refusedSlot` ("Intent.Slot:n"), as Lex keeps none for us.
 - A word that asks for a person ("agent", "a person": the locale's `handover_words`) is never taken as the name.
 - TalkToHuman's ticket carries the question the user could not get answered (`lastUnansweredQuery`, kept by the
-  fallback) and the conversation so far, read from the query log by session id (never from the client), capped.
+  fallback) and the conversation so far, read from the query log by session id (never from the client), capped. A
+  session with a turn Lex found NEGATIVE opens a priority ticket ("[Priority]" in the team's email).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from chatbot_shared.environment import FunctionEnvironment
 from chatbot_shared.escalation.desk import DeskNames, TicketDesk, TicketLimitReachedError
 from chatbot_shared.escalation.models import EscalationRequest, Turn
 from chatbot_shared.lex import CodeHookEvent, CodeHookResponse, Intent, close, delegate, elicit_slot
-from chatbot_shared.query_log import QueryLogReader, QueryLogReadError, transcript
+from chatbot_shared.query_log import QueryLogReader, QueryLogReadError, conversation_is_negative, transcript
 from contracts.conversation import (
     BALANCE,
     BALANCE_LOOKUP_FAILED,
@@ -58,6 +59,7 @@ from contracts.conversation import (
     USER_NAME_REFUSED,
     CodeHookMessage,
 )
+from contracts.metrics import ESCALATIONS_FROM_BOT, PRIORITY_ESCALATIONS_FROM_BOT
 from contracts.stack import (
     BOT_CONTENT_PATH,
     CUSTOMERS_TABLE,
@@ -338,15 +340,18 @@ def handle_talk_to_human(
     request = escalation_request(event, name, email, query, conversation_so_far(event.session_id))
     if isinstance(request, str):  # the same name and email passed above: cannot happen, but never a crash
         return refuse_slot(event, attributes, request, words.say(REFUSED_SLOT_MESSAGES[request]))
+    priority = conversation_is_negative(query_log, event.session_id)
     try:
-        receipt = desk.open(request, lambda_context=context, channel="bot")
+        receipt = desk.open(request, lambda_context=context, channel="bot", priority=priority)
     except TicketLimitReachedError as exc:  # a polite answer, not a failure: the earlier tickets are with the team
         metrics.add_metric(name="TicketLimitReached", unit=MetricUnit.Count, value=1)
         return close(intent, "Failed", words.say(TICKET_LIMIT_REACHED, limit=str(exc.limit)), attributes)
     except Exception:  # any failure must still answer Lex; the user can try again
         logger.exception("could not open a ticket from the bot")
         return close(intent, "Failed", words.say(TICKET_FAILED), attributes)
-    metrics.add_metric(name="TicketOpenedByBot", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=ESCALATIONS_FROM_BOT.name, unit=MetricUnit.Count, value=1)
+    if priority:
+        metrics.add_metric(name=PRIORITY_ESCALATIONS_FROM_BOT.name, unit=MetricUnit.Count, value=1)
     opened = {**attributes, ESCALATION_OFFERED: "false", TICKET_ID: receipt.ticket_id}
     opened.pop(UNANSWERED_QUERY, None)
     reply = words.say(TICKET_OPENED, name=name, ticket_id=receipt.ticket_id, email=email)

@@ -1,6 +1,7 @@
 // @ts-check
 // Composition root: reads config.js, builds the clients and the view, and wires the conversation together.
 import { SupportApi, ticketLimit } from './api.js'
+import { FeedbackApi, sentimentOf } from './feedback.js'
 import { ServiceError } from './http.js'
 import { botMessages, LexClient, understanding } from './lex-client.js'
 import { loadSession, newSession, saveSession, storageOf } from './store.js'
@@ -70,6 +71,7 @@ function start () {
 
   const lex = new LexClient({ config, storage: local })
   const api = new SupportApi({ basePath: config.apiBasePath, storage: local })
+  const feedback = new FeedbackApi({ basePath: config.apiBasePath, flush: () => api.flushQueries() })
   // session.queued: typed ahead; sent one at a time, in order, each after the bot answered the one before
   let session = loadSession(tab)
   let inFlight = false
@@ -122,10 +124,12 @@ function start () {
     session.attributes = stringValues(response.sessionState?.sessionAttributes)
     const offered = session.attributes.escalationOffered === 'true'
     const messages = botMessages(response)
-    for (const message of messages) {
+    for (const [index, message] of messages.entries()) {
       /** @type {Turn} */
       const reply = { role: 'bot', text: message.text, timestamp: Date.now() }
       if (message.card) reply.card = message.card
+      // The answer is rated once, under its last message, on the row this turn is logged in.
+      if (index === messages.length - 1) reply.rated = { sessionId: session.id, timestamp: turn.timestamp }
       session.entries.push(reply)
       view.renderEntry(reply)
     }
@@ -145,7 +149,8 @@ function start () {
       userQuery: turn.value ?? turn.text,
       botResponse: messages.map((m) => m.text).join('\n'),
       confidenceScore: confidence,
-      intentName
+      intentName,
+      sentiment: sentimentOf(response)
     })
   }
 
@@ -246,6 +251,13 @@ function start () {
   view.bindTalkToPerson(talkToPerson)
   view.bindEscalate(escalate)
   view.bindNewConversation(startOver)
+  view.bindFeedback(feedback, (keys, rating) => {
+    const answer = session.entries.find((e) => e.role === 'bot' && e.rated?.sessionId === keys.sessionId && e.rated.timestamp === keys.timestamp)
+    if (answer?.role === 'bot') {
+      answer.rating = rating
+      save()
+    }
+  })
   view.renderConversation({
     entries: session.entries,
     suggestions: config.suggestions,

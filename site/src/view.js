@@ -1,6 +1,7 @@
 // @ts-check
 // Owns the DOM. main.js calls `render*` to show state and `bind*` to hear the user; nothing else touches the page.
 // Every word from people and bots goes in through textContent, never as HTML.
+import { bindFeedback, ratingControls } from './feedback.js'
 import { toBlocks } from './format.js'
 
 /**
@@ -135,6 +136,15 @@ export class View {
     const suffix = status ? ` (HTTP ${status})` : ''
     this.failureMessage.textContent = FAILURE_TEXT[kind] + (kind === 'network' ? '' : suffix)
     this.failure.classList.replace('hidden', 'flex')
+  }
+
+  /**
+   * Hear the votes on answers (thumbs up/down, a reason after a thumbs-down); `onRated` learns each accepted vote.
+   * @param {import('./feedback.js').FeedbackSender} sender
+   * @param {(keys: import('./feedback.js').RowKeys, rating: import('./feedback.js').Rating) => void} onRated
+   */
+  bindFeedback (sender, onRated) {
+    bindFeedback(this.log, sender, onRated)
   }
 
   clearFailure () {
@@ -430,6 +440,7 @@ function _entryNode (doc, entry, answered) {
   const bubble = _botBubble(doc, entry.text)
   if (entry.card?.subtitle) bubble.append(_el(doc, 'p', 'text-sm text-slate-700 dark:text-slate-300', entry.card.subtitle))
   if (stamped) bubble.append(_time(doc, entry.timestamp, 'text-slate-600 dark:text-slate-400'))
+  if (entry.rated) bubble.append(ratingControls(doc, entry.rated, entry.rating))
   if (!entry.card || entry.card.buttons.length === 0) return bubble
   const wrapper = _el(doc, 'div', 'flex flex-col gap-2')
   wrapper.append(bubble, _quickReplies(doc, entry.card, answered))

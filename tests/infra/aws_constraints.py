@@ -254,6 +254,11 @@ FIELDS: tuple[Field, ...] = (
         ApiMember("cloudwatch", "PutMetricAlarmInput", "AlarmName"),
         auto_name=PULUMI_AWS_DEFAULT_AUTO_NAME,
     ),
+    Field(
+        "aws:cloudwatch/dashboard:Dashboard",
+        "dashboardName",
+        ApiMember("cloudwatch", "PutDashboardInput", "DashboardName"),
+    ),
     Field(ALARM, "alarmDescription", ApiMember("cloudwatch", "PutMetricAlarmInput", "AlarmDescription")),
     Field(ALARM, "comparisonOperator", ApiMember("cloudwatch", "PutMetricAlarmInput", "ComparisonOperator")),
     Field(ALARM, "statistic", ApiMember("cloudwatch", "PutMetricAlarmInput", "Statistic")),

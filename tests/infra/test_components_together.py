@@ -109,6 +109,7 @@ def test_no_identity_policy_has_a_wildcard_action_or_resource(mocks):
         "query-log-writer-write-data",
         "query-log-admin-write-logs",
         "query-log-admin-query",
+        "query-log-writer-rate-data",
         "escalations-escalate-write-logs",
         "escalations-escalate-open-tickets",
         "escalations-forwarder-write-logs",

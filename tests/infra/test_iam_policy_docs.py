@@ -25,7 +25,7 @@ from tests.infra.stack_graphs import REPO, SHIPPED_STACKS, StackGraph, stack_gra
 
 IAM_DOCS = REPO / "docs" / "iam"
 PREVIEW = ("preview-policy.json", "preview-policy-staff.json")
-DEPLOY = ("deploy-policy.json", "deploy-policy-2.json", "deploy-policy-staff.json")
+DEPLOY = ("deploy-policy.json", "deploy-policy-2.json", "deploy-policy-3.json", "deploy-policy-staff.json")
 MANAGED_POLICY_MAX_CHARACTERS = 6_144  # IAM quota, whitespace not counted
 
 # The IAM services each resource type needs, beyond sts (every run asks who it is).
@@ -48,6 +48,7 @@ TYPE_SERVICES: dict[str, frozenset[str]] = {
     "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": frozenset({"cloudfront"}),
     "aws:cloudwatch/logGroup:LogGroup": frozenset({"logs"}),
     "aws:cloudwatch/metricAlarm:MetricAlarm": frozenset({"cloudwatch"}),
+    "aws:cloudwatch/dashboard:Dashboard": frozenset({"cloudwatch"}),
     "aws:cognito/identityPool:IdentityPool": frozenset({"cognito-identity"}),
     "aws:cognito/identityPoolRoleAttachment:IdentityPoolRoleAttachment": frozenset({"cognito-identity", "iam"}),
     "aws:cognito/user:User": frozenset({"cognito-idp"}),
@@ -275,6 +276,11 @@ ARN_FORMATS: dict[str, tuple[str, str, str]] = {
         "cloudwatch:PutMetricAlarm",
         "cloudwatch:DescribeAlarms",
     ),
+    "aws:cloudwatch/dashboard:Dashboard": (
+        "arn:aws:cloudwatch::{account}:dashboard/{name}",
+        "cloudwatch:PutDashboard",
+        "cloudwatch:GetDashboard",
+    ),
     "aws:s3/bucket:Bucket": ("arn:aws:s3:::{name}", "s3:CreateBucket", "s3:ListBucket"),
     "aws:wafv2/webAcl:WebAcl": (
         "arn:aws:wafv2:us-east-1:{account}:global/webacl/{name}/{id}",
@@ -291,7 +297,8 @@ ARN_FORMATS: dict[str, tuple[str, str, str]] = {
 
 def arn_of(graph: StackGraph, resource: RecordedResource) -> str:
     """The resource's ARN from its physical name (the program's, or the one the provider generates)."""
-    name = resource.outputs.get("bucket") if resource.type == "aws:s3/bucket:Bucket" else resource.outputs["name"]
+    named_by = {"aws:s3/bucket:Bucket": "bucket", "aws:cloudwatch/dashboard:Dashboard": "dashboardName"}
+    name = resource.outputs[named_by.get(resource.type, "name")]
     template = ARN_FORMATS[resource.type][0]
     return template.format(region=graph.region, account=ACCOUNT_ID, name=name, id=resource.id)
 

@@ -135,6 +135,8 @@ ALTERNATIVES: dict[str, tuple[Any, Any]] = {
     "query_log_retention_days": (30, 365),
     "fulfillment_reserved_concurrency": (None, 50),
     "lex_hourly_request_alarm": (5000, 100),
+    "fallback_rate_alarm_threshold": (0.3, 0.5),
+    "fallback_rate_alarm_min_turns": (20, 5),
     "sentiment_analysis": (True, False),
     "api_throttle_rate": (5, 50),
     "api_throttle_burst": (10, 100),

@@ -99,12 +99,48 @@ def staff_users(stack: str) -> Counter[str]:
     return Counter({"aws:cognito/user:User": len(stack_config(stack).get("support-chatbot:staffEmails", []))})
 
 
+# Feedback and the dashboard (issue 12): the API's POST /feedback route (resource, method, integration, the
+# permission to invoke the writer), the writer's UpdateItem policy and the escalate role's read of the query log
+# (priority tickets); the dashboard, and its alarms: fallback rate, escalation send failures, errors of each of the
+# six functions.
+FEEDBACK_AND_DASHBOARD = Counter(
+    {
+        "aws:apigateway/resource:Resource": 1,
+        "aws:apigateway/method:Method": 1,
+        "aws:apigateway/integration:Integration": 1,
+        "aws:lambda/permission:Permission": 1,
+        "aws:iam/rolePolicy:RolePolicy": 2,
+        "aws:cloudwatch/dashboard:Dashboard": 1,
+        "aws:cloudwatch/metricAlarm:MetricAlarm": 2 + 6,
+    }
+)
+# The feedback route's CORS preflight, in a stack that allows extra origins (the every-option stack).
+FEEDBACK_PREFLIGHT = Counter(
+    {
+        "aws:apigateway/method:Method": 1,
+        "aws:apigateway/integration:Integration": 1,
+        "aws:apigateway/integrationResponse:IntegrationResponse": 1,
+        "aws:apigateway/methodResponse:MethodResponse": 1,
+    }
+)
 ADDED_ON_PURPOSE: dict[str, Counter[str]] = {
-    "dev": ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION + STAFF_ADMIN_VIEW + staff_users("dev"),
-    "prod": ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION + STAFF_ADMIN_VIEW + staff_users("prod"),
-    EVERY_OPTION: (
-        ADDED_EVERYWHERE + ESCALATIONS_AND_CONVERSATION + ACCESS_LOGGING + STAFF_ADMIN_VIEW + staff_users(EVERY_OPTION)
-    ),
+    "dev": ADDED_EVERYWHERE
+    + ESCALATIONS_AND_CONVERSATION
+    + STAFF_ADMIN_VIEW
+    + staff_users("dev")
+    + FEEDBACK_AND_DASHBOARD,
+    "prod": ADDED_EVERYWHERE
+    + ESCALATIONS_AND_CONVERSATION
+    + STAFF_ADMIN_VIEW
+    + staff_users("prod")
+    + FEEDBACK_AND_DASHBOARD,
+    EVERY_OPTION: ADDED_EVERYWHERE
+    + ESCALATIONS_AND_CONVERSATION
+    + ACCESS_LOGGING
+    + STAFF_ADMIN_VIEW
+    + staff_users(EVERY_OPTION)
+    + FEEDBACK_AND_DASHBOARD
+    + FEEDBACK_PREFLIGHT,
 }
 # Resources a stack lets go on purpose: the program no longer registers them, and the engine drops them from the
 # stack's state. Each was `retain_on_delete`, so AWS keeps it; each line says why.

@@ -4,7 +4,8 @@ The table is keyed by session (`sessionId`) and time (`timestamp`, epoch ms), as
 says, so a session's newest turns are one Query, newest first. The bot's TalkToHuman reads them here rather than
 trusting a client for the transcript. `transcript` is pure: it turns rows into the escalation's `Turn`s, oldest
 first, keeping the newest that fit a number of turns and of characters, so a long chat never makes an email (or a
-ticket item) too large.
+ticket item) too large. `has_negative_turn` says whether any turn of a session was one Lex found NEGATIVE: an
+escalation from such a conversation is a priority ticket.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from chatbot_shared.escalation.models import Turn
+from contracts.query_log import SENTIMENT
 from contracts.stack import MAX_HISTORY_TURNS, QUERY_LOG_TABLE
 
 if TYPE_CHECKING:
@@ -27,6 +30,11 @@ TIME_KEY = QUERY_LOG_TABLE.range_key.name if QUERY_LOG_TABLE.range_key else "tim
 TRANSCRIPT_MAX_TURNS = MAX_HISTORY_TURNS  # what an escalation request may carry
 TRANSCRIPT_MAX_CHARS = 12_000  # a readable email (and well inside a 400 KB ticket item): the story, not an archive
 TRANSCRIPT_MAX_ROWS = TRANSCRIPT_MAX_TURNS // 2  # a row holds two turns: the user's and the bot's
+NEGATIVE = "NEGATIVE"  # Lex's sentiment of a frustrated user's text
+MAX_SENTIMENT_PAGES = 10  # a session's rows are read 1 MB at a time; ten pages are far more than any chat
+
+
+logger = Logger(child=True)  # the calling function's Logger formats it
 
 
 class QueryLogReadError(Exception):
@@ -95,6 +103,43 @@ class QueryLogReader:
             raise QueryLogReadError(str(exc)) from exc
         rows = [LoggedTurn.from_item(dict(item)) for item in answer.get("Items", [])]
         return sorted(rows, key=lambda row: row.timestamp)
+
+    def has_negative_turn(self, session_id: str) -> bool:
+        """Whether any turn of `session_id` was NEGATIVE (the whole session, not only the transcript's newest
+        turns); QueryLogReadError when the table fails. Only the matching keys are returned, never user text."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        start: dict[str, Any] | None = None
+        for _ in range(MAX_SENTIMENT_PAGES):
+            page = {"ExclusiveStartKey": start} if start else {}
+            try:
+                answer = self.dynamodb.query(
+                    TableName=self.table_name,
+                    KeyConditionExpression="#session = :session",
+                    FilterExpression="#sentiment = :negative",
+                    ExpressionAttributeNames={"#session": SESSION_KEY, "#sentiment": SENTIMENT},
+                    ExpressionAttributeValues={":session": {"S": session_id}, ":negative": {"S": NEGATIVE}},
+                    Select="COUNT",
+                    **page,  # type: ignore[arg-type]
+                )
+            except (BotoCoreError, ClientError) as exc:
+                raise QueryLogReadError(str(exc)) from exc
+            if answer.get("Count", 0) > 0:
+                return True
+            start = dict(answer["LastEvaluatedKey"]) if answer.get("LastEvaluatedKey") else None
+            if start is None:
+                return False
+        return False
+
+
+def conversation_is_negative(reader: QueryLogReader, session_id: str) -> bool:
+    """Whether the session had a NEGATIVE turn (its escalation is a priority ticket); False, logged, when the log
+    cannot be read: a ticket is never held up by its flag."""
+    try:
+        return reader.has_negative_turn(session_id)
+    except QueryLogReadError:
+        logger.exception("could not read the conversation's sentiment; the ticket is not flagged priority")
+        return False
 
 
 def transcript(

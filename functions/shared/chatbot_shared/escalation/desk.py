@@ -140,6 +140,8 @@ def ticket_item(ticket: Ticket, *, serialize: Callable[[Any], Any]) -> dict[str,
     }
     if ticket.ses_message_id is not None:
         plain["sesMessageId"] = ticket.ses_message_id
+    if ticket.priority:  # absent on ordinary tickets, as on every ticket from before the flag
+        plain["priority"] = True
     return {key: serialize(value) for key, value in plain.items()}
 
 
@@ -170,6 +172,7 @@ def ticket_from_item(item: dict[str, Any], *, deserialize: Callable[[Any], Any])
         fingerprint=plain.get("fingerprint", ""),
         transcript_omitted=plain.get("transcriptOmitted", 0),
         ses_message_id=plain.get("sesMessageId"),
+        priority=plain.get("priority") is True,
     )
 
 
@@ -280,11 +283,17 @@ class TicketDesk:
     # -- opening a ticket
 
     def open(
-        self, request: EscalationRequest, lambda_context: LambdaContext | None = None, *, channel: Channel = "page"
+        self,
+        request: EscalationRequest,
+        lambda_context: LambdaContext | None = None,
+        *,
+        channel: Channel = "page",
+        priority: bool = False,
     ) -> TicketReceipt:
         """Record a queued ticket for `request` (its stream queues it), or answer the ticket this same submission
-        opened before. `channel`: "bot" for the bot's TalkToHuman dialogue. `lambda_context` is accepted for
-        callers that pass it; opening needs none.
+        opened before. `channel`: "bot" for the bot's TalkToHuman dialogue. `priority`: the conversation had a
+        negative turn (`conversation_is_negative`). `lambda_context` is accepted for callers that pass it; opening
+        needs none.
 
         Raises TicketLimitReachedError, TicketNotRecordedError, TicketUnconfirmedError or
         EscalationInProgressError (all EscalationError)."""
@@ -297,6 +306,7 @@ class TicketDesk:
                 ticket_id=ticket_reference(fingerprint, attempt),
                 channel=channel,
                 fingerprint=fingerprint,
+                priority=priority,
             )
             written = self._write_counted(ticket)
             if written is not None:
@@ -332,7 +342,9 @@ class TicketDesk:
                 raise TicketNotRecordedError("the escalation could not be recorded") from exc
             except BotoCoreError as exc:  # sent, answer lost (a read timeout, a dropped connection)
                 return self._read_back(ticket, exc)
-            logger.info("Ticket %s recorded", ticket.ticket_id, extra={"channel": ticket.channel})
+            logger.info(
+                "Ticket %s recorded", ticket.ticket_id, extra={"channel": ticket.channel, "priority": ticket.priority}
+            )
             return _Written(ticket.ticket_id, ticket.status)
         raise EscalationInProgressError("this escalation is being opened")
 

@@ -1,7 +1,9 @@
 """The email the support team receives for a ticket: pure rendering, no AWS.
 
 Every user-supplied value is escaped in the HTML part; the subject carries the ticket id and fixed text only,
-so nothing the user typed reaches a mail header (the sender adds the user's address only as Reply-To).
+so nothing the user typed reaches a mail header (the sender adds the user's address only as Reply-To). A priority
+ticket (its conversation had a turn Lex found negative) starts the subject with PRIORITY_PREFIX, so the team's mail
+rules and eyes find it first, and says why in the body.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pydantic import BaseModel, ConfigDict
 from chatbot_shared.escalation.models import Ticket
 
 SPEAKERS = {"user": "User", "bot": "Bot"}
+PRIORITY_PREFIX = "[Priority] "
+PRIORITY_NOTE = "Priority: the user sounded frustrated (a message in the conversation read as negative)."
 CHANNELS = {"page": "the chat page's form", "bot": "the chat (the bot's handover)"}
 
 
@@ -30,6 +34,8 @@ class EscalationEmail(BaseModel):
 def render_email(ticket: Ticket) -> EscalationEmail:
     """The support team's email for `ticket`: every user-supplied value escaped in HTML; subject without user text."""
     subject = f"Chatbot escalation {ticket.ticket_id}: a user needs human support"
+    if ticket.priority:
+        subject = PRIORITY_PREFIX + subject
     return EscalationEmail(subject=subject, html=_html_body(ticket), text=_text_body(ticket))
 
 
@@ -57,7 +63,7 @@ def _html_body(ticket: Ticket) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>Escalation {esc(ticket.ticket_id)}</title></head>
 <body style="font-family:sans-serif">
 <h2>A user asked for human support</h2>
-<p><strong>Ticket:</strong> {esc(ticket.ticket_id)}<br>
+{_priority_html(ticket)}<p><strong>Ticket:</strong> {esc(ticket.ticket_id)}<br>
 <strong>Opened:</strong> {esc(_when(ticket.created_at))} from {esc(CHANNELS[ticket.channel])}<br>
 <strong>Session:</strong> {esc(request.session_id)}<br>
 <strong>Name:</strong> {esc(request.user_name)}<br>
@@ -78,13 +84,17 @@ def _text_body(ticket: Ticket) -> str:
     if ticket.transcript_omitted:
         history_text = f"({_omitted(ticket)})\n{history_text}"
     return (
-        f"A user asked for human support.\n\n"
+        f"A user asked for human support.\n\n{PRIORITY_NOTE + chr(10) * 2 if ticket.priority else ''}"
         f"Ticket: {ticket.ticket_id}\nOpened: {_when(ticket.created_at)} from {CHANNELS[ticket.channel]}\n"
         f"Session: {request.session_id}\n"
         f"Name: {request.user_name}\nEmail: {request.user_email} (reply to this message to answer)\n\n"
         f"{_question_heading(ticket)}:\n{request.user_query}\n\n"
         f"Conversation:\n{history_text or '(no conversation recorded)'}\n"
     )
+
+
+def _priority_html(ticket: Ticket) -> str:
+    return f"<p><strong>{html.escape(PRIORITY_NOTE)}</strong></p>\n" if ticket.priority else ""
 
 
 def _question_heading(ticket: Ticket) -> str:

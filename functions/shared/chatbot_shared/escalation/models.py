@@ -16,6 +16,8 @@ Decisions:
   derived from the fingerprint (`ticket_reference`), so a retry of one submission finds its own ticket.
 - A ticket keeps at most `MAX_HISTORY_TURNS` turns and `MAX_TRANSCRIPT_CHARS` characters of conversation, the
   most recent (`cap_transcript`).
+- A ticket from a conversation with a turn Lex found NEGATIVE is flagged `priority` (the query log's `sentiment`);
+  the flag is the opener's finding, not part of the submission, so it is no part of the fingerprint.
 - `new_ticket` is pure: time and ids are arguments.
 """
 
@@ -183,6 +185,9 @@ class Ticket(BaseModel):
     """Earlier turns of the conversation left out (by the sender of the request, and by the cap)."""
     ses_message_id: str | None = None
     """SES's id for the email, once it was sent: bounce and complaint events name it."""
+    priority: bool = False
+    """The conversation had a turn Lex found NEGATIVE: a frustrated user, answered first ("[Priority]" in the
+    email's subject)."""
 
 
 @dataclass(frozen=True)
@@ -255,9 +260,16 @@ def ticket_reference(fingerprint: str, attempt: int) -> str:
 
 
 def new_ticket(
-    request: EscalationRequest, *, now: float, ticket_id: str, channel: Channel = "page", fingerprint: str = ""
+    request: EscalationRequest,
+    *,
+    now: float,
+    ticket_id: str,
+    channel: Channel = "page",
+    fingerprint: str = "",
+    priority: bool = False,
 ) -> Ticket:
-    """A queued ticket for `request`, opened at `now` (epoch seconds), its conversation capped."""
+    """A queued ticket for `request`, opened at `now` (epoch seconds), its conversation capped; `priority` when its
+    conversation had a negative turn."""
     now_ms = int(now * 1000)
     transcript = cap_transcript(request.conversation_history)
     kept = request.model_copy(update={"conversation_history": list(transcript.turns), "omitted_turns": 0})
@@ -270,4 +282,5 @@ def new_ticket(
         channel=channel,
         fingerprint=fingerprint,
         transcript_omitted=request.omitted_turns + transcript.omitted,
+        priority=priority,
     )
