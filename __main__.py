@@ -1,7 +1,8 @@
 """support-chatbot: composes the components from the stack's settings and exports what users need.
 
-Data flows one way: Operations -> QueryLog -> Escalations -> RestApi -> SupportBot -> ChatSite; each arrow is an
-argument (alarm actions, routes, the ticket environment, the API's origin, the bot's alias). OriginSecret's values go
+Data flows one way: Operations -> QueryLog -> Escalations -> RestApi -> KnowledgeBase -> SupportBot -> ChatSite; each
+arrow is an argument (alarm actions, routes, the ticket environment, the knowledge base, the API's origin, the bot's
+alias, the documents bucket). OriginSecret's values go
 to the API's functions and to CloudFront, which alone may call them.
 """
 
@@ -15,12 +16,13 @@ from bot.schema import load_definition
 from components.chat_site import ChatSite, ChatSiteArgs
 from components.escalations import Escalations, EscalationsArgs
 from components.formerly import Formerly
+from components.knowledge_base import KnowledgeBase, KnowledgeBaseArgs
 from components.operations import Operations, OperationsArgs
 from components.origin_secret import OriginSecret, OriginSecretArgs
 from components.query_log import QueryLog, QueryLogArgs
 from components.rest_api import RestApi, RestApiArgs
 from components.settings import load_settings, placeholder_warnings
-from components.support_bot import SupportBot, SupportBotArgs
+from components.support_bot import KnowledgeAnswers, SupportBot, SupportBotArgs
 
 # Stacks deployed before the REST API, the escalations and the alarm topic had a component each hold all three
 # in one component, "escalation-api". Escalations takes its place; the others' resources are aliased to where
@@ -93,6 +95,26 @@ api = RestApi(
     formerly=formerly_escalation_api,
 )
 
+# Questions no intent matches are answered from the team's documents (AMAZON.QnAIntent), when the stack wants it.
+knowledge_base = (
+    KnowledgeBase(
+        "knowledge-base",
+        KnowledgeBaseArgs(
+            region=settings.region,
+            log_retention_days=settings.log_retention_days,
+            aws_native_provider=aws_native,
+            external_bucket=settings.knowledge_base_bucket,
+            embedding_model=settings.embedding_model,
+            embedding_dimensions=settings.embedding_dimensions,
+            answer_model=settings.answer_model,
+            protect_data=settings.protect_data,
+            alarm_actions=operations.alarm_actions,
+        ),
+    )
+    if settings.knowledge_base
+    else None
+)
+
 chatbot = SupportBot(
     "chatbot",
     SupportBotArgs(
@@ -108,6 +130,11 @@ chatbot = SupportBot(
         reserved_concurrency=settings.fulfillment_reserved_concurrency,
         hourly_request_alarm=settings.lex_hourly_request_alarm,
         alarm_actions=operations.alarm_actions,
+        knowledge=KnowledgeAnswers(
+            knowledge_base.knowledge_base_arn, knowledge_base.answer_model_arn, knowledge_base.grant_answering
+        )
+        if knowledge_base
+        else None,
     ),
 )
 escalations.grant_open_tickets("fulfillment", chatbot.fulfillment.role)
@@ -129,9 +156,12 @@ site = ChatSite(
         certificate_arn=settings.certificate_arn,
         api_rate_limit_per_ip=settings.api_rate_limit_per_ip,
         access_log_retention_days=settings.log_retention_days if settings.access_logging else None,
+        documents_domain=knowledge_base.documents_domain if knowledge_base else None,
     ),
 )
 chatbot.grant_conversation("site-guest", site.guest_role)
+if knowledge_base and knowledge_base.documents_domain is not None:  # the page links an answer's sources there
+    knowledge_base.serve_documents_to(site.distribution.arn)
 
 pulumi.export("siteUrl", site.site_url)
 pulumi.export("apiUrl", api.api_url)
@@ -142,3 +172,6 @@ pulumi.export("localeId", locale_id)
 pulumi.export("identityPoolId", site.identity_pool_id)
 pulumi.export("queryLogTable", query_log.table_name)
 pulumi.export("customerTable", chatbot.customer_table.name)
+if knowledge_base:
+    pulumi.export("knowledgeBaseId", knowledge_base.knowledge_base_id)
+    pulumi.export("documentsBucket", knowledge_base.bucket_name)
