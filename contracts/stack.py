@@ -181,6 +181,10 @@ FUNCTION_ENVIRONMENT: dict[str, tuple[EnvVar, ...]] = {
 }
 """Every function (its folder under `functions/`) and the variables it reads. Components set exactly these."""
 
+CLOUD_ONLY_FUNCTIONS = frozenset({"start_ingestion"})
+"""Functions only the cloud runs, so the local stack provides no stand-ins for what they read: `start_ingestion`
+syncs the Bedrock knowledge base when its S3 documents change; the local stack indexes `knowledge/` itself."""
+
 LOCAL_ONLY_ENVIRONMENT: dict[str, tuple[EnvVar, ...]] = {"fulfillment": (BOT_CONTENT_PATH,)}
 """Variables a function also reads that only the local stack and tests set: a component never sets these."""
 
