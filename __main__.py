@@ -1,10 +1,10 @@
 """support-chatbot: composes the components from the stack's settings and exports what users need.
 
-Data flows one way: Operations -> QueryLog -> Escalations -> StaffAccess -> RestApi -> SupportBot -> ChatSite ->
-Dashboard; each arrow is an argument (alarm actions, routes, the ticket environment, the staff user pool, the API's
-origin, the bot's alias, the names the dashboard shows). OriginSecret's values go to the API's functions and to
-CloudFront, which alone may call them. One value flows back: the site's URL, where staff sign-in returns to (a
-deferred output: the app client is made before the site).
+Data flows one way: Operations -> QueryLog -> Escalations -> StaffAccess -> RestApi -> KnowledgeBase -> SupportBot ->
+ChatSite -> Dashboard; each arrow is an argument (alarm actions, routes, the ticket environment, the staff user pool,
+the knowledge base, the API's origin, the bot's alias, the documents bucket, the names the dashboard shows).
+OriginSecret's values go to the API's functions and to CloudFront, which alone may call them. One value flows back:
+the site's URL, where staff sign-in returns to (a deferred output: the app client is made before the site).
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from components.chat_site import ChatSite, ChatSiteArgs
 from components.dashboard import Dashboard, DashboardArgs
 from components.escalations import Escalations, EscalationsArgs
 from components.formerly import Formerly
+from components.knowledge_base import KnowledgeBase, KnowledgeBaseArgs
 from components.operations import Operations, OperationsArgs
 from components.origin_secret import OriginSecret, OriginSecretArgs
 from components.query_log import QueryLog, QueryLogArgs
 from components.rest_api import RestApi, RestApiArgs
 from components.settings import load_settings, placeholder_warnings
 from components.staff_access import StaffAccess, StaffAccessArgs
-from components.support_bot import SupportBot, SupportBotArgs
+from components.support_bot import KnowledgeAnswers, SupportBot, SupportBotArgs
 
 # Stacks deployed before the REST API, the escalations and the alarm topic had a component each hold all three
 # in one component, "escalation-api". Escalations takes its place; the others' resources are aliased to where
@@ -117,6 +118,26 @@ api = RestApi(
     formerly=formerly_escalation_api,
 )
 
+# Questions no intent matches are answered from the team's documents (AMAZON.QnAIntent), when the stack wants it.
+knowledge_base = (
+    KnowledgeBase(
+        "knowledge-base",
+        KnowledgeBaseArgs(
+            region=settings.region,
+            log_retention_days=settings.log_retention_days,
+            aws_native_provider=aws_native,
+            external_bucket=settings.knowledge_base_bucket,
+            embedding_model=settings.embedding_model,
+            embedding_dimensions=settings.embedding_dimensions,
+            answer_model=settings.answer_model,
+            protect_data=settings.protect_data,
+            alarm_actions=operations.alarm_actions,
+        ),
+    )
+    if settings.knowledge_base
+    else None
+)
+
 chatbot = SupportBot(
     "chatbot",
     SupportBotArgs(
@@ -132,6 +153,11 @@ chatbot = SupportBot(
         reserved_concurrency=settings.fulfillment_reserved_concurrency,
         hourly_request_alarm=settings.lex_hourly_request_alarm,
         alarm_actions=operations.alarm_actions,
+        knowledge=KnowledgeAnswers(
+            knowledge_base.knowledge_base_arn, knowledge_base.answer_model_arn, knowledge_base.grant_answering
+        )
+        if knowledge_base
+        else None,
     ),
 )
 query_log.grant_read_data("escalate", escalations.escalate_function.role)  # a negative conversation is priority
@@ -156,10 +182,13 @@ site = ChatSite(
         access_log_retention_days=settings.log_retention_days if settings.access_logging else None,
         staff_sign_in=staff.sign_in,
         staff_sign_in_domain=staff.sign_in_domain,
+        documents_domain=knowledge_base.documents_domain if knowledge_base else None,
     ),
 )
 resolve_site_url(site.site_url)
 chatbot.grant_conversation("site-guest", site.guest_role)
+if knowledge_base and knowledge_base.documents_domain is not None:  # the page links an answer's sources there
+    knowledge_base.serve_documents_to(site.distribution.arn)
 
 # Made last: it shows (and alarms on) what the others made, each function by its folder under functions/.
 watched = [
@@ -199,3 +228,6 @@ pulumi.export("customerTable", chatbot.customer_table.name)
 pulumi.export("adminUrl", staff.admin_url)
 pulumi.export("staffUserPoolId", staff.user_pool_id)
 pulumi.export("dashboardUrl", dashboard.dashboard_url)
+if knowledge_base:
+    pulumi.export("knowledgeBaseId", knowledge_base.knowledge_base_id)
+    pulumi.export("documentsBucket", knowledge_base.bucket_name)

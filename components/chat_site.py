@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from components.iam import deny_insecure_transport
 from components.log_bucket import CLOUDFRONT_LOG_PREFIX, S3_LOG_PREFIX, LogBucket, LogBucketArgs
+from contracts.knowledge import DOCUMENTS_PATH
 from contracts.page import (
     ADMIN_PAGE_PATH,
     ASSETS_PREFIX,
@@ -41,6 +42,7 @@ CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # 1 day default, 1 y
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # API Gateway needs its own Host
 SITE_ORIGIN = "site-bucket"
+DOCUMENTS_ORIGIN = "documents-bucket"
 API_ORIGIN = "escalation-api"  # the REST API's origin id, as first deployed (an id only; any name would do)
 READ_ONLY = ["GET", "HEAD"]
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
@@ -65,6 +67,18 @@ ADMIN_INDEX = f"""function handler(event) {{
   }}
   if (request.uri === '{ADMIN_PAGE_PATH}') {{
     request.uri = '{ADMIN_PAGE_PATH}index.html';
+  }}
+  return request;
+}}
+"""
+
+
+# The documents' object keys are their paths under knowledge/ (`guides/vpn.md`), which the page links at
+# /knowledge/guides/vpn.md: this viewer-request function drops the prefix before the request reaches the bucket.
+STRIP_DOCUMENTS_PREFIX = f"""function handler(event) {{
+  var request = event.request;
+  if (request.uri.indexOf('{DOCUMENTS_PATH}') === 0) {{
+    request.uri = request.uri.substring({len(DOCUMENTS_PATH) - 1});
   }}
   return request;
 }}
@@ -109,6 +123,10 @@ class ChatSiteArgs:
     access_log_retention_days: int | None = None
     """Days CloudFront's and the page bucket's access logs are kept in a log bucket. None: no access logs, no log
     bucket (they hold visitors' IP addresses; an empty bucket costs nothing, logs cost S3 storage)."""
+    documents_domain: pulumi.Input[str] | None = None
+    """The knowledge base's documents bucket (regional domain), served read-only at `contracts.knowledge.
+    DOCUMENTS_PATH` through the same origin access control, so an answer's sources link to the documents. Its owner
+    lets this distribution read it (`KnowledgeBase.serve_documents_to`). None: no documents served."""
 
 
 class ChatSite(pulumi.ComponentResource):
@@ -291,6 +309,7 @@ class ChatSite(pulumi.ComponentResource):
             opts=child,
         )
         short_cache = self._short_cache_policy()
+        documents = self._documents_behaviour(args, short_cache.id)
         strip_api_prefix = aws.cloudfront.Function(
             f"{self._name}-strip-api-prefix",
             runtime="cloudfront-js-2.0",
@@ -309,7 +328,16 @@ class ChatSite(pulumi.ComponentResource):
             price_class="PriceClass_100",  # North America and Europe edges: the cheapest class
             default_root_object="index.html",
             aliases=[args.custom_domain] if args.custom_domain else [],
-            origins=origins(self.bucket.bucket_regional_domain_name, oac.id, args),
+            origins=origins(self.bucket.bucket_regional_domain_name, oac.id, args)
+            + (
+                [
+                    aws.cloudfront.DistributionOriginArgs(
+                        origin_id=DOCUMENTS_ORIGIN, domain_name=args.documents_domain, origin_access_control_id=oac.id
+                    )
+                ]
+                if args.documents_domain is not None
+                else []
+            ),
             default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
                 **cache_behaviour(SITE_ORIGIN, short_cache.id, self.headers_policy.id)
             ),
@@ -333,6 +361,7 @@ class ChatSite(pulumi.ComponentResource):
                     **cache_behaviour(SITE_ORIGIN, CACHING_OPTIMIZED, self.headers_policy.id),
                 ),
                 *self._admin_behaviour(short_cache.id),
+                *documents,
             ],
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate=viewer_certificate(args.certificate_arn),
@@ -345,6 +374,32 @@ class ChatSite(pulumi.ComponentResource):
             ),
             opts=child,
         )
+
+    def _documents_behaviour(
+        self, args: ChatSiteArgs, short_cache_id: pulumi.Input[str]
+    ) -> list[aws.cloudfront.DistributionOrderedCacheBehaviorArgs]:
+        """/knowledge/* from the documents bucket, read-only, at most a minute old after a deploy; none without it."""
+        if args.documents_domain is None:
+            return []
+        strip_prefix = aws.cloudfront.Function(
+            f"{self._name}-strip-documents-prefix",
+            runtime="cloudfront-js-2.0",
+            comment=f"{DOCUMENTS_PATH}guides/vpn.md -> /guides/vpn.md before the request reaches the documents bucket",
+            code=STRIP_DOCUMENTS_PREFIX,
+            publish=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return [
+            aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                path_pattern=f"{DOCUMENTS_PATH}*",
+                **cache_behaviour(DOCUMENTS_ORIGIN, short_cache_id, self.headers_policy.id),
+                function_associations=[
+                    aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
+                        event_type="viewer-request", function_arn=strip_prefix.arn
+                    )
+                ],
+            )
+        ]
 
     def _short_cache_policy(self) -> aws.cloudfront.CachePolicy:
         """index.html and config.js: at most SHORT_CACHE_SECONDS old after a deploy."""

@@ -48,6 +48,14 @@ LOG_RETENTION_DAYS = (
 
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$", max_length=254)]
 Origin = Annotated[str, StringConstraints(pattern=ORIGIN_PATTERN.pattern, max_length=253)]
+# S3's bucket naming rules (general purpose buckets): 3 to 63 lower-case letters, digits, dots and hyphens.
+BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+# A Bedrock foundation model id (`amazon.titan-embed-text-v2:0`): provider, a dot, the model and its version.
+ModelId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+\.[A-Za-z0-9._:-]+$", max_length=140)]
+DEFAULT_EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
+DEFAULT_EMBEDDING_DIMENSIONS = 1024
+# AMAZON.QnAIntent answers with an Anthropic Claude model; Claude 3 Haiku is the cheapest it supports.
+DEFAULT_ANSWER_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 
 
 @dataclass(frozen=True)
@@ -172,6 +180,34 @@ class StackSettings(BaseModel):
         description="Turns a 15-minute period needs before the fallback-rate alarm judges it (1 to 100000): a quiet "
         "period's one unanswered question is no trend.",
     )
+    knowledge_base: bool = Field(
+        default=False,
+        description="Answer questions no intent matches from the documents in `knowledge/` (an Amazon Bedrock "
+        "knowledge base on Amazon S3 Vectors and Lex's `AMAZON.QnAIntent`). Nothing is billed while idle. Shipped "
+        "stacks: `true`.",
+    )
+    knowledge_base_bucket: BucketName | None = Field(
+        default=None,
+        description="An existing S3 bucket (this account and region) holding the documents instead of `knowledge/`. "
+        "The stack neither uploads to it nor syncs it on change: start an ingestion after you change it. Unset: the "
+        "stack owns a documents bucket.",
+    )
+    embedding_model: ModelId = Field(
+        default=DEFAULT_EMBEDDING_MODEL,
+        description="Bedrock model that embeds the documents and questions. Changing it replaces the vector index "
+        "and re-ingests the documents.",
+    )
+    embedding_dimensions: int = Field(
+        default=DEFAULT_EMBEDDING_DIMENSIONS,
+        ge=1,
+        le=4096,
+        description="Vector size the embedding model writes (Titan Text Embeddings V2: 256, 512 or 1024).",
+    )
+    answer_model: ModelId = Field(
+        default=DEFAULT_ANSWER_MODEL,
+        description="Bedrock model `AMAZON.QnAIntent` answers with (Lex supports Anthropic Claude models; enable "
+        "access to it in the Bedrock console).",
+    )
     alarm_email: Email | None = Field(default=None, description="Address subscribed to the stack's alarms.")
     staff_emails: tuple[Email, ...] = Field(
         default=(),
@@ -219,6 +255,15 @@ class StackSettings(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _documents_bucket_needs_knowledge_base(self) -> StackSettings:
+        if self.knowledge_base_bucket is not None and not self.knowledge_base:
+            raise ValueError(
+                "knowledgeBaseBucket is set but knowledgeBase is off: the bucket would be used by nothing. "
+                f"Fix: {fix_command('knowledge_base')}, or pulumi config rm {NAMESPACE}:knowledgeBaseBucket"
+            )
+        return self
+
 
 # How each field is spelled in Pulumi config, with an example for the fix-it command.
 SETTING_KEYS: dict[str, _Key] = {
@@ -243,6 +288,11 @@ SETTING_KEYS: dict[str, _Key] = {
     "tickets_per_session_per_hour": _Key("ticketsPerSessionPerHour", "3"),
     "fallback_rate_alarm_threshold": _Key("fallbackRateAlarmThreshold", "0.3"),
     "fallback_rate_alarm_min_turns": _Key("fallbackRateAlarmMinTurns", "20"),
+    "knowledge_base": _Key("knowledgeBase", "true"),
+    "knowledge_base_bucket": _Key("knowledgeBaseBucket", "it-guides-documents"),
+    "embedding_model": _Key("embeddingModel", DEFAULT_EMBEDDING_MODEL),
+    "embedding_dimensions": _Key("embeddingDimensions", str(DEFAULT_EMBEDDING_DIMENSIONS)),
+    "answer_model": _Key("answerModel", DEFAULT_ANSWER_MODEL),
     "alarm_email": _Key("alarmEmail", "ops@example.com"),
     "staff_emails": _Key("staffEmails", "'[\"it-lead@example.com\"]'"),
     "staff_mfa": _Key("staffMfa", "on"),

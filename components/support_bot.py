@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib.metadata import version
@@ -18,11 +18,15 @@ import pulumi
 import pulumi_aws as aws
 from pulumi._types import input_type_to_dict, is_input_type  # the SDK's own translation to wire names
 from pulumi_aws_native import lex
+from pulumi_aws_native.lex import (
+    BotQnAIntentConfigurationDataSourceConfigurationPropertiesBedrockKnowledgeStoreConfigurationPropertiesArgs as KnowledgeStoreArgs,  # noqa: E501 - the provider's name
+)
 
 from bot.schema import BotDefinition, Intent, Locale, ResponseCard, SlotType
 from components.alarms import Metric, alarm_above
 from components.iam import Grants, Statement, grant, service_trust_policy
 from components.python_function import PythonFunction, PythonFunctionArgs
+from contracts.knowledge import KNOWLEDGE_INTENT_NAME, KNOWLEDGE_INTENT_SIGNATURE
 from contracts.stack import CUSTOMERS_TABLE, CUSTOMERS_TABLE_NAME, QUERY_LOG_TABLE_NAME
 
 TYPE = "support-chatbot:index:SupportBot"
@@ -45,6 +49,16 @@ PERSONAL_SLOT_TYPES = frozenset(
         "AMAZON.UKPostalCode",
     }
 )
+
+
+@dataclass(frozen=True)
+class KnowledgeAnswers:
+    """The knowledge base the bot answers from when no intent matches (AMAZON.QnAIntent), as its owner hands it
+    over (`KnowledgeBase.answering`): its ARN, the model that writes the answers, and the grant of both to a role."""
+
+    knowledge_base_arn: pulumi.Input[str]
+    model_arn: pulumi.Input[str]
+    grant_answering: Callable[[str, aws.iam.Role], aws.iam.RolePolicy]
 
 
 @dataclass
@@ -75,6 +89,9 @@ class SupportBotArgs:
     """RecognizeText calls per hour above which the usage alarm fires (a runaway client, a bot loop, abuse)."""
     alarm_actions: Sequence[pulumi.Input[str]] = ()
     """Where alarms notify (SNS topic ARNs). Left out: alarms show in CloudWatch only."""
+    knowledge: KnowledgeAnswers | None = None
+    """The knowledge base: every locale gets AMAZON.QnAIntent over it, and the owner grants the bot's role what
+    QnAIntent needs. Left out: what no intent matches goes to FallbackIntent."""
 
 
 def locales_fingerprint(bot_locales: object) -> str:
@@ -132,8 +149,9 @@ class SupportBot(pulumi.ComponentResource):
         self.conversation_logs = aws.cloudwatch.LogGroup(
             f"{name}-conversations", retention_in_days=args.log_retention_days, opts=pulumi.ResourceOptions(parent=self)
         )
+        self._knowledge = args.knowledge
         self.service_role = self._service_role(args.region, args.sentiment_analysis)
-        self._locales = [_lex_locale(locale_id, locale) for locale_id, locale in definition.locales.items()]
+        self._locales = self._lex_locales(definition, args.knowledge)
         self.bot = self._bot(definition)
         self.version = self._bot_version(definition)
         self.alias = self._live_alias(definition, args.sentiment_analysis)
@@ -237,7 +255,38 @@ class SupportBot(pulumi.ComponentResource):
             # Comprehend's DetectSentiment has no resource-level permissions either.
             statements.append(Statement(["comprehend:DetectSentiment"], ["*"]))
         self._service_policy = grant(f"{self._name}-lex-permissions", role, statements, parent=self)
+        # QnAIntent's Bedrock permissions come from the knowledge base's owner, before the bot is built with it.
+        self._role_policies: list[pulumi.Resource] = [self._service_policy]
+        if self._knowledge is not None:
+            self._role_policies.append(self._knowledge.grant_answering(f"{self._name}-lex", role))
         return role
+
+    @staticmethod
+    def _lex_locales(definition: BotDefinition, knowledge: KnowledgeAnswers | None) -> list[lex.BotLocaleArgs]:
+        """Every locale of the definition, each with QnAIntent over `knowledge` when there is one."""
+        return [
+            _lex_locale(
+                locale_id,
+                locale,
+                None if knowledge is None else _knowledge_intent(knowledge.knowledge_base_arn, knowledge.model_arn),
+            )
+            for locale_id, locale in definition.locales.items()
+        ]
+
+    def _version_description(self, definition: BotDefinition) -> pulumi.Input[str]:
+        """`Locales <fingerprint>` of what the bot is sent; with a knowledge base, once its ARN is known (a new
+        knowledge base is a new version too)."""
+        knowledge = self._knowledge
+        if knowledge is None:
+            return f"Locales {locales_fingerprint(self._locales)}"
+        return pulumi.Output.all(knowledge.knowledge_base_arn, knowledge.model_arn).apply(
+            lambda arns: (
+                "Locales "
+                + locales_fingerprint(
+                    self._lex_locales(definition, KnowledgeAnswers(arns[0], arns[1], knowledge.grant_answering))
+                )
+            )
+        )
 
     def _bot(self, definition: BotDefinition) -> lex.Bot:
         """The bot with every locale of the definition inline, built on deploy."""
@@ -251,7 +300,7 @@ class SupportBot(pulumi.ComponentResource):
             idle_session_ttl_in_seconds=definition.bot.idle_session_ttl_seconds,
             auto_build_bot_locales=True,
             bot_locales=self._locales,
-            opts=pulumi.ResourceOptions(parent=self, provider=self._aws_native, depends_on=[self._service_policy]),
+            opts=pulumi.ResourceOptions(parent=self, provider=self._aws_native, depends_on=self._role_policies),
         )
 
     def _bot_version(self, definition: BotDefinition) -> lex.BotVersion:
@@ -265,7 +314,7 @@ class SupportBot(pulumi.ComponentResource):
         return lex.BotVersion(
             f"{self._name}-version",
             bot_id=self.bot.aws_id,
-            description=f"Locales {locales_fingerprint(self._locales)}",
+            description=self._version_description(definition),
             bot_version_locale_specification=[
                 lex.BotVersionLocaleSpecificationArgs(
                     locale_id=locale_id,
@@ -440,13 +489,31 @@ def _lex_intent(intent: Intent, locale: Locale) -> lex.BotIntentArgs:
     )
 
 
-def _lex_locale(locale_id: str, locale: Locale) -> lex.BotLocaleArgs:
-    """A locale of the definition with its threshold, voice, slot types and intents."""
+def _knowledge_intent(knowledge_base_arn: pulumi.Input[str], model_arn: pulumi.Input[str]) -> lex.BotIntentArgs:
+    """AMAZON.QnAIntent over the knowledge base: Lex retrieves from it and the model writes the answer, for any
+    utterance no other intent matches; what it cannot answer still goes to FallbackIntent."""
+    store = KnowledgeStoreArgs(bedrock_knowledge_base_arn=knowledge_base_arn, exact_response=False)
+    return lex.BotIntentArgs(
+        name=KNOWLEDGE_INTENT_NAME,
+        description="Answers from the support team's documents when no other intent matches",
+        parent_intent_signature=KNOWLEDGE_INTENT_SIGNATURE,
+        qn_a_intent_configuration=lex.BotQnAIntentConfigurationArgs(
+            bedrock_model_configuration=lex.BotBedrockModelSpecificationArgs(model_arn=model_arn),
+            data_source_configuration=lex.BotQnAIntentConfigurationDataSourceConfigurationPropertiesArgs(
+                bedrock_knowledge_store_configuration=store
+            ),
+        ),
+    )
+
+
+def _lex_locale(locale_id: str, locale: Locale, knowledge_intent: lex.BotIntentArgs | None = None) -> lex.BotLocaleArgs:
+    """A locale of the definition with its threshold, voice, slot types and intents (and QnAIntent, when given)."""
     return lex.BotLocaleArgs(
         locale_id=locale_id,
         description=locale.description or None,
         nlu_confidence_threshold=locale.nlu_confidence_threshold,
         voice_settings=lex.BotVoiceSettingsArgs(voice_id=locale.voice),
         slot_types=[_lex_slot_type(slot_type) for slot_type in locale.slot_types] or None,
-        intents=[_lex_intent(intent, locale) for intent in locale.intents],
+        intents=[_lex_intent(intent, locale) for intent in locale.intents]
+        + ([knowledge_intent] if knowledge_intent is not None else []),
     )

@@ -165,6 +165,10 @@ ALLOWED_ORIGINS = EnvVar("ALLOWED_ORIGINS", required=False)
 ORIGIN_SECRETS = EnvVar("ORIGIN_SECRETS")
 """A JSON list of the values of `ORIGIN_SECRET_HEADER` the API accepts: the one CloudFront sends and the one it sent
 before the last rotation (its edges take minutes to change). Required: an API function without it refuses everything."""
+KNOWLEDGE_BASE_ID = EnvVar("KNOWLEDGE_BASE_ID")
+"""The Amazon Bedrock knowledge base whose documents changed (its 10-character id)."""
+KNOWLEDGE_DATA_SOURCE_ID = EnvVar("KNOWLEDGE_DATA_SOURCE_ID")
+"""The knowledge base's data source over the documents bucket: the one an ingestion job syncs."""
 BOT_CONTENT_PATH = EnvVar("BOT_CONTENT_PATH", required=False)
 """Where the fulfillment function reads `bot_content.json` instead of from its own package (local stack, tests)."""
 
@@ -179,8 +183,13 @@ FUNCTION_ENVIRONMENT: dict[str, tuple[EnvVar, ...]] = {
     "send_escalation": (TICKETS_TABLE_NAME, ESCALATION_QUEUE_URL, SENDER_ADDRESS, RECIPIENTS, SES_CONFIGURATION_SET),
     "fulfillment": (CUSTOMERS_TABLE_NAME, *OPEN_TICKETS, QUERY_LOG_TABLE_NAME),
     "admin_api": (QUERY_LOG_TABLE_NAME, ALLOWED_ORIGINS, ORIGIN_SECRETS),
+    "start_ingestion": (KNOWLEDGE_BASE_ID, KNOWLEDGE_DATA_SOURCE_ID),
 }
 """Every function (its folder under `functions/`) and the variables it reads. Components set exactly these."""
+
+CLOUD_ONLY_FUNCTIONS = frozenset({"start_ingestion"})
+"""Functions only the cloud runs, so the local stack provides no stand-ins for what they read: `start_ingestion`
+syncs the Bedrock knowledge base when its S3 documents change; the local stack indexes `knowledge/` itself."""
 
 LOCAL_ONLY_ENVIRONMENT: dict[str, tuple[EnvVar, ...]] = {"fulfillment": (BOT_CONTENT_PATH,)}
 """Variables a function also reads that only the local stack and tests set: a component never sets these."""

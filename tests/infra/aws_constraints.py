@@ -653,6 +653,19 @@ FIELDS: tuple[Field, ...] = (
         f"{_SLOT}.valueElicitationSetting.promptSpecification.{_MESSAGE}",
         ApiMember("lexv2-models", "PlainTextMessage", "value"),
     ),
+    # --- Amazon Bedrock knowledge base ---
+    Field("aws-native:bedrock:KnowledgeBase", "name", ApiMember("bedrock-agent", "CreateKnowledgeBaseRequest", "name")),
+    Field(
+        "aws-native:bedrock:KnowledgeBase",
+        "description",
+        ApiMember("bedrock-agent", "CreateKnowledgeBaseRequest", "description"),
+    ),
+    Field("aws-native:bedrock:DataSource", "name", ApiMember("bedrock-agent", "CreateDataSourceRequest", "name")),
+    Field(
+        "aws-native:bedrock:DataSource",
+        "description",
+        ApiMember("bedrock-agent", "CreateDataSourceRequest", "description"),
+    ),
     Field(BOT, "botLocales[].slotTypes[].name", ApiMember("lexv2-models", "CreateSlotTypeRequest", "slotTypeName")),
     Field(
         BOT,
@@ -697,6 +710,7 @@ REFERENCES: frozenset[tuple[str, str]] = frozenset(
     {
         ("aws:dynamodb/tableItem:TableItem", "tableName"),
         ("aws:lambda/eventSourceMapping:EventSourceMapping", "functionName"),
+        ("aws:lambda/invocation:Invocation", "functionName"),
         ("aws:apigateway/methodSettings:MethodSettings", "stageName"),
     }
 )

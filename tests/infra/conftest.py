@@ -332,6 +332,15 @@ def computed_outputs(  # noqa: C901 - one flat table of resource types
             out["arn"] = f"arn:aws:lex:{region}:{account}:bot/BOTID12345"
         case "aws-native:lex:BotVersion":
             out["botVersion"] = "1"
+        case "aws-native:s3vectors:VectorBucket":
+            out["vectorBucketArn"] = f"arn:aws:s3vectors:{region}:{account}:bucket/{name}"
+        case "aws-native:s3vectors:Index":
+            out["indexArn"] = f"{inputs.get('vectorBucketArn')}/index/{name}"
+        case "aws-native:bedrock:KnowledgeBase":
+            out["knowledgeBaseId"] = "KBID123456"
+            out["knowledgeBaseArn"] = f"arn:aws:bedrock:{region}:{account}:knowledge-base/KBID123456"
+        case "aws-native:bedrock:DataSource":
+            out["dataSourceId"] = "DSID123456"
         case "aws-native:lex:BotAlias":
             out["botAliasId"] = "ALIASID123"
             out["arn"] = f"arn:aws:lex:{region}:{account}:bot-alias/BOTID12345/ALIASID123"

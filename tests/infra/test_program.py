@@ -13,6 +13,7 @@ from bot.schema import load_definition
 from components.log_bucket import CLOUDFRONT_LOG_DELIVERY
 from components.settings import qualified_key
 from components.support_bot import PERSONAL_SLOT_TYPES
+from contracts.knowledge import KNOWLEDGE_INTENT_NAME
 from contracts.stack import ADMIN_ROUTES, ORIGIN_SECRET_HEADER, ORIGIN_SECRETS, PUBLIC_ROUTES
 from tests.infra.conftest import ACCOUNT_ID, CANONICAL_USER_ID, Mocks, RecordedResource
 from tests.infra.resource_graph import EVERY_OPTION, REPO, run_stack, stack_config
@@ -53,7 +54,8 @@ def test_bot_carries_the_definitions_intents_and_threshold(stack):
     expected = load_definition().locales["en_US"]
     assert locale["localeId"] == "en_US"
     assert locale["nluConfidenceThreshold"] == expected.nlu_confidence_threshold
-    assert [i["name"] for i in locale["intents"]] == [i.name for i in expected.intents]
+    # The shipped stacks answer from the knowledge base: Lex's QnAIntent comes after the definition's intents.
+    assert [i["name"] for i in locale["intents"]] == [i.name for i in expected.intents] + [KNOWLEDGE_INTENT_NAME]
     assert bot.inputs["autoBuildBotLocales"] is True, "the locale must be built on deploy"
     assert bot.inputs["idleSessionTtlInSeconds"] == 600
 
@@ -229,12 +231,14 @@ def test_query_log_and_idempotency_rows_expire_by_ttl(stack):
 
 def test_site_bucket_is_private_behind_origin_access_control(stack):
     _, mocks = stack
-    block = mocks.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    block = mocks.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "chat-site-bucket-private").inputs
     assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
     distribution = mocks.one("aws:cloudfront/distribution:Distribution")
     oac = mocks.one("aws:cloudfront/originAccessControl:OriginAccessControl")
     s3_origins = [o for o in distribution.inputs["origins"] if o.get("originAccessControlId")]
-    assert [o["originAccessControlId"] for o in s3_origins] == [oac.id]
+    # The page's bucket and the knowledge base's documents (the shipped stacks have one), both signed by the one OAC.
+    assert [o["originId"] for o in s3_origins] == ["site-bucket", "documents-bucket"]
+    assert [o["originAccessControlId"] for o in s3_origins] == [oac.id, oac.id]
 
 
 def test_api_path_of_the_distribution_reaches_this_stacks_api(stack):
@@ -436,6 +440,9 @@ SOURCE_OF_TRUST: dict[str, str | None] = {
     # Lambda's execution role: Lambda documents aws:SourceArn only in policies where a function is the target, not
     # for assuming the execution role (its own key, lambda:SourceFunctionArn, is for identity policies).
     "lambda.amazonaws.com": None,
+    # Bedrock sends both keys when it assumes a knowledge base's service role; the knowledge base's ARN is not known
+    # before the role exists, so any knowledge base of the account and region.
+    "bedrock.amazonaws.com": "arn:aws:bedrock:{region}:{account}:knowledge-base/*",
     # API Gateway's account-wide CloudWatch role: AWS's examples carry no condition, and a condition API Gateway does
     # not satisfy would stop logging for every API of the region. The role may only write logs.
     "apigateway.amazonaws.com": None,
@@ -478,7 +485,8 @@ def test_access_logging_is_off_unless_a_stack_asks(stack):
     # GIVEN a shipped stack, which does not set accessLogging
     name, mocks = stack
     # WHEN / THEN there is no log bucket and nothing logs to one
-    assert [b.name for b in mocks.of_type("aws:s3/bucket:Bucket")] == ["chat-site-bucket"], name
+    buckets = [b.name for b in mocks.of_type("aws:s3/bucket:Bucket")]
+    assert buckets == ["chat-site-bucket", "knowledge-base-documents"], name
     assert mocks.of_type("aws:s3/bucketLogging:BucketLogging") == []
     assert not mocks.one("aws:cloudfront/distribution:Distribution").inputs.get("loggingConfig")
 

@@ -150,6 +150,9 @@ ALTERNATIVES: dict[str, tuple[Any, Any]] = {
     "alarm_email": (None, "ops@example.com"),
     "staff_emails": (["it-lead@example.com"], ["it-lead@example.com", "night-shift@example.com"]),
     "staff_mfa": ("optional", "on"),
+    "embedding_model": ("amazon.titan-embed-text-v2:0", "cohere.embed-english-v3"),
+    "embedding_dimensions": (1024, 512),
+    "answer_model": ("anthropic.claude-3-haiku-20240307-v1:0", "anthropic.claude-instant-v1"),
 }
 # Settings that only make sense together change together.
 TOGETHER: dict[str, dict[str, tuple[Any, Any]]] = {
@@ -158,7 +161,10 @@ TOGETHER: dict[str, dict[str, tuple[Any, Any]]] = {
         "certificate_arn": (None, "arn:aws:acm:us-east-1:123456789012:certificate/abc"),
     },
 }
-NOT_ROUTINE = {"region"}
+# Not routine: the region (a migration), and turning the knowledge base off or pointing it at a bucket the stack does
+# not own, which removes the stack's documents bucket on purpose (its documents are the repository's knowledge/; in
+# prod, `protectData` makes Pulumi refuse until the bucket is unprotected).
+NOT_ROUTINE = {"region", "knowledge_base", "knowledge_base_bucket"}
 
 
 def create_only_properties(cloudformation_type: str) -> set[str]:
