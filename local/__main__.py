@@ -1,4 +1,5 @@
-"""`python -m local [--host H] [--port P] [--lambda-concurrency N]`: the whole chatbot on this machine until Ctrl-C."""
+"""`python -m local [--host H] [--port P] [--lambda-concurrency N] [--knowledge-dir DIR]`: the whole chatbot on this
+machine until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from local.stack import DEFAULT_LAMBDA_CONCURRENCY, SITE_DIR, LocalStack, LocalStackError
+from local.stack import DEFAULT_KNOWLEDGE_DIR, DEFAULT_LAMBDA_CONCURRENCY, SITE_DIR, LocalStack, LocalStackError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +33,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help="another name this server may be reached by (its Host header), e.g. a LAN address; repeatable",
     )
+    parser.add_argument(
+        "--knowledge-dir",
+        type=Path,
+        default=DEFAULT_KNOWLEDGE_DIR,
+        metavar="DIR",
+        help="the documents the bot answers from (Markdown, text, HTML, PDF; default: knowledge/)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -42,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             verbose=args.verbose,
             lambda_concurrency=args.lambda_concurrency,
             allow_hosts=args.allow_host,
+            knowledge_dir=args.knowledge_dir,
         )
     except LocalStackError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -8,7 +8,9 @@ What runs where:
 - the functions: each in execution environments of its own (processes, `local.functions_pool`), up to
   `lambda_concurrency` at once per function, reaching moto through AWS_ENDPOINT_URL;
 - one HTTP server on HOST:PORT (uvicorn, `local.server`): the page, config.js, Lex runtime, /api/*,
-  /cognito-identity, /_local/*;
+  /cognito-identity, /_local/*, /knowledge/* (the documents);
+- the knowledge base (`local.knowledge`): the documents folder, indexed in a thread at start and again when a
+  document changes; the Lex runtime answers from it as QnAIntent;
 - one thread reading the tickets table's stream into the forwarder function (the DynamoDB Streams event source
   mapping), one polling the escalation queue into the sender function (the SQS event source mapping).
 """
@@ -34,6 +36,8 @@ from bot.schema import load_definition
 from contracts.stack import API_BASE_PATH, FUNCTION_ENVIRONMENT, ORIGIN_SECRET_HEADER, PUBLIC_ROUTES
 from local.config_js import COGNITO_PATH, config_values, render_config_js
 from local.functions_pool import FunctionPool, LogSink, Template, print_log_line
+from local.knowledge import DEFAULT_FOLDER as DEFAULT_KNOWLEDGE_DIR
+from local.knowledge import KnowledgeBase
 from local.lambda_events import REGION, LambdaContext
 from local.lex_runtime import BotIdentity, LexRuntime
 from local.queue_worker import QueueWorker
@@ -83,6 +87,7 @@ class StackInfo:
     escalation_queue_url: str
     escalation_dlq_url: str
     lambda_concurrency: int = DEFAULT_LAMBDA_CONCURRENCY
+    knowledge_dir: Path | None = None
 
     def describe(self) -> str:
         """What runs where, for the console."""
@@ -100,6 +105,11 @@ class StackInfo:
                 f"  support API       {api}",
                 f"  Cognito identity  {self.origin}{COGNITO_PATH}  (forwarded to moto)",
                 f"  staff pages       {self.origin}/_local/outbox, {self.origin}/_local/query-log",
+                (
+                    f"  knowledge base    {self.knowledge_dir}  (QnAIntent; documents at {self.origin}/knowledge/)"
+                    if self.knowledge_dir is not None
+                    else "  knowledge base    off (--knowledge-dir)"
+                ),
                 f"  AWS stand-ins     {self.moto_url}  (moto: DynamoDB, SQS, SES, Cognito Identity)",
                 f"  functions         {', '.join(HANDLERS)}: up to {self.lambda_concurrency} processes each",
                 "  ticket stream     read into functions/forward_tickets (new tickets onto the queue)",
@@ -124,6 +134,7 @@ class LocalStack:
         lambda_concurrency: int = DEFAULT_LAMBDA_CONCURRENCY,
         allow_hosts: Iterable[str] = (),
         log_sink: LogSink = print_log_line,
+        knowledge_dir: Path | None = DEFAULT_KNOWLEDGE_DIR,
     ) -> None:
         if lambda_concurrency < 1:
             raise LocalStackError(f"--lambda-concurrency must be at least 1 (got {lambda_concurrency})")
@@ -135,6 +146,8 @@ class LocalStack:
         self.lambda_concurrency = lambda_concurrency
         self.allow_hosts = tuple(allow_hosts)
         self.log_sink = log_sink
+        self.knowledge_dir = knowledge_dir  # None: no knowledge base (unmatched questions fall back)
+        self.knowledge: KnowledgeBase | None = None
         self._info: StackInfo | None = None
         self.runtime: LexRuntime | None = None
         self.worker: QueueWorker | None = None
@@ -175,6 +188,11 @@ class LocalStack:
             raise LocalStackError(
                 f"the chat page is not built ({self.site_dir}/index.html is missing): run `make site`"
             )
+        if self.knowledge_dir is not None and not self.knowledge_dir.is_dir():
+            raise LocalStackError(
+                f"the knowledge folder {self.knowledge_dir} does not exist: create it, or point "
+                "`--knowledge-dir` (`make local KNOWLEDGE_DIR=...`) at the folder of your documents"
+            )
         for name, module in HANDLERS.items():
             path = REPO / (module.replace(".", "/") + ".py")
             if not path.is_file():
@@ -210,7 +228,12 @@ class LocalStack:
 
         bot = BotIdentity()
         locale_id = next(iter(definition.locales))
-        self.runtime = LexRuntime(definition, _code_hook(self.functions["fulfillment"]), identity=bot)
+        if self.knowledge_dir is not None:
+            self.knowledge = KnowledgeBase(self.knowledge_dir)
+            self.knowledge.start()  # indexes while the rest starts; the first question waits for it if need be
+        self.runtime = LexRuntime(
+            definition, _code_hook(self.functions["fulfillment"]), identity=bot, knowledge=self.knowledge
+        )
         http_host, http_port = sock.getsockname()[:2]
         origin = f"http://{_url_host(str(http_host))}:{http_port}"
 
@@ -237,6 +260,7 @@ class LocalStack:
             config_js=config_js,
             query_log_table=names.query_log_table,
             recorder=self._recorder,
+            documents_dir=self.knowledge_dir,
         )
         hosts = allowed_hosts(str(http_host), int(http_port), self.allow_hosts)
         self._http = LocalHttpServer(sock, build_app(app, hosts), verbose=self.verbose)
@@ -257,6 +281,7 @@ class LocalStack:
             escalation_queue_url=names.escalation_queue_url,
             escalation_dlq_url=names.escalation_dlq_url,
             lambda_concurrency=self.lambda_concurrency,
+            knowledge_dir=self.knowledge_dir,
         )
 
     def _launch_moto(self) -> None:
