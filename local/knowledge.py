@@ -14,7 +14,8 @@ No HTTP, no AWS, no Pulumi. What the cloud does with an Amazon Bedrock knowledge
    best chunk scores under `ANSWER_THRESHOLD`, or shares no word with it, is not covered: the runtime falls back.
 4. The answer is extractive, never generated: no language model runs here. A section that is a list is answered
    as its steps (numbered lines, which the page shows as a list) with the sentence that leads into them; any other
-   section is answered from its best-matching sentence onwards, trimmed to whole sentences.
+   section is answered whole when it is short, else from its best-matching sentence onwards, trimmed to whole
+   sentences.
 
 `KnowledgeBase` wraps it for the running stack: it indexes in the background at start, and re-indexes when a
 document is added, changed or removed (the folder is polled, cheaply, at most every `POLL_SECONDS` when a
@@ -23,11 +24,13 @@ question arrives).
 
 from __future__ import annotations
 
+import contextlib
 import html.parser
 import logging
 import re
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
@@ -35,7 +38,7 @@ from typing import TYPE_CHECKING, Literal
 from contracts.knowledge import DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, document_title
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
     from local.lex_nlu import Embedder
 
@@ -283,16 +286,30 @@ def pdf_blocks(path: Path) -> list[Block]:
     from pypdf.errors import PyPdfError
 
     try:
-        reader = PdfReader(path)
-        if reader.is_encrypted:
-            raise DocumentError("the PDF is encrypted")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        with _quiet_pypdf():  # the one line for a bad PDF is ours; pypdf's own warnings would add more
+            reader = PdfReader(path)
+            if reader.is_encrypted:
+                raise DocumentError("the PDF is encrypted")
+            pages = [page.extract_text() or "" for page in reader.pages]
     except DocumentError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise DocumentError(f"not a readable PDF ({type(exc).__name__}: {str(exc)[:80]})") from None
     lines = [line.strip() for page in pages for line in page.splitlines()]
     return _pdf_lines_to_blocks([line for line in lines if line])
+
+
+@contextlib.contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        pypdf_log.setLevel(level)
 
 
 def _pdf_lines_to_blocks(lines: list[str]) -> list[Block]:
@@ -477,13 +494,16 @@ class KnowledgeIndex:
 
 
 def extract_answer(chunk: Chunk, question: str, score: Callable[[str], float]) -> str:
-    """The passage QnAIntent answers with: a list as its steps, prose as whole sentences from the best one on."""
+    """The passage QnAIntent answers with: a list as its steps; prose as the whole section when it is short, else
+    whole sentences from the best-matching one on."""
     items = [block for block in chunk.blocks if block.kind == "item"]
     if items:
         return _steps(chunk, items)
     sentences = [s for block in chunk.blocks for s in split_sentences(block.text)]
     if not sentences:
         return chunk.heading or chunk.title
+    if sum(len(sentence) + 1 for sentence in sentences) <= ANSWER_MAX_CHARS:
+        return " ".join(sentences)  # a short section is the passage: its first sentence sets the scene
     best = max(range(len(sentences)), key=lambda index: score(sentences[index]))
     start = best - 1 if best > 0 and len(sentences[best - 1]) + len(sentences[best]) < ANSWER_MAX_CHARS // 2 else best
     return _whole_sentences(sentences[start:], ANSWER_MAX_CHARS)
