@@ -8,6 +8,10 @@ Decisions: the confidence score is rounded to 4 decimals and stored as a DynamoD
 1e-308 would underflow inside boto3); booleans are refused (strict types). Each row gets `expiresAt` (epoch
 seconds) = now + QUERY_LOG_RETENTION_DAYS (default 90) for the table's TTL.
 
+`answerSources` (optional) lists the knowledge-base documents the answer came from (QnAIntent's sources attribute,
+at most MAX_ANSWER_SOURCES URIs of at most MAX_SOURCE_URI_CHARS each); it is stored as a string set under
+`contracts.query_log.ANSWER_SOURCES`, repeats dropped, and an empty list stores nothing.
+
 Environment (read on first use, all in `Settings`): QUERY_LOG_TABLE_NAME, QUERY_LOG_RETENTION_DAYS (optional,
 default 90), ALLOWED_ORIGINS (optional), ORIGIN_SECRETS (the edge's secrets; see `chatbot_shared.rest`).
 No `from __future__ import annotations` here: Powertools must see the real body model in the route signature.
@@ -24,11 +28,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, StringConstraints
 
 from chatbot_shared.environment import FunctionEnvironment
 from chatbot_shared.rest import ERROR_RESPONSES, JsonApi, parse_allowed_origins
 from chatbot_shared.wire import EpochMs, SessionId, wire_title
+from contracts.query_log import ANSWER_SOURCES
 from contracts.stack import (
     ALLOWED_ORIGINS,
     MAX_BOT_TEXT_CHARS,
@@ -48,6 +53,8 @@ SECONDS_PER_DAY = 86_400
 CONFIDENCE_DECIMALS = 4  # Lex reports two decimals; four keep every real score and drop float noise
 SESSION_KEY, TIMESTAMP_KEY = (key.name for key in QUERY_LOG_TABLE.keys)
 TTL_ATTRIBUTE = QUERY_LOG_TABLE.ttl_attribute
+MAX_ANSWER_SOURCES = 5  # QnAIntent cites one or a few documents; more would be a page sending something else
+MAX_SOURCE_URI_CHARS = 1100  # s3:// + a bucket name (63) + an S3 key (1,024 bytes at most)
 LEX_NAME_PATTERN = r"^[0-9A-Za-z](?:[_-]?[0-9A-Za-z])*[_-]?$"  # Lex V2 intent names: ^([0-9a-zA-Z][_-]?){1,100}$
 
 
@@ -103,6 +110,14 @@ class QueryLogEntry(BaseModel):
         alias="intentName", default=None, min_length=1, max_length=100, pattern=LEX_NAME_PATTERN
     )
     sentiment: Literal["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"] | None = None
+    answer_sources: (
+        list[Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_SOURCE_URI_CHARS)]] | None
+    ) = Field(
+        alias="answerSources",
+        default=None,
+        max_length=MAX_ANSWER_SOURCES,
+        description="The knowledge-base documents the answer came from (URIs), when QnAIntent answered",
+    )
 
 
 class Stored(BaseModel):
@@ -149,6 +164,8 @@ class QueryLogTable:
             item["intentName"] = {"S": entry.intent_name}
         if entry.sentiment is not None:
             item["sentiment"] = {"S": entry.sentiment}
+        if entry.answer_sources:  # a string set: no repeats, never empty
+            item[ANSWER_SOURCES] = {"SS": list(dict.fromkeys(entry.answer_sources))}
         try:
             self.client.put_item(
                 TableName=self.table_name,
