@@ -3,6 +3,7 @@
 import { SupportApi, ticketLimit } from './api.js'
 import { ServiceError } from './http.js'
 import { botMessages, LexClient, understanding } from './lex-client.js'
+import { answerSources } from './sources.js'
 import { loadSession, newSession, saveSession, storageOf } from './store.js'
 import { chooseTheme, currentTheme, followSystemTheme } from './theme.js'
 import { ticketLimitReason, View } from './view.js'
@@ -122,10 +123,12 @@ function start () {
     session.attributes = stringValues(response.sessionState?.sessionAttributes)
     const offered = session.attributes.escalationOffered === 'true'
     const messages = botMessages(response)
-    for (const message of messages) {
+    const sources = answerSources(response) // QnAIntent's documents, shown under its answer (the last message)
+    for (const [index, message] of messages.entries()) {
       /** @type {Turn} */
       const reply = { role: 'bot', text: message.text, timestamp: Date.now() }
       if (message.card) reply.card = message.card
+      if (sources.length > 0 && index === messages.length - 1) reply.sources = sources
       session.entries.push(reply)
       view.renderEntry(reply)
     }
@@ -145,7 +148,8 @@ function start () {
       userQuery: turn.value ?? turn.text,
       botResponse: messages.map((m) => m.text).join('\n'),
       confidenceScore: confidence,
-      intentName
+      intentName,
+      ...(sources.length > 0 ? { answerSources: sources } : {})
     })
   }
 

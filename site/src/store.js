@@ -7,8 +7,9 @@
  * @typedef {{ subtitle?: string, buttons: ReplyButton[] }} ReplyCard quick replies under a bot message
  * @typedef {{
  *   role: 'user' | 'bot', text: string, timestamp: number,
- *   value?: string, card?: ReplyCard
- * }} Turn `value`: what Lex was sent when it differs from the text shown (a quick reply's value)
+ *   value?: string, card?: ReplyCard, sources?: string[]
+ * }} Turn `value`: what Lex was sent when it differs from the text shown (a quick reply's value); `sources`: the
+ * knowledge-base documents a bot answer came from
  * @typedef {{ role: 'ticket', ticketId: string, email?: string, timestamp: number }} TicketNote `email`: where the team replies
  * @typedef {Turn | TicketNote} Entry
  * @typedef {{ fingerprint: string, key: string }} PendingEscalation a submission not yet confirmed, and its key

@@ -2,6 +2,7 @@
 // Owns the DOM. main.js calls `render*` to show state and `bind*` to hear the user; nothing else touches the page.
 // Every word from people and bots goes in through textContent, never as HTML.
 import { toBlocks } from './format.js'
+import { sourcesNode } from './sources.js'
 
 /**
  * @typedef {import('./store.js').Entry} Entry
@@ -429,6 +430,7 @@ function _entryNode (doc, entry, answered) {
   }
   const bubble = _botBubble(doc, entry.text)
   if (entry.card?.subtitle) bubble.append(_el(doc, 'p', 'text-sm text-slate-700 dark:text-slate-300', entry.card.subtitle))
+  if (entry.sources?.length) bubble.append(sourcesNode(doc, entry.sources))
   if (stamped) bubble.append(_time(doc, entry.timestamp, 'text-slate-600 dark:text-slate-400'))
   if (!entry.card || entry.card.buttons.length === 0) return bubble
   const wrapper = _el(doc, 'div', 'flex flex-col gap-2')

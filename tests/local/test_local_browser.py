@@ -120,10 +120,10 @@ def test_the_turns_appear_on_the_query_log_page(page: Page, local_stack: LocalSt
     expect_reply(page, "You're welcome! Glad I could help. Is there anything else I can do for you?")
     # THEN the page has logged both turns, and staff see them on the query-log page with their intents
     rows = wait_for_rows(local_stack, since=started, count=2)
-    assert [row["intentName"] for row in rows] == ["ThankYouIntent", "ResetPassword"]
+    assert [row["intentName"] for row in rows] == ["ThankYouIntent", "QnAIntent"]
     page.goto("/_local/query-log")
     table = page.get_by_role("table")
-    expect(table.get_by_role("row").filter(has_text="I forgot my password").first).to_contain_text("ResetPassword")
+    expect(table.get_by_role("row").filter(has_text="I forgot my password").first).to_contain_text("QnAIntent")
     expect(table.get_by_role("row").filter(has_text="thank you").first).to_contain_text("ThankYouIntent")
 
 
