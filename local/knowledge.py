@@ -17,9 +17,9 @@ No HTTP, no AWS, no Pulumi. What the cloud does with an Amazon Bedrock knowledge
    section is answered whole when it is short, else from its best-matching sentence onwards, trimmed to whole
    sentences.
 
-`KnowledgeBase` wraps it for the running stack: it indexes in the background at start, and re-indexes when a
-document is added, changed or removed (the folder is polled, cheaply, at most every `POLL_SECONDS` when a
-question arrives).
+`KnowledgeBase` wraps it for the running stack: it indexes in a background thread at start, and again when a
+document is added, changed or removed (that thread looks at the files every `POLL_SECONDS`); questions are
+answered from the index in place meanwhile.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import re
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 SOURCE_BUCKET = "local-knowledge"
 """The local stand-in for the documents bucket: sources are `s3://local-knowledge/<path in the folder>`."""
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "knowledge"
-POLL_SECONDS = 2.0  # a question looks at the folder's files at most this often to see whether to re-index
+POLL_SECONDS = 2.0  # how often the folder's files are looked at for a change (an edit shows within this)
 MAX_CHUNK_WORDS = 180  # a longer section is split between its blocks: an answer comes from one part of a guide
 ANSWER_MAX_CHARS = 700  # an answer is a passage, not the document: at most this many characters of prose
 MAX_STEPS = 12  # a list longer than this is cut (with its lead-in kept); guides rarely have more steps
@@ -465,13 +465,13 @@ class KnowledgeIndex:
         vector = self._embedder.vector(question)
         cosine = self._numpy.maximum(self._body_vectors @ vector, self._heading_vectors @ vector)
         fused = SEMANTIC_WEIGHT * cosine + (1 - SEMANTIC_WEIGHT) * bm25 / (bm25 + BM25_HALF)
-        order = self._numpy.argsort(-fused)
-        hits = [
+        fused[bm25 <= 0] = -1.0  # a chunk sharing no word with the question is never an answer
+        best = self._numpy.argsort(-fused)[:limit]
+        return [
             Hit(self.chunks[int(i)], round(float(fused[i]), 4), float(bm25[i]), float(cosine[i]))
-            for i in order
+            for i in best
             if bm25[i] > 0
         ]
-        return hits[:limit]
 
     def answer(self, question: str) -> KnowledgeAnswer | None:
         """The extractive answer from the best chunk, or None when the documents do not cover the question."""
@@ -546,40 +546,44 @@ def _whole_sentences(sentences: Iterable[str], budget: int) -> str:
 # --- the running stack's knowledge base -----------------------------------------------------------------------------
 
 
-@dataclass
-class _State:
-    fingerprint: tuple[tuple[str, int, int], ...] = ()
-    index: KnowledgeIndex | None = None
-    skipped: list[Skipped] = field(default_factory=list)
-    checked: float = 0.0
-
-
 class KnowledgeBase:
-    """A folder of documents, indexed at start (in the background) and again whenever its files change."""
+    """A folder of documents, indexed at start and again whenever its files change, in a background thread.
+
+    The thread indexes the folder once, then looks at its files every `poll_seconds` (each file's path, size and
+    modification time: a few milliseconds for a few hundred files) and, when one was added, changed or removed,
+    builds a new index and swaps it in. Questions never wait for that look or that build: they use the index in
+    place, and only the very first question waits for the first index.
+    """
 
     def __init__(
         self,
         folder: Path,
         embedder: Callable[[], Embedder] | None = None,
         *,
-        clock: Callable[[], float] = time.monotonic,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self.folder = folder
         self._embedder = embedder or _shared_embedder
-        self._clock = clock
         self._poll_seconds = poll_seconds
-        self._state = _State()
-        self._lock = threading.Lock()
+        self._index: KnowledgeIndex | None = None
+        self._skipped: list[Skipped] = []
+        self._fingerprint: tuple[tuple[str, int, int], ...] | None = None
+        self._lock = threading.Lock()  # one build at a time
         self._ready = threading.Event()
+        self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self.build_seconds: float | None = None
 
     def start(self) -> None:
-        """Index in a daemon thread (once), so the stack starts without waiting for it."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._first_build, name="knowledge-index", daemon=True)
-            self._thread.start()
+        """Index in a daemon thread, then watch the folder (once; later calls do nothing)."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="knowledge-index", daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching the folder (the index in place keeps answering)."""
+        self._stopped.set()
 
     def answer(self, question: str) -> KnowledgeAnswer | None:
         """QnAIntent's answer from the current documents, or None when they do not cover the question."""
@@ -587,40 +591,27 @@ class KnowledgeBase:
         return index.answer(question) if index is not None else None
 
     def index(self) -> KnowledgeIndex | None:
-        """The index of the folder as it is now (re-indexed first if a document changed since the last look)."""
+        """The index in place (None only if the first indexing failed; the log says why)."""
         self.start()
         self._ready.wait()
-        with self._lock:
-            now = self._clock()
-            if now - self._state.checked >= self._poll_seconds:
-                self._state.checked = now
-                if fingerprint(self.folder) != self._state.fingerprint:
-                    self._build()
-            return self._state.index
+        return self._index
 
     @property
     def skipped(self) -> list[Skipped]:
         """The documents the last indexing left out, with the reasons."""
-        return list(self._state.skipped)
+        return list(self._skipped)
 
-    def _first_build(self) -> None:
-        try:
-            with self._lock:
-                self._build()
-                self._state.checked = self._clock()
-        except Exception:  # the stack keeps running without answers from documents; the line says why
-            log.exception("knowledge: could not index %s", self.folder)
-        finally:
-            self._ready.set()
-
-    def _build(self) -> None:
-        began = time.perf_counter()
-        printed = fingerprint(self.folder)
-        chunks, skipped = load_folder(self.folder)
-        self._state.index = KnowledgeIndex(chunks, self._embedder())
-        self._state.skipped = skipped
-        self._state.fingerprint = printed
-        self.build_seconds = time.perf_counter() - began
+    def refresh(self) -> bool:
+        """Index the folder again if a document was added, changed or removed since the last indexing; True if so."""
+        with self._lock:
+            printed = fingerprint(self.folder)
+            if printed == self._fingerprint:
+                return False
+            began = time.perf_counter()
+            chunks, skipped = load_folder(self.folder)
+            index = KnowledgeIndex(chunks, self._embedder())
+            self._index, self._skipped, self._fingerprint = index, skipped, printed  # swapped whole
+            self.build_seconds = time.perf_counter() - began
         documents = len({chunk.key for chunk in chunks})
         log.info(
             "knowledge: indexed %d documents (%d passages) from %s in %.2f s",
@@ -629,6 +620,20 @@ class KnowledgeBase:
             self.folder,
             self.build_seconds,
         )
+        return True
+
+    def _watch(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # the stack keeps running without answers from documents; the line says why
+            log.exception("knowledge: could not index %s", self.folder)
+        finally:
+            self._ready.set()
+        while not self._stopped.wait(self._poll_seconds):
+            try:
+                self.refresh()
+            except Exception:  # the previous index keeps answering
+                log.exception("knowledge: could not index %s again", self.folder)
 
 
 def fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:

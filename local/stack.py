@@ -351,6 +351,9 @@ class LocalStack:
         if self._http is not None:
             self._http.stop()
             self._http = None
+        if self.knowledge is not None:
+            self.knowledge.stop()
+            self.knowledge = None
         if self.stream is not None:
             self.stream.stop()
             self.stream = None

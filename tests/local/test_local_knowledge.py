@@ -1,6 +1,6 @@
 """The local knowledge base: the shipped guides answer IT questions as QnAIntent; bad documents are skipped.
 
-Retrieval quality is measured on tests/local/knowledge_questions.py (which guide answers each question, which
+Retrieval quality is measured on bench/knowledge_questions.py (which guide answers each question, which
 questions the guides do not cover) and on the `knowledge` lines of bench/paraphrases.yaml, through the Lex
 runtime as the page reaches it: its NLU first, then the documents, then FallbackIntent.
 """
@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
+from bench.knowledge_questions import ANSWERED, NOT_COVERED
 from bench.nlu import PARAPHRASES_PATH, load_paraphrases
 from contracts.knowledge import (
     ANSWER_ATTRIBUTE,
@@ -28,7 +30,6 @@ from local.knowledge import DEFAULT_FOLDER, KnowledgeBase, load_folder, read_blo
 from local.lex_nlu import FALLBACK_INTENT
 from local.lex_runtime import LexRuntime
 from scripts.build_knowledge_pdf import SOURCES, render
-from tests.local.knowledge_questions import ANSWERED, NOT_COVERED
 from tests.local.stack_helpers import Say, fetch, message_texts
 
 if TYPE_CHECKING:
@@ -59,11 +60,30 @@ class FallbackHook:
 
 
 @pytest.fixture(scope="module")
-def shipped() -> KnowledgeBase:
+def shipped() -> Iterator[KnowledgeBase]:
     """The shipped guides (knowledge/), indexed once for the module."""
     knowledge = KnowledgeBase(DEFAULT_FOLDER)
     assert knowledge.index() is not None
-    return knowledge
+    yield knowledge
+    knowledge.stop()
+
+
+@pytest.fixture
+def watched(tmp_path: Path) -> Iterator[KnowledgeBase]:
+    """A knowledge base over an empty temporary folder, looking for changes every 50 ms."""
+    knowledge = KnowledgeBase(tmp_path, poll_seconds=0.05)
+    yield knowledge
+    knowledge.stop()
+
+
+def eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Whether `check()` becomes true within `timeout` seconds (the watcher indexes in its own thread)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
 
 
 @pytest.fixture(scope="module")
@@ -261,8 +281,10 @@ def test_bad_documents_are_skipped_with_one_line_each_and_the_rest_is_indexed(
 
 def test_a_folder_of_bad_documents_never_stops_the_answers(tmp_path: Path, definition: BotDefinition) -> None:
     _bad_documents(tmp_path)
-    runtime = LexRuntime(definition, FallbackHook(), knowledge=KnowledgeBase(tmp_path))
+    knowledge = KnowledgeBase(tmp_path)
+    runtime = LexRuntime(definition, FallbackHook(), knowledge=knowledge)
     assert answered_from(ask(runtime, "I lost my badge")) == "good.md"
+    knowledge.stop()
 
 
 def test_a_document_that_is_not_utf8_text_is_refused_with_the_reason(tmp_path: Path) -> None:
@@ -272,32 +294,37 @@ def test_a_document_that_is_not_utf8_text_is_refused_with_the_reason(tmp_path: P
         read_blocks(path)
 
 
-def test_a_changed_folder_is_indexed_again_while_running(tmp_path: Path) -> None:
+def test_a_changed_folder_is_indexed_again_while_running(tmp_path: Path, watched: KnowledgeBase) -> None:
     # GIVEN a running knowledge base over a folder with one guide
     (tmp_path / "badges.md").write_text("# Badges\n\n## Lost badge\n\nReport a lost badge at reception.\n")
-    knowledge = KnowledgeBase(tmp_path, poll_seconds=0.0)
-    assert knowledge.answer("how do I book a parking space") is None
+    assert watched.answer("I lost my badge") is not None
+    assert watched.answer("how do I book a parking space") is None
     # WHEN a guide is added
     (tmp_path / "parking.md").write_text("# Parking\n\n## Book a parking space\n\nBook parking in the Spaces app.\n")
-    # THEN the next question finds it
-    found = knowledge.answer("how do I book a parking space")
-    assert found is not None
-    assert found.sources == ("s3://local-knowledge/parking.md",)
+
+    # THEN a question soon finds it, with its source
+    def sources() -> tuple[str, ...]:
+        found = watched.answer("how do I book a parking space")
+        return found.sources if found is not None else ()
+
+    assert eventually(lambda: sources() == ("s3://local-knowledge/parking.md",)), "the added guide was never indexed"
     # AND when it is removed, its answer goes with it
     (tmp_path / "parking.md").unlink()
-    assert knowledge.answer("how do I book a parking space") is None
+    assert eventually(lambda: sources() == ()), "the removed guide still answers"
 
 
-def test_an_edited_guide_answers_with_its_new_words(tmp_path: Path) -> None:
+def test_an_edited_guide_answers_with_its_new_words(tmp_path: Path, watched: KnowledgeBase) -> None:
     guide = tmp_path / "badges.md"
     guide.write_text("# Badges\n\n## Lost badge\n\nReport a lost badge at reception.\n")
-    knowledge = KnowledgeBase(tmp_path, poll_seconds=0.0)
-    assert knowledge.answer("I lost my badge") is not None
+    assert watched.answer("I lost my badge") is not None
     guide.write_text("# Badges\n\n## Lost badge\n\nReport a lost badge to the security desk on floor 2.\n")
     os.utime(guide, ns=(time.time_ns(), time.time_ns() + 1_000_000_000))  # a new mtime even on a coarse clock
-    found = knowledge.answer("I lost my badge")
-    assert found is not None
-    assert "security desk" in found.text
+
+    def new_words() -> bool:
+        found = watched.answer("I lost my badge")
+        return found is not None and "security desk" in found.text
+
+    assert eventually(new_words), "the edited guide still answers with its old words"
 
 
 # --- through the running stack ------------------------------------------------------------------------------------
