@@ -26,11 +26,12 @@ from contracts.knowledge import (
     SOURCES_ATTRIBUTE,
     source_uris,
 )
+from local.__main__ import main as local_main
 from local.knowledge import DEFAULT_FOLDER, KnowledgeBase, load_folder, read_blocks, source_uri
 from local.lex_nlu import FALLBACK_INTENT
 from local.lex_runtime import LexRuntime
 from scripts.build_knowledge_pdf import SOURCES, render
-from tests.local.stack_helpers import Say, fetch, message_texts
+from tests.local.stack_helpers import Say, fetch, free_port, message_texts
 
 if TYPE_CHECKING:
     from bot.schema import BotDefinition
@@ -390,3 +391,15 @@ def test_an_html_guide_is_served_sandboxed(local_stack: LocalStack) -> None:
 def test_nothing_outside_the_guides_is_served_under_knowledge(local_stack: LocalStack, path: str) -> None:
     status, _, body = fetch(local_stack.origin + path)
     assert status == 404, f"{path} answered {status}: {body[:120]!r}"
+
+
+def test_a_missing_knowledge_folder_stops_the_start_with_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # WHEN python -m local is pointed at a folder that does not exist
+    status = local_main(["--port", str(free_port()), "--knowledge-dir", str(tmp_path / "no-such-folder")])
+    # THEN it stops before starting anything, with one line naming the folder and the fix
+    assert status == 1
+    error = capsys.readouterr().err
+    assert "no-such-folder does not exist" in error
+    assert "make local KNOWLEDGE_DIR=" in error
