@@ -18,9 +18,9 @@ gives way to a passage that scores at least as well, less `DOCUMENTS_MARGIN` (me
 no intent paraphrase is lost to the documents, see tests/local/test_local_knowledge.py).
 
 While a slot is elicited, the user may change their mind as in Lex V2: a built-in cancel or start over, or an
-answer that is clearly another intent, leaves the question. Sessions keep
-their attributes and the intent in progress, expire after the bot's idle TTL, and are locked per session so
-concurrent conversations never share state.
+answer that is clearly another intent, leaves the question. Sessions keep their attributes and the intent in
+progress, expire after the bot's idle TTL, and are locked per session so concurrent conversations never share
+state.
 """
 
 from __future__ import annotations
