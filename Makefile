@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+KNOWLEDGE_DIR ?= knowledge
 
 .PHONY: local test lint typecheck unit site bench clean help
 
@@ -13,7 +14,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 local: $(VENV)/.installed site ## run the whole chatbot on this machine (http://$(HOST):$(PORT))
-	$(PY) -m local --host $(HOST) --port $(PORT)
+	$(PY) -m local --host $(HOST) --port $(PORT) --knowledge-dir $(KNOWLEDGE_DIR)
 
 test: $(VENV)/.installed site lint typecheck ## lint, type-check and run every test (offline)
 	@# pytest exits 5 when it collected nothing: a suite that ran no test has failed.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import admin, api_fuzz, footprint, load_local, nlu
+from bench import admin, api_fuzz, footprint, knowledge, load_local, nlu
 
 
 def main() -> int:
@@ -12,6 +12,7 @@ def main() -> int:
     load_local.print_table(footprint.package_sizes(), "Lambda packages (Powertools from the public layer)")
     load_local.print_table(footprint.cold_imports(), "Handler cold import (fresh interpreter, median of 5)")
     nlu.report()
+    knowledge_ok = knowledge.report()
     report = load_local.run()
     load_local.print_table(report.lines(), "Local stack under load (python -m local, loopback)")
     for error in report.errors[:10]:
@@ -19,7 +20,7 @@ def main() -> int:
     runs, seconds = api_fuzz.run()
     load_local.print_table(api_fuzz.report(runs, seconds), "API fuzzing (schemathesis, positive and negative)")
     load_local.print_table(admin.report(), "Admin list latency (GET /admin/turns, 100,000 turns in moto)")
-    return 0 if report.ok and api_fuzz.ok(runs, api_fuzz.DEFAULT_EXAMPLES) else 1
+    return 0 if report.ok and knowledge_ok and api_fuzz.ok(runs, api_fuzz.DEFAULT_EXAMPLES) else 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""`python -m local [--host H] [--port P] [--lambda-concurrency N] [--staff-email EMAIL]`: the whole chatbot on this
+"""`python -m local [--host H] [--port P] [--lambda-concurrency N] [--staff-email EMAIL] [--knowledge-dir DIR]`: the
+whole chatbot on this
 machine until Ctrl-C."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from local.stack import DEFAULT_LAMBDA_CONCURRENCY, SITE_DIR, LocalStack, LocalStackError
+from local.stack import DEFAULT_KNOWLEDGE_DIR, DEFAULT_LAMBDA_CONCURRENCY, SITE_DIR, LocalStack, LocalStackError
 from local.staff_sign_in import DEFAULT_STAFF_EMAIL
 
 
@@ -40,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="EMAIL",
         help=f"the staff member who may sign in to /admin/ (default: {DEFAULT_STAFF_EMAIL}; the password is printed)",
     )
+    parser.add_argument(
+        "--knowledge-dir",
+        type=Path,
+        default=DEFAULT_KNOWLEDGE_DIR,
+        metavar="DIR",
+        help="the documents the bot answers from (Markdown, text, HTML, PDF; default: knowledge/)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -51,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda_concurrency=args.lambda_concurrency,
             allow_hosts=args.allow_host,
             staff_email=args.staff_email,
+            knowledge_dir=args.knowledge_dir,
         )
     except LocalStackError as exc:
         print(f"error: {exc}", file=sys.stderr)

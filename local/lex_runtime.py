@@ -8,10 +8,19 @@ fake and the local stack passes the real handler.
 Dialog, as Lex runs it: classify the utterance (`local.lex_nlu`), fill the slots found in it, call the dialog
 code hook when the intent has one, elicit missing slots with the definition's prompts and quick replies
 (re-prompting up to `max_retries`, then handing over to FallbackIntent, as Lex V2 does), call the fulfillment code
-hook, or close with the intent's `answer`. While a slot is elicited, the user may change their mind as in Lex V2:
-a built-in cancel or start over, or an answer that is clearly another intent, leaves the question. Sessions keep
-their attributes and the intent in progress, expire after the bot's idle TTL, and are locked per session so
-concurrent conversations never share state.
+hook, or close with the intent's `answer`. An utterance no intent matches is first offered to the knowledge base
+when the runtime has one (`local.knowledge`): a good passage answers it as Lex's QnAIntent does (intent
+`QnAIntent`, Fulfilled, the answer and its sources in session attributes); only what the documents do not cover
+goes to FallbackIntent. As in Lex, this never happens while a slot is being elicited. The local NLU is looser than
+Lex's: with its nearest-sample model "I forgot my password" is an unsure CancelIntent (0.47) and "set up email on
+my iPhone" an unsure ProductInfo (it names a product). So an intent chosen with less than `SURE_INTENT` confidence
+gives way to a passage that scores at least as well, less `DOCUMENTS_MARGIN` (measured on bench/paraphrases.yaml:
+no intent paraphrase is lost to the documents, see tests/local/test_local_knowledge.py).
+
+While a slot is elicited, the user may change their mind as in Lex V2: a built-in cancel or start over, or an
+answer that is clearly another intent, leaves the question. Sessions keep their attributes and the intent in
+progress, expire after the bot's idle TTL, and are locked per session so concurrent conversations never share
+state.
 """
 
 from __future__ import annotations
@@ -29,11 +38,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from chatbot_shared.lex import CodeHookResponse
+from contracts.knowledge import ANSWER_ATTRIBUTE, KNOWLEDGE_INTENT_NAME, SOURCES_ATTRIBUTE, SOURCES_SEPARATOR
 from contracts.stack import MAX_SESSION_ID_CHARS, MAX_USER_TEXT_CHARS, SESSION_ID_PATTERN
 from local.lex_nlu import FALLBACK_INTENT, MAX_INTERPRETATIONS, Classifier, Match, SlotValue, extract_value, tokenize
 
 if TYPE_CHECKING:
     from bot.schema import BotDefinition, Intent, Locale, ResponseCard, Slot
+    from local.knowledge import KnowledgeBase
 
 CodeHook = Callable[[dict[str, Any]], dict[str, Any]]
 """The fulfillment Lambda: takes a Lex V2 code-hook event, returns its response (a dict)."""
@@ -45,6 +56,8 @@ SWITCH_CONFIDENCE = 0.9  # an answer that fills the slot changes the subject onl
 # "Mindy") scores well below this.
 LEAVE_CONFIDENCE = 0.8
 MESSAGE_VERSION = "1.0"
+SURE_INTENT = 0.9  # an exact or template match, or a near-certain paraphrase, is never second-guessed by documents
+DOCUMENTS_MARGIN = 0.1  # an unsure intent gives way to a passage scoring at least its confidence less this
 # Lex's AMAZON.EmailAddress takes `username@domain` as the user said it; whether that is an address the support team
 # can reply to is the code hook's call, and it says why not ("ana@example" has no top-level domain).
 _SAID_EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
@@ -187,8 +200,10 @@ class LexRuntime:
         *,
         identity: BotIdentity | None = None,
         clock: Callable[[], float] = time.monotonic,
+        knowledge: KnowledgeBase | None = None,
     ) -> None:
         self.definition = definition
+        self.knowledge = knowledge  # QnAIntent's documents; None: unmatched utterances go to FallbackIntent
         self.identity = identity or BotIdentity()
         self.code_hook = code_hook
         self.classifiers = {locale_id: Classifier(locale) for locale_id, locale in definition.locales.items()}
@@ -339,23 +354,53 @@ class _Turn:
     # --- dialog ---------------------------------------------------------------------------------------------
 
     def run(self) -> None:
+        # The answer and sources attributes describe one answer from the documents: never a later turn's.
+        for name in (ANSWER_ATTRIBUTE, SOURCES_ATTRIBUTE):
+            self.session.attributes.pop(name, None)
         progress = self.session.progress
         if progress is not None and progress.eliciting is not None:
             self._answer_slot(progress)
         elif progress is not None and progress.confirming:
             self._answer_confirmation(progress)
         else:
-            self._new_intent()
+            self._new_intent(ask_documents=True)
 
-    def _new_intent(self, chosen: Match | None = None, ranked: list[Match] | None = None) -> None:
+    def _new_intent(
+        self, chosen: Match | None = None, ranked: list[Match] | None = None, *, ask_documents: bool = False
+    ) -> None:
         if chosen is None or ranked is None:
             chosen, ranked = self.classifier.classify(self.text)
+        if ask_documents and chosen.score < SURE_INTENT and self._answer_from_documents(chosen, ranked):
+            return
         intent = self.locale.intent(chosen.intent)
         slots: dict[str, dict[str, Any] | None] = {slot.name: None for slot in intent.slots}
         slots.update({name: value.to_lex() for name, value in chosen.slots.items() if name in slots})
         self.session.progress = Progress(intent.name, slots)
         self.interpretations = self._interpretations(chosen, ranked)
         self._after_input(intent)
+
+    def _answer_from_documents(self, chosen: Match, ranked: list[Match]) -> bool:
+        """QnAIntent: answer from the knowledge base when a passage covers the utterance better than the (unsure)
+        intent chosen, if any; False when the intent or FallbackIntent should answer."""
+        knowledge = self.runtime.knowledge
+        found = knowledge.answer(self.text) if knowledge is not None else None
+        if found is None:
+            return False
+        if chosen.intent != FALLBACK_INTENT and found.score < chosen.score - DOCUMENTS_MARGIN:
+            return False
+        self.session.attributes[ANSWER_ATTRIBUTE] = found.text
+        self.session.attributes[SOURCES_ATTRIBUTE] = SOURCES_SEPARATOR.join(found.sources)
+        progress = Progress(KNOWLEDGE_INTENT_NAME, {}, state="Fulfilled")
+        candidates = self._interpretations(Match(FALLBACK_INTENT, 0.0), ranked)
+        self.interpretations = [
+            {"intent": {**progress.intent_json(), "slots": {}}, "interpretationSource": "Lex"},
+            *[item for item in candidates if item["intent"]["name"] != FALLBACK_INTENT][: MAX_INTERPRETATIONS - 2],
+            *[item for item in candidates if item["intent"]["name"] == FALLBACK_INTENT],
+        ]
+        self.messages.append(_message(found.text))
+        self._show(progress, {"type": "Close"})
+        self.session.progress = None
+        return True
 
     def _answer_slot(self, progress: Progress) -> None:
         intent = self.locale.intent(progress.name)

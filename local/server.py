@@ -11,6 +11,7 @@ Routes (all on http://HOST:PORT):
 - `POST /cognito-identity` - forwarded to the moto server (GetId, GetCredentialsForIdentity);
 - `GET /config.js` - the page's configuration for this origin;
 - `GET /_local/outbox` (add `?format=json` for JSON) - the emails SES would have sent, for support staff;
+- `GET /knowledge/<path>` - a document of the knowledge folder (the sources under an answer link there);
 - anything else - a file of the built site (site/dist), `/` being index.html and `/admin/` the admin page.
 
 Served by uvicorn (HTTP/1.1 framing, keep-alive, chunked bodies, a listen backlog of `BACKLOG`, a bound on
@@ -55,6 +56,7 @@ from starlette.routing import Route, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from contracts.knowledge import DOCUMENT_SUFFIXES, DOCUMENTS_PATH
 from contracts.page import ASSETS_PREFIX, cache_control, content_security_policy, content_type, security_headers
 from contracts.stack import ADMIN_BASE_PATH, API_BASE_PATH
 from contracts.stack import Route as ApiRoute
@@ -87,6 +89,16 @@ _LEX_PATH = re.compile(
     r"^/bots/(?P<bot>[^/]+)/botAliases/(?P<alias>[^/]+)/botLocales/(?P<locale>[^/]+)"
     r"/sessions/(?P<session>[^/]+)(?P<text>/text)?$"
 )
+# The knowledge documents as the browser should show them. A team's HTML guide is not our page: it is sandboxed
+# (no script runs, no form posts, no same-origin access) and may load nothing but its own inline styles.
+DOCUMENT_TYPES = {
+    ".md": "text/markdown; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".pdf": "application/pdf",
+}
+DOCUMENT_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 log = logging.getLogger("local.server")
 
 ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -104,6 +116,7 @@ class LocalApp:
     recorder: staff_pages.ReplyToRecorder | None = None
     admin_handlers: dict[ApiRoute, ApiHandler] = field(default_factory=dict)  # the admin routes, behind sign-in
     sign_in: StaffSignIn | None = None  # the staff user pool's stand-in; None: every admin request is a 401
+    documents_dir: Path | None = None  # the knowledge folder served under DOCUMENTS_PATH; None: no documents
 
     # --- Lex -------------------------------------------------------------------------------------------------
 
@@ -295,6 +308,33 @@ class LocalApp:
             return _staff_html(staff_pages.index_html())
         return _json(HTTPStatus.NOT_FOUND, {"message": f"No staff page {request.url.path}"}, STAFF_HEADERS)
 
+    # --- knowledge documents ------------------------------------------------------------------------------
+
+    async def document(self, request: Request) -> Response:
+        return await run_in_threadpool(self._document, request.path_params["key"])
+
+    def _document(self, key: str) -> Response:
+        """A document of the knowledge folder by its key; 404 for anything else (other types, hidden files, a
+        path that leaves the folder)."""
+        root = self.documents_dir.resolve() if self.documents_dir is not None else None
+        body: bytes | None = None
+        suffix = Path(key).suffix.lower()
+        hidden = any(part.startswith(".") for part in key.split("/"))
+        if root is not None and suffix in DOCUMENT_SUFFIXES and not hidden:
+            try:
+                target = (root / key).resolve()
+                if target.is_relative_to(root) and target.is_file():
+                    body = target.read_bytes()
+            except (OSError, ValueError):  # a name too long for the file system, a NUL byte: no such document
+                body = None
+        if body is None:
+            return _json(HTTPStatus.NOT_FOUND, {"message": f"No document {key[:200]} in the knowledge base"})
+        headers = {"Content-Type": DOCUMENT_TYPES[suffix], "Cache-Control": "no-cache"}
+        headers["X-Content-Type-Options"] = "nosniff"
+        if suffix in {".html", ".htm"}:  # a PDF under a sandbox CSP would not open in the browser's viewer
+            headers.update(security_headers(DOCUMENT_CSP))
+        return Response(body, HTTPStatus.OK, headers)
+
     # --- the site --------------------------------------------------------------------------------------------
 
     async def config(self, request: Request) -> Response:
@@ -331,6 +371,7 @@ def build_app(local: LocalApp, allowed_hosts: Iterable[str]) -> ASGIApp:
         Route(COGNITO_PATH, _EveryMethod(local.cognito)),
         Route("/_local{rest:path}", local.staff, methods=["GET"]),
         Route("/config.js", local.config, methods=["GET"]),
+        Route(DOCUMENTS_PATH + "{key:path}", local.document, methods=["GET"]),
         Route("/{path:path}", local.static, methods=["GET"]),
     ]
     app = Starlette(

@@ -9,7 +9,9 @@ What runs where:
   `lambda_concurrency` at once per function, reaching moto through AWS_ENDPOINT_URL;
 - one HTTP server on HOST:PORT (uvicorn, `local.server`): the page, the admin page (/admin/), config.js, Lex
   runtime, /api/* (the admin routes behind the staff sign-in stand-in, `local.staff_sign_in`), /oauth2/*,
-  /cognito-identity, /_local/outbox;
+  /cognito-identity, /_local/outbox, /knowledge/* (the documents);
+- the knowledge base (`local.knowledge`): the documents folder, indexed in a thread at start and again when a
+  document changes; the Lex runtime answers from it as QnAIntent;
 - one thread reading the tickets table's stream into the forwarder function (the DynamoDB Streams event source
   mapping), one polling the escalation queue into the sender function (the SQS event source mapping).
 """
@@ -35,6 +37,8 @@ from bot.schema import load_definition
 from contracts.stack import ADMIN_ROUTES, API_BASE_PATH, FUNCTION_ENVIRONMENT, ORIGIN_SECRET_HEADER, PUBLIC_ROUTES
 from local.config_js import COGNITO_PATH, config_values, render_config_js
 from local.functions_pool import FunctionPool, LogSink, Template, print_log_line
+from local.knowledge import DEFAULT_FOLDER as DEFAULT_KNOWLEDGE_DIR
+from local.knowledge import KnowledgeBase
 from local.lambda_events import REGION, LambdaContext
 from local.lex_runtime import BotIdentity, LexRuntime
 from local.queue_worker import QueueWorker
@@ -87,6 +91,7 @@ class StackInfo:
     lambda_concurrency: int = DEFAULT_LAMBDA_CONCURRENCY
     staff_email: str = DEFAULT_STAFF_EMAIL
     staff_password: str = ""
+    knowledge_dir: Path | None = None
 
     def describe(self) -> str:
         """What runs where, for the console."""
@@ -107,6 +112,11 @@ class StackInfo:
                 f" with password {self.staff_password})",
                 f"  staff sign-in     {self.origin}/oauth2/authorize, /oauth2/token  (the hosted UI's stand-in)",
                 f"  outbox            {self.origin}/_local/outbox",
+                (
+                    f"  knowledge base    {self.knowledge_dir}  (QnAIntent; documents at {self.origin}/knowledge/)"
+                    if self.knowledge_dir is not None
+                    else "  knowledge base    off (--knowledge-dir)"
+                ),
                 f"  AWS stand-ins     {self.moto_url}  (moto: DynamoDB, SQS, SES, Cognito Identity)",
                 f"  functions         {', '.join(HANDLERS)}: up to {self.lambda_concurrency} processes each",
                 "  ticket stream     read into functions/forward_tickets (new tickets onto the queue)",
@@ -133,6 +143,7 @@ class LocalStack:
         log_sink: LogSink = print_log_line,
         staff_email: str = DEFAULT_STAFF_EMAIL,
         staff_password: str | None = None,
+        knowledge_dir: Path | None = DEFAULT_KNOWLEDGE_DIR,
     ) -> None:
         if lambda_concurrency < 1:
             raise LocalStackError(f"--lambda-concurrency must be at least 1 (got {lambda_concurrency})")
@@ -146,6 +157,8 @@ class LocalStack:
         self.log_sink = log_sink
         self.staff_email = staff_email
         self.staff_password = staff_password  # None: a new one each start, printed with the stack's description
+        self.knowledge_dir = knowledge_dir  # None: no knowledge base (unmatched questions fall back)
+        self.knowledge: KnowledgeBase | None = None
         self._info: StackInfo | None = None
         self.runtime: LexRuntime | None = None
         self.worker: QueueWorker | None = None
@@ -186,6 +199,11 @@ class LocalStack:
             raise LocalStackError(
                 f"the chat page is not built ({self.site_dir}/index.html is missing): run `make site`"
             )
+        if self.knowledge_dir is not None and not self.knowledge_dir.is_dir():
+            raise LocalStackError(
+                f"the knowledge folder {self.knowledge_dir} does not exist: create it, or point "
+                "`--knowledge-dir` (`make local KNOWLEDGE_DIR=...`) at the folder of your documents"
+            )
         for name, module in HANDLERS.items():
             path = REPO / (module.replace(".", "/") + ".py")
             if not path.is_file():
@@ -221,7 +239,12 @@ class LocalStack:
 
         bot = BotIdentity()
         locale_id = next(iter(definition.locales))
-        self.runtime = LexRuntime(definition, _code_hook(self.functions["fulfillment"]), identity=bot)
+        if self.knowledge_dir is not None:
+            self.knowledge = KnowledgeBase(self.knowledge_dir)
+            self.knowledge.start()  # indexes while the rest starts; the first question waits for it if need be
+        self.runtime = LexRuntime(
+            definition, _code_hook(self.functions["fulfillment"]), identity=bot, knowledge=self.knowledge
+        )
         http_host, http_port = sock.getsockname()[:2]
         origin = f"http://{_url_host(str(http_host))}:{http_port}"
         sign_in = StaffSignIn(origin, email=self.staff_email)
@@ -254,6 +277,7 @@ class LocalStack:
                 route: _through_the_edge(self.functions[route.function], names.origin_secret) for route in ADMIN_ROUTES
             },
             sign_in=sign_in,
+            documents_dir=self.knowledge_dir,
         )
         hosts = allowed_hosts(str(http_host), int(http_port), self.allow_hosts)
         self._http = LocalHttpServer(sock, build_app(app, hosts), verbose=self.verbose)
@@ -276,6 +300,7 @@ class LocalStack:
             lambda_concurrency=self.lambda_concurrency,
             staff_email=sign_in.email,
             staff_password=sign_in.password,
+            knowledge_dir=self.knowledge_dir,
         )
 
     def _launch_moto(self) -> None:
@@ -345,6 +370,9 @@ class LocalStack:
         if self._http is not None:
             self._http.stop()
             self._http = None
+        if self.knowledge is not None:
+            self.knowledge.stop()
+            self.knowledge = None
         if self.stream is not None:
             self.stream.stop()
             self.stream = None

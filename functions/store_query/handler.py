@@ -19,6 +19,10 @@ Metrics (`contracts.metrics`): each newly stored turn counts Turns = 1 and Fallb
 NegativeSentimentTurns = 1 or 0, with the session id as a property (conversations are distinct sessions); each vote
 that changes a turn's rating counts ThumbsUp or ThumbsDown. Repeats count nothing.
 
+`answerSources` (optional) lists the knowledge-base documents the answer came from (QnAIntent's sources attribute,
+at most MAX_ANSWER_SOURCES URIs of at most MAX_SOURCE_URI_CHARS each); it is stored as a string set under
+`contracts.query_log.ANSWER_SOURCES`, repeats dropped, and an empty list stores nothing.
+
 Environment (read on first use, all in `Settings`): QUERY_LOG_TABLE_NAME, QUERY_LOG_RETENTION_DAYS (optional,
 default 90), ALLOWED_ORIGINS (optional), ORIGIN_SECRETS (the edge's secrets; see `chatbot_shared.rest`).
 No `from __future__ import annotations` here: Powertools must see the real body model in the route signature.
@@ -37,7 +41,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from chatbot_shared.environment import FunctionEnvironment
 from chatbot_shared.rest import (
@@ -53,7 +66,7 @@ from chatbot_shared.wire import NO_CONTROL_PATTERN, EpochMs, SessionId, wire_tit
 from contracts import query_log as row
 from contracts.knowledge import KNOWLEDGE_INTENT_NAME
 from contracts.metrics import CONVERSATION_PROPERTY, RATING_METRICS, TURN_METRICS
-from contracts.query_log import DAY
+from contracts.query_log import ANSWER_SOURCES, DAY
 from contracts.stack import (
     ALLOWED_ORIGINS,
     FEEDBACK_ROUTE,
@@ -75,6 +88,8 @@ SECONDS_PER_DAY = 86_400
 CONFIDENCE_DECIMALS = 4  # Lex reports two decimals; four keep every real score and drop float noise
 SESSION_KEY, TIMESTAMP_KEY = (key.name for key in QUERY_LOG_TABLE.keys)
 TTL_ATTRIBUTE = QUERY_LOG_TABLE.ttl_attribute
+MAX_ANSWER_SOURCES = 5  # QnAIntent cites one or a few documents; more would be a page sending something else
+MAX_SOURCE_URI_CHARS = 1100  # s3:// + a bucket name (63) + an S3 key (1,024 bytes at most)
 LEX_NAME_PATTERN = r"^[0-9A-Za-z](?:[_-]?[0-9A-Za-z])*[_-]?$"  # Lex V2 intent names: ^([0-9a-zA-Z][_-]?){1,100}$
 
 
@@ -131,6 +146,14 @@ class QueryLogEntry(BaseModel):
         alias="intentName", default=None, min_length=1, max_length=100, pattern=LEX_NAME_PATTERN
     )
     sentiment: Literal["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"] | None = None
+    answer_sources: (
+        list[Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_SOURCE_URI_CHARS)]] | None
+    ) = Field(
+        alias="answerSources",
+        default=None,
+        max_length=MAX_ANSWER_SOURCES,
+        description="The knowledge-base documents the answer came from (URIs), when QnAIntent answered",
+    )
 
 
 class Stored(BaseModel):
@@ -178,6 +201,8 @@ class QueryLogTable:
             item["intentName"] = {"S": entry.intent_name}
         if entry.sentiment is not None:
             item["sentiment"] = {"S": entry.sentiment}
+        if entry.answer_sources:  # a string set: no repeats, never empty
+            item[ANSWER_SOURCES] = {"SS": list(dict.fromkeys(entry.answer_sources))}
         try:
             self.client.put_item(
                 TableName=self.table_name,

@@ -16,7 +16,8 @@ import { KEYS, readJson, writeJson } from './store.js'
  * @typedef {{ limit: number, windowSeconds: number | null }} TicketLimit
  * @typedef {{
  *   sessionId: string, timestamp: number, userQuery: string, botResponse: string,
- *   confidenceScore: number | null, intentName: string | null, sentiment?: string | null
+ *   confidenceScore: number | null, intentName: string | null, sentiment?: string | null,
+ *   answerSources?: string[]
  * }} QueryLogRow
  */
 

@@ -4,6 +4,7 @@ import { SupportApi, ticketLimit } from './api.js'
 import { FeedbackApi, sentimentOf } from './feedback.js'
 import { ServiceError } from './http.js'
 import { botMessages, LexClient, understanding } from './lex-client.js'
+import { answerSources } from './sources.js'
 import { loadSession, newSession, saveSession, storageOf } from './store.js'
 import { chooseTheme, currentTheme, followSystemTheme } from './theme.js'
 import { ticketLimitReason, View } from './view.js'
@@ -124,12 +125,14 @@ function start () {
     session.attributes = stringValues(response.sessionState?.sessionAttributes)
     const offered = session.attributes.escalationOffered === 'true'
     const messages = botMessages(response)
+    const sources = answerSources(response) // QnAIntent's documents, shown under its answer (the last message)
     for (const [index, message] of messages.entries()) {
       /** @type {Turn} */
       const reply = { role: 'bot', text: message.text, timestamp: Date.now() }
       if (message.card) reply.card = message.card
       // The answer is rated once, under its last message, on the row this turn is logged in.
       if (index === messages.length - 1) reply.rated = { sessionId: session.id, timestamp: turn.timestamp }
+      if (sources.length > 0 && index === messages.length - 1) reply.sources = sources
       session.entries.push(reply)
       view.renderEntry(reply)
     }
@@ -150,7 +153,8 @@ function start () {
       botResponse: messages.map((m) => m.text).join('\n'),
       confidenceScore: confidence,
       intentName,
-      sentiment: sentimentOf(response)
+      sentiment: sentimentOf(response),
+      ...(sources.length > 0 ? { answerSources: sources } : {})
     })
   }
 

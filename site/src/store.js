@@ -7,10 +7,11 @@
  * @typedef {{ subtitle?: string, buttons: ReplyButton[] }} ReplyCard quick replies under a bot message
  * @typedef {{
  *   role: 'user' | 'bot', text: string, timestamp: number,
- *   value?: string, card?: ReplyCard,
+ *   value?: string, card?: ReplyCard, sources?: string[],
  *   rated?: import('./feedback.js').RowKeys, rating?: import('./feedback.js').Rating
- * }} Turn `value`: what Lex was sent when it differs from the text shown (a quick reply's value); `rated`: the
- *   query-log row a bot answer's vote goes to (its last message only), `rating`: the vote given
+ * }} Turn `value`: what Lex was sent when it differs from the text shown (a quick reply's value); `sources`: the
+ *   knowledge-base documents a bot answer came from; `rated`: the query-log row a bot answer's vote goes to (its
+ *   last message only), `rating`: the vote given
  * @typedef {{ role: 'ticket', ticketId: string, email?: string, timestamp: number }} TicketNote `email`: where the team replies
  * @typedef {Turn | TicketNote} Entry
  * @typedef {{ fingerprint: string, key: string }} PendingEscalation a submission not yet confirmed, and its key

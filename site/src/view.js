@@ -3,6 +3,7 @@
 // Every word from people and bots goes in through textContent, never as HTML.
 import { bindFeedback, ratingControls } from './feedback.js'
 import { toBlocks } from './format.js'
+import { sourcesNode } from './sources.js'
 
 /**
  * @typedef {import('./store.js').Entry} Entry
@@ -439,6 +440,7 @@ function _entryNode (doc, entry, answered) {
   }
   const bubble = _botBubble(doc, entry.text)
   if (entry.card?.subtitle) bubble.append(_el(doc, 'p', 'text-sm text-slate-700 dark:text-slate-300', entry.card.subtitle))
+  if (entry.sources?.length) bubble.append(sourcesNode(doc, entry.sources))
   if (stamped) bubble.append(_time(doc, entry.timestamp, 'text-slate-600 dark:text-slate-400'))
   if (entry.rated) bubble.append(ratingControls(doc, entry.rated, entry.rating))
   if (!entry.card || entry.card.buttons.length === 0) return bubble

@@ -11,6 +11,8 @@ import yaml
 
 from bot.schema import DEFINITION_PATH, DefinitionError, load_definition
 from contracts.conversation import CODE_HOOK_MESSAGES
+from local.knowledge import DEFAULT_FOLDER as KNOWLEDGE
+from local.knowledge import read_blocks
 
 
 @pytest.fixture
@@ -38,19 +40,26 @@ def test_shipped_definition_has_the_locale_and_session_settings():
     assert definition.bot.child_directed is False
 
 
-def test_shipped_definition_holds_the_customer_service_and_it_support_intents():
+def test_shipped_definition_holds_the_customer_service_and_conversation_intents():
     names = {i.name for i in load_definition().locales["en_US"].intents}
     expected = {
         "OrderStatus",
         "BillingInquiry",
         "ProductInfo",
-        "ResetPassword",
-        "NetworkTroubleshooting",
         "ThankYouIntent",
         "TalkToHuman",
         "FallbackIntent",
     }
     assert expected <= names, f"missing intents: {expected - names}"
+
+
+def test_it_how_tos_are_knowledge_guides_not_intents():
+    # GIVEN the shipped definition and the shipped knowledge folder
+    names = {i.name for i in load_definition().locales["en_US"].intents}
+    # THEN the password and Wi-Fi how-tos are documents the knowledge base answers from, not intents
+    assert not names & {"ResetPassword", "NetworkTroubleshooting"}, "IT how-tos belong in knowledge/, not intents"
+    for guide in ("reset-your-password.md", "fix-wifi-and-network-problems.html"):
+        assert (KNOWLEDGE / guide).is_file(), f"knowledge/{guide} is missing"
 
 
 def test_slot_types_keep_their_resolution_strategies():
@@ -64,12 +73,11 @@ def test_slot_types_keep_their_resolution_strategies():
     assert products.resolve("iPad") == "tablet"
 
 
-def test_it_how_tos_are_numbered_steps_in_the_definition():
-    locale = load_definition().locales["en_US"]
-    for name in ("ResetPassword", "NetworkTroubleshooting"):
-        answer = locale.intent(name).answer or ""
-        steps = [line for line in answer.splitlines() if line[:1].isdigit()]
-        assert [s.split(".")[0] for s in steps[:2]] == ["1", "2"], f"{name} should answer in numbered steps"
+def test_it_how_tos_are_numbered_steps_in_the_knowledge_guides():
+    for guide in ("reset-your-password.md", "fix-wifi-and-network-problems.html"):
+        blocks = read_blocks(KNOWLEDGE / guide)
+        steps = [block for block in blocks if block.kind == "item" and block.ordered]
+        assert len(steps) >= 3, f"knowledge/{guide} should give its how-to as numbered steps"
 
 
 def test_the_core_utterances_are_all_present():

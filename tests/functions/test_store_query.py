@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from contracts.query_log import ANSWER_SOURCES
 from local.stand_ins import StandInNames
 
 TURN: dict[str, Any] = {
@@ -118,6 +119,30 @@ def test_the_same_turn_twice_is_stored_once_and_both_answers_are_201(store_query
     assert row["botResponse"] == TURN["botResponse"], "the first writer wins"
 
 
+def test_a_turn_answered_from_the_knowledge_base_stores_its_sources_as_a_string_set(
+    store_query, rows, api_event, lambda_context
+):
+    # GIVEN a turn QnAIntent answered from two documents, one cited twice
+    sources = ["s3://docs/guides/reset-your-password.md", "s3://docs/guides/set-up-MFA.md"]
+    turn = {**TURN, "intentName": "QnAIntent", "answerSources": [*sources, sources[0]]}
+    # WHEN the handler receives it
+    response = store_query.lambda_handler(api_event("POST", "/store-query", turn), lambda_context)
+    # THEN the row records the intent and each source once (a DynamoDB string set)
+    assert response["statusCode"] == 201, response["body"]
+    [row] = rows()
+    assert row["intentName"] == "QnAIntent"
+    assert row[ANSWER_SOURCES] == set(sources)
+
+
+def test_a_turn_with_no_sources_stores_no_sources_attribute(store_query, rows, api_event, lambda_context):
+    response = store_query.lambda_handler(
+        api_event("POST", "/store-query", {**TURN, "answerSources": []}), lambda_context
+    )
+    assert response["statusCode"] == 201, response["body"]
+    [row] = rows()
+    assert ANSWER_SOURCES not in row, "DynamoDB has no empty string set: an answer without sources has none"
+
+
 def test_optional_fields_may_be_left_out_or_null(store_query, rows, api_event, lambda_context):
     # GIVEN a turn with no intent, sentiment or confidence (Lex gave none)
     minimal = {key: TURN[key] for key in ("sessionId", "timestamp", "userQuery", "botResponse")}
@@ -171,6 +196,11 @@ INVALID_FIELDS = [
     ("intentName", "", "empty"),
     ("sentiment", "HAPPY", "not-in-enum"),
     ("sentiment", "positive", "lowercase"),
+    ("answerSources", "s3://docs/guides/vpn.md", "not-a-list"),
+    ("answerSources", ["s3://docs/a.md"] * 6, "too-many"),
+    ("answerSources", ["s3://docs/" + "k" * 1100], "uri-too-long"),
+    ("answerSources", [""], "empty-uri"),
+    ("answerSources", [42], "number"),
     ("extra", "field", "unknown-field"),
 ]
 
@@ -193,7 +223,9 @@ def test_each_invalid_field_is_refused_with_422_naming_it_and_nothing_is_written
     assert response["statusCode"] == 422, response["body"]
     answer = body(response)
     assert answer["message"] == "Invalid request"
-    assert field in [error["field"] for error in answer["errors"]], f"{field} must be named: {answer}"
+    named = [error["field"] for error in answer["errors"]]
+    # a list's bad item is named by its place ("answerSources.0")
+    assert any(name == field or name.startswith(f"{field}.") for name in named), f"{field} must be named: {answer}"
     assert all(error["reason"] for error in answer["errors"]), "every error needs a reason"
     assert rows() == [], "an invalid turn must not be written"
 

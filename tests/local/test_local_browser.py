@@ -118,7 +118,7 @@ def test_the_turns_are_logged_with_their_intents(page: Page, local_stack: LocalS
     expect_reply(page, "You're welcome! Glad I could help. Is there anything else I can do for you?")
     # THEN the page has logged both turns with their intents (staff read them signed in, newest first)
     rows = wait_for_rows(local_stack, since=started, count=2)
-    assert [row["intentName"] for row in rows] == ["ThankYouIntent", "ResetPassword"]
+    assert [row["intentName"] for row in rows] == ["ThankYouIntent", "QnAIntent"]
     assert [row["userQuery"] for row in rows] == ["thank you", "I forgot my password"]
 
 
