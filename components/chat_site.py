@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from components.iam import deny_insecure_transport
 from components.log_bucket import CLOUDFRONT_LOG_PREFIX, S3_LOG_PREFIX, LogBucket, LogBucketArgs
+from contracts.embedding import check_embed_origins
 from contracts.page import (
     ASSETS_PREFIX,
     CONFIG_FILE,
@@ -83,6 +84,9 @@ class ChatSiteArgs:
     """ACM certificate in us-east-1 covering `custom_domain`; set together with it. None: CloudFront's own."""
     api_rate_limit_per_ip: int | None = None
     """Requests one IP may send to /api/* in 5 minutes before AWS WAF blocks it. None: no web ACL (no idle cost)."""
+    embed_origins: Sequence[str] = ()
+    """`https://` origins of the sites that may frame the page (`embed.js`): the CSP's frame-ancestors and
+    config.js's `embedOrigins`. Empty: no site may frame it (frame-ancestors 'none', X-Frame-Options DENY)."""
     access_log_retention_days: int | None = None
     """Days CloudFront's and the page bucket's access logs are kept in a log bucket. None: no access logs, no log
     bucket (they hold visitors' IP addresses; an empty bucket costs nothing, logs cost S3 storage)."""
@@ -94,6 +98,10 @@ class ChatSite(pulumi.ComponentResource):
     def __init__(self, name: str, args: ChatSiteArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if (args.custom_domain is None) != (args.certificate_arn is None):
             raise ValueError("ChatSiteArgs.custom_domain and .certificate_arn are set together or not at all")
+        try:
+            embed_origins = check_embed_origins(args.embed_origins)
+        except ValueError as exc:
+            raise ValueError(f"ChatSiteArgs.embed_origins: {exc}") from None
         files = site_files(args.site_dir)  # a missing build fails before anything is registered
         super().__init__("support-chatbot:index:ChatSite", name, None, opts)
         self._name = name
@@ -102,7 +110,7 @@ class ChatSite(pulumi.ComponentResource):
         self.identity_pool_id = self.identity_pool.id
         self.bucket, public_access_block = self._bucket()
         self.access_logs = self._access_logs(args.access_log_retention_days) if args.access_log_retention_days else None
-        self.headers_policy = self._headers_policy(args.region)
+        self.headers_policy = self._headers_policy(args.region, embed_origins)
         self.web_acl = self._api_rate_limit(args.api_rate_limit_per_ip) if args.api_rate_limit_per_ip else None
         self.distribution = self._distribution(args)
         self._bucket_policy(public_access_block)
@@ -196,11 +204,18 @@ class ChatSite(pulumi.ComponentResource):
         )
         return logs
 
-    def _headers_policy(self, region: pulumi.Input[str]) -> aws.cloudfront.ResponseHeadersPolicy:
+    def _headers_policy(
+        self, region: pulumi.Input[str], embed_origins: Sequence[str]
+    ) -> aws.cloudfront.ResponseHeadersPolicy:
         """Every security header of the page contract on every response: those CloudFront models in its security
-        headers config, the rest (Permissions-Policy, Cross-Origin-Opener-Policy) as custom headers."""
+        headers config, the rest (Permissions-Policy, Cross-Origin-Opener-Policy) as custom headers. The CSP's
+        frame-ancestors names exactly the embedding sites."""
         headers = pulumi.Output.from_input(region).apply(
-            lambda name: cloudfront_response_headers(security_headers(content_security_policy(aws_endpoints(name))))
+            lambda name: cloudfront_response_headers(
+                security_headers(
+                    content_security_policy(aws_endpoints(name), embed_origins), framed=bool(embed_origins)
+                )
+            )
         )
         return aws.cloudfront.ResponseHeadersPolicy(
             f"{self._name}-security-headers",
@@ -323,7 +338,7 @@ class ChatSite(pulumi.ComponentResource):
         """config.js made from the stack's outputs, uploaded next to the page."""
         config_js = pulumi.Output.all(
             args.region, self.identity_pool.id, args.bot_id, args.bot_alias_id, args.locale_id
-        ).apply(lambda values: page_config(*values, suggestions=args.suggestions))
+        ).apply(lambda values: page_config(*values, suggestions=args.suggestions, embed_origins=args.embed_origins))
         aws.s3.BucketObjectv2(
             f"{self._name}-file-{CONFIG_FILE}",
             bucket=self.bucket.id,
@@ -386,9 +401,17 @@ class ChatSite(pulumi.ComponentResource):
 
 
 def page_config(
-    region: str, identity_pool_id: str, bot_id: str, bot_alias_id: str, locale_id: str, *, suggestions: Sequence[str]
+    region: str,
+    identity_pool_id: str,
+    bot_id: str,
+    bot_alias_id: str,
+    locale_id: str,
+    *,
+    suggestions: Sequence[str],
+    embed_origins: Sequence[str] = (),
 ) -> str:
-    """The page's config.js for this stack: its bot, guest pool, the API's base path and the AWS endpoints."""
+    """The page's config.js for this stack: its bot, guest pool, the API's base path, the AWS endpoints and the
+    sites that may embed it."""
     cognito_endpoint, lex_endpoint = aws_endpoints(region)
     return render_config_js(
         {
@@ -401,6 +424,7 @@ def page_config(
             "lexEndpoint": lex_endpoint,
             "cognitoEndpoint": cognito_endpoint,
             "suggestions": list(suggestions),
+            "embedOrigins": list(embed_origins),
         }
     )
 
