@@ -1,4 +1,5 @@
-"""`python -m local [--host H] [--port P] [--lambda-concurrency N]`: the whole chatbot on this machine until Ctrl-C."""
+"""`python -m local [--host H] [--port P] [--embed-demo-port D] [--lambda-concurrency N]`: the whole chatbot on this
+machine until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description="Run the support chatbot on one machine.")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    parser.add_argument(
+        "--embed-demo-port",
+        type=int,
+        default=None,
+        metavar="D",
+        help="port of the embed demo, a second origin on 127.0.0.1 whose page embeds the chat (default: PORT+1)",
+    )
     parser.add_argument("--site-dir", type=Path, default=SITE_DIR, help="the built chat page (default: site/dist)")
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
     parser.add_argument(
@@ -42,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             verbose=args.verbose,
             lambda_concurrency=args.lambda_concurrency,
             allow_hosts=args.allow_host,
+            embed_demo_port=args.embed_demo_port,
         )
     except LocalStackError as exc:
         print(f"error: {exc}", file=sys.stderr)
