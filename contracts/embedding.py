@@ -34,11 +34,11 @@ def embed_origin_problem(value: object, *, allow_loopback_http: bool = False) ->
     (and localhost): the local stack's demo host, never a deployed stack's."""
     if not isinstance(value, str):
         return f"{value!r} is not a text origin like https://www.example.com"
+    if "*" in value:
+        return f"{value!r} has a wildcard: list each site's origin in full (https://www.example.com)"
     scheme, separator, rest = value.partition("://")
     if not separator:
         return f"{value!r} has no scheme: write it as https://{value}"
-    if "*" in value:
-        return f"{value!r} has a wildcard: list each site's origin in full (https://www.example.com)"
     for mark, part in (("?", "a query"), ("#", "a fragment"), ("/", "a path")):
         if mark in rest:
             return f"{value!r} has {part}: an origin is scheme://host[:port] only (https://{rest.split(mark)[0]})"

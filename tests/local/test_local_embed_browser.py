@@ -8,13 +8,14 @@ checks on both sides. A third origin, not in the list, serves the same host page
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect
+from playwright.sync_api import Browser, FrameLocator, Locator, Page, ViewportSize, expect
 
 from local.embed_demo import demo_page
 from local.stack import LocalStack
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.local_stack
 
 QUESTION = "Tell me about your laptops"
 ANSWER = "Our laptops feature high-performance processors and long battery life, starting at $899."
-PHONE = {"width": 375, "height": 667}
+PHONE: ViewportSize = {"width": 375, "height": 667}
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
@@ -146,7 +147,9 @@ def test_the_launcher_opens_the_chat_which_answers_and_closes(page: Page, local_
     ask(chat(page), QUESTION)
     # THEN the answer appears inside the iframe, which is the stack's page
     expect_answer(chat(page))
-    assert chat_frame_element(page).get_attribute("src", timeout=1000).startswith(local_stack.origin + "/?embed=1")
+    expect(chat_frame_element(page)).to_have_attribute(
+        "src", re.compile("^" + re.escape(local_stack.origin + "/?embed=1"))
+    )
     # WHEN the user closes it with the launcher
     launcher(page).click()
     # THEN the chat is gone and the launcher offers to open it again
