@@ -107,7 +107,9 @@ class LocalApp:
 
     @property
     def page_headers(self) -> dict[str, str]:
-        """The page's security headers, framed by `embed_origins` only (as CloudFront sends them)."""
+        """The page's security headers, framed by `embed_origins` only, on the page, its files, the API's and
+        Cognito's answers (as CloudFront sends them on every behaviour). The server's own error answers keep
+        PAGE_HEADERS (frame-ancestors 'none'): nothing frames an error."""
         if not self.embed_origins:
             return PAGE_HEADERS
         csp = content_security_policy(embed_origins=self.embed_origins)
@@ -182,7 +184,7 @@ class LocalApp:
             log.exception("%s failed", route.function)
             return _json(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"})
         headers = {k: v for k, v in headers.items() if k.lower() not in {"content-length", "transfer-encoding"}}
-        return Response(payload, status, {**headers, **PAGE_HEADERS})  # CloudFront's policy overrides the API's
+        return Response(payload, status, {**headers, **self.page_headers})  # CloudFront's policy overrides the API's
 
     def _preflight(self, request: Request, methods: list[str]) -> Response:
         """CORS preflight as API Gateway's MOCK answers it (components.rest_api): Allow-Origin only for an allowed
@@ -196,7 +198,7 @@ class LocalApp:
         }
         if origin in self.embed_origins:
             cors["Access-Control-Allow-Origin"] = origin
-        return Response(b"", HTTPStatus.NO_CONTENT, {**cors, **PAGE_HEADERS})
+        return Response(b"", HTTPStatus.NO_CONTENT, {**cors, **self.page_headers})
 
     # --- Cognito ---------------------------------------------------------------------------------------------
 
@@ -211,7 +213,8 @@ class LocalApp:
         body = await request.body()
         kind = request.headers.get("content-type", "application/x-amz-json-1.1")
         status, answer, answer_kind = await run_in_threadpool(self._forward_to_moto, target, kind, body)
-        return Response(answer, status, {"Content-Type": answer_kind or "application/x-amz-json-1.1", **PAGE_HEADERS})
+        kind = answer_kind or "application/x-amz-json-1.1"
+        return Response(answer, status, {"Content-Type": kind, **self.page_headers})
 
     def _forward_to_moto(self, target: str, kind: str, body: bytes) -> tuple[int, bytes, str]:
         forwarded = urllib.request.Request(

@@ -105,7 +105,8 @@
   })
 
   render()
-  document.body.append(root)
+  if (document.body) document.body.append(root)
+  else addEventListener('DOMContentLoaded', () => document.body.append(root)) // a tag in <head> without async
   if (question) load() // asked now, so its answer is waiting (and badged) when the user opens the chat
   if (data.open !== undefined && data.open !== 'false') show(true, false) // open, but the site keeps its focus
 
