@@ -141,6 +141,7 @@ def test_config_js_points_the_page_at_this_origin(local_stack: LocalStack, defin
         "lexEndpoint": origin,
         "cognitoEndpoint": f"{origin}/cognito-identity",
         "suggestions": definition.locales["en_US"].suggestions(),
+        "embedOrigins": [local_stack.info.embed_demo_origin],
     }
 
 
