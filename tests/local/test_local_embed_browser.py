@@ -12,6 +12,7 @@ import re
 import threading
 import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.local_stack
 QUESTION = "Tell me about your laptops"
 ANSWER = "Our laptops feature high-performance processors and long battery life, starting at $899."
 PHONE: ViewportSize = {"width": 375, "height": 667}
+AXE = Path(__file__).resolve().parents[2] / "site" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
@@ -57,6 +59,16 @@ def ask(frame: FrameLocator, text: str) -> None:
 def expect_answer(frame: FrameLocator) -> None:
     conversation = frame.get_by_role("log", name="Conversation")
     expect(conversation.get_by_text(ANSWER, exact=True)).to_be_visible(timeout=20_000)
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.1 A and AA violations of the host page with the loader's button and frame (the chat page
+    inside has its own checks in tests/site), one line each."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())  # evaluated by the test harness, so the host page's CSP does not apply
+    rules = "{runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'], iframes: false}"
+    result = page.evaluate(f"axe.run(document, {rules})")
+    return [f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in result["violations"]]
 
 
 def has_focus(locator: Locator) -> bool:
@@ -293,3 +305,18 @@ def test_the_loader_ignores_messages_that_are_not_from_the_chat(page: Page, loca
     page.wait_for_timeout(300)
     # THEN no badge counts it
     expect(launcher(page)).to_have_accessible_name("Open support chat")
+
+
+@pytest.mark.browser
+def test_the_launcher_and_the_open_chat_pass_axe(page: Page, local_stack: LocalStack) -> None:
+    # GIVEN the demo host with an unread reply badged on the launcher
+    page.goto(demo_url(local_stack, question=QUESTION))
+    expect(launcher(page)).to_have_accessible_name("Open support chat, 1 new reply", timeout=20_000)
+    # WHEN axe-core checks the host page with the launcher closed, then open
+    closed = axe_violations(page)
+    launcher(page).click()
+    expect(chat(page).get_by_role("textbox", name="Your message")).to_be_editable()
+    opened = axe_violations(page)
+    # THEN neither adds a violation (names, contrast, the frame's title)
+    assert closed == [], f"closed: {closed}"
+    assert opened == [], f"open: {opened}"
