@@ -10,7 +10,9 @@ from __future__ import annotations
 import http.server
 import re
 import threading
+import time
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -142,6 +144,27 @@ def test_the_api_answers_cors_for_the_demo_host_only(local_stack: LocalStack) ->
     assert allowed[1].get("Access-Control-Allow-Origin") == demo, allowed[1]
     assert other[0] == 204, other
     assert "Access-Control-Allow-Origin" not in other[1], other[1]
+
+
+def test_the_api_takes_a_turn_from_the_demo_host_and_refuses_other_sites(local_stack: LocalStack) -> None:
+    # GIVEN a turn to log, posted cross-origin by the demo host and by another site
+    demo = local_stack.info.embed_demo_origin
+    row = {
+        "sessionId": f"embed-{uuid.uuid4()}",
+        "timestamp": int(time.time() * 1000),
+        "userQuery": "hello",
+        "botResponse": "Hello!",
+        "confidenceScore": 0.9,
+        "intentName": "Welcome",
+    }
+    url = local_stack.origin + "/api/store-query"
+    # WHEN each posts it
+    allowed = fetch(url, "POST", row, {"Content-Type": "application/json", "Origin": demo})
+    other = fetch(url, "POST", row, {"Content-Type": "application/json", "Origin": "http://evil.test"})
+    # THEN the demo host's is stored and answered with CORS for it; the other never reaches the API
+    assert allowed[0] == 201, allowed
+    assert allowed[1].get("Access-Control-Allow-Origin") == demo, allowed[1]
+    assert other[0] == 403, other
 
 
 # --- in Chromium ------------------------------------------------------------------------------------------------------
