@@ -42,6 +42,9 @@ settings = load_settings()
 for warning in placeholder_warnings(settings):  # once per key, on every preview and up
     pulumi.log.warn(warning)
 definition = load_definition()
+# The API answers CORS for the extra origins and for every site embedding the chat (each once, in that order): an
+# embedding site's own scripts may call /api/* as the framed page does.
+api_origins = tuple(dict.fromkeys([*settings.allowed_origins, *settings.embed_origins]))
 
 # pulumi-aws-native reads only `aws-native:region` or AWS_REGION, never `aws:region`: every aws-native resource gets
 # this one provider, made from the stack's region, so the bot lives where its Lambda, logs and config.js say it does.
@@ -65,7 +68,7 @@ query_log = QueryLog(
         row_retention_days=settings.query_log_retention_days,
         origin_secrets=origin_secret.accepted,
         protect_data=settings.protect_data,
-        allowed_origins=settings.allowed_origins,
+        allowed_origins=api_origins,
     ),
 )
 
@@ -78,7 +81,7 @@ escalations = Escalations(
         recipients=settings.escalation_recipients,
         max_attempts=settings.escalation_max_attempts,
         origin_secrets=origin_secret.accepted,
-        allowed_origins=settings.allowed_origins,
+        allowed_origins=api_origins,
         protect_data=settings.protect_data,
         alarm_actions=operations.alarm_actions,
         tickets_per_session_per_hour=settings.tickets_per_session_per_hour,
@@ -112,7 +115,7 @@ api = RestApi(
         staff_user_pool_arn=staff.user_pool_arn,
         throttle_rate=settings.api_throttle_rate,
         throttle_burst=settings.api_throttle_burst,
-        allowed_origins=settings.allowed_origins,
+        allowed_origins=api_origins,
         manage_api_gateway_account=settings.manage_api_gateway_account,
     ),
     formerly=formerly_escalation_api,
@@ -183,6 +186,7 @@ site = ChatSite(
         staff_sign_in=staff.sign_in,
         staff_sign_in_domain=staff.sign_in_domain,
         documents_domain=knowledge_base.documents_domain if knowledge_base else None,
+        embed_origins=settings.embed_origins,
     ),
 )
 resolve_site_url(site.site_url)

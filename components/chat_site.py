@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from components.iam import deny_insecure_transport
 from components.log_bucket import CLOUDFRONT_LOG_PREFIX, S3_LOG_PREFIX, LogBucket, LogBucketArgs
+from contracts.embedding import check_embed_origins
 from contracts.knowledge import DOCUMENTS_PATH
 from contracts.page import (
     ADMIN_PAGE_PATH,
@@ -120,6 +121,9 @@ class ChatSiteArgs:
     staff_sign_in_domain: pulumi.Input[str] | None = None
     """The sign-in domain (`StaffAccess.sign_in_domain`), the one place besides its own origin the admin page may
     call (its CSP's connect-src: the OAuth 2.0 token endpoint). Set together with `staff_sign_in`."""
+    embed_origins: Sequence[str] = ()
+    """`https://` origins of the sites that may frame the page (`embed.js`): the CSP's frame-ancestors and
+    config.js's `embedOrigins`. Empty: no site may frame it (frame-ancestors 'none', X-Frame-Options DENY)."""
     access_log_retention_days: int | None = None
     """Days CloudFront's and the page bucket's access logs are kept in a log bucket. None: no access logs, no log
     bucket (they hold visitors' IP addresses; an empty bucket costs nothing, logs cost S3 storage)."""
@@ -137,6 +141,10 @@ class ChatSite(pulumi.ComponentResource):
             raise ValueError("ChatSiteArgs.custom_domain and .certificate_arn are set together or not at all")
         if (args.staff_sign_in is None) != (args.staff_sign_in_domain is None):
             raise ValueError("ChatSiteArgs.staff_sign_in and .staff_sign_in_domain are set together or not at all")
+        try:
+            embed_origins = check_embed_origins(args.embed_origins)
+        except ValueError as exc:
+            raise ValueError(f"ChatSiteArgs.embed_origins: {exc}") from None
         files = site_files(args.site_dir)  # a missing build fails before anything is registered
         super().__init__("support-chatbot:index:ChatSite", name, None, opts)
         self._name = name
@@ -145,7 +153,7 @@ class ChatSite(pulumi.ComponentResource):
         self.identity_pool_id = self.identity_pool.id
         self.bucket, public_access_block = self._bucket()
         self.access_logs = self._access_logs(args.access_log_retention_days) if args.access_log_retention_days else None
-        self.headers_policy = self._headers_policy(args.region)
+        self.headers_policy = self._headers_policy(args.region, embed_origins)
         self.admin_headers_policy = (
             self._admin_headers_policy(args.staff_sign_in_domain) if args.staff_sign_in_domain is not None else None
         )
@@ -242,11 +250,18 @@ class ChatSite(pulumi.ComponentResource):
         )
         return logs
 
-    def _headers_policy(self, region: pulumi.Input[str]) -> aws.cloudfront.ResponseHeadersPolicy:
+    def _headers_policy(
+        self, region: pulumi.Input[str], embed_origins: Sequence[str]
+    ) -> aws.cloudfront.ResponseHeadersPolicy:
         """Every security header of the page contract on every response: those CloudFront models in its security
-        headers config, the rest (Permissions-Policy, Cross-Origin-Opener-Policy) as custom headers."""
+        headers config, the rest (Permissions-Policy, Cross-Origin-Opener-Policy) as custom headers. The CSP's
+        frame-ancestors names exactly the embedding sites."""
         headers = pulumi.Output.from_input(region).apply(
-            lambda name: cloudfront_response_headers(security_headers(content_security_policy(aws_endpoints(name))))
+            lambda name: cloudfront_response_headers(
+                security_headers(
+                    content_security_policy(aws_endpoints(name), embed_origins), framed=bool(embed_origins)
+                )
+            )
         )
         return aws.cloudfront.ResponseHeadersPolicy(
             f"{self._name}-security-headers",
@@ -447,7 +462,11 @@ class ChatSite(pulumi.ComponentResource):
         """config.js made from the stack's outputs, uploaded next to the page."""
         config_js = pulumi.Output.all(
             args.region, self.identity_pool.id, args.bot_id, args.bot_alias_id, args.locale_id, args.staff_sign_in
-        ).apply(lambda values: page_config(*values[:5], suggestions=args.suggestions, staff_sign_in=values[5]))
+        ).apply(
+            lambda values: page_config(
+                *values[:5], suggestions=args.suggestions, staff_sign_in=values[5], embed_origins=args.embed_origins
+            )
+        )
         aws.s3.BucketObjectv2(
             f"{self._name}-file-{CONFIG_FILE}",
             bucket=self.bucket.id,
@@ -518,9 +537,10 @@ def page_config(
     *,
     suggestions: Sequence[str],
     staff_sign_in: Mapping[str, str] | None = None,
+    embed_origins: Sequence[str] = (),
 ) -> str:
-    """The page's config.js for this stack: its bot, guest pool, the API's base path, the AWS endpoints, and where
-    staff sign in when the stack has an admin page."""
+    """The page's config.js for this stack: its bot, guest pool, the API's base path, the AWS endpoints, where staff
+    sign in when the stack has an admin page, and the sites that may embed it."""
     cognito_endpoint, lex_endpoint = aws_endpoints(region)
     staff = {STAFF_SIGN_IN_KEY: dict(staff_sign_in)} if staff_sign_in is not None else {}
     return render_config_js(
@@ -535,6 +555,7 @@ def page_config(
             "lexEndpoint": lex_endpoint,
             "cognitoEndpoint": cognito_endpoint,
             "suggestions": list(suggestions),
+            "embedOrigins": list(embed_origins),
         }
     )
 

@@ -16,6 +16,7 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticUndefined
 
+from contracts.embedding import check_embed_origins
 from contracts.stack import DEFAULT_TICKETS_PER_SESSION_PER_HOUR, ORIGIN_PATTERN
 
 NAMESPACE = "support-chatbot"
@@ -132,6 +133,13 @@ class StackSettings(BaseModel):
         description="JSON list of extra `https://` origins allowed to call the API (CORS), e.g. a site embedding "
         "the chat. The page itself needs none: it reaches the API on its own origin.",
     )
+    embed_origins: tuple[str, ...] = Field(
+        default=(),
+        description="JSON list of `https://` origins of the sites that may embed the chat with `embed.js` "
+        "(e.g. `[\"https://www.example.com\"]`): the page's CSP `frame-ancestors` and the API's CORS allow exactly "
+        "these. Each is scheme and host (and a port if not 443): no path, query, fragment or wildcard. Empty: no "
+        "site may frame the page.",
+    )
     origin_secret_rotation: int = Field(
         default=0,
         ge=0,
@@ -245,6 +253,13 @@ class StackSettings(BaseModel):
             raise ValueError(f"lists an address more than once: {', '.join(repeated)}")
         return value
 
+    @field_validator("embed_origins", mode="before")
+    @classmethod
+    def _embed_origins_are_origins(cls, value: Any) -> Any:
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            raise ValueError('must be a JSON list of origins, e.g. ["https://www.example.com"]')
+        return check_embed_origins(value)
+
     @model_validator(mode="after")
     def _certificate_goes_with_domain(self) -> StackSettings:
         if (self.certificate_arn is None) != (self.custom_domain is None):
@@ -281,6 +296,7 @@ SETTING_KEYS: dict[str, _Key] = {
     "api_throttle_burst": _Key("apiThrottleBurst", "20"),
     "api_rate_limit_per_ip": _Key("apiRateLimitPerIp", "100"),
     "allowed_origins": _Key("allowedOrigins", "'[\"https://www.example.com\"]'"),
+    "embed_origins": _Key("embedOrigins", "'[\"https://www.example.com\"]'"),
     "origin_secret_rotation": _Key("originSecretRotation", "1"),
     "access_logging": _Key("accessLogging", "true"),
     "manage_api_gateway_account": _Key("manageApiGatewayAccount", "true"),

@@ -12,6 +12,8 @@ import mimetypes
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 
+from contracts.embedding import EMBED_CACHE, EMBED_SCRIPT, frame_ancestors
+
 CONFIG_FILE = "config.js"
 ASSETS_PREFIX = "assets/"  # the build content-hashes every file here, so a name never changes its content
 PAGE_CONFIG_KEYS = (
@@ -24,8 +26,11 @@ PAGE_CONFIG_KEYS = (
     "lexEndpoint",
     "cognitoEndpoint",
     "suggestions",
+    "embedOrigins",  # the sites that may frame the page: the only parents it talks to (contracts.embedding)
 )
 """The keys of `window.CHATBOT_CONFIG` every config.js has."""
+PAGE_CONFIG_DEFAULTS: Mapping[str, object] = {"embedOrigins": ()}
+"""Keys a caller may leave out of `render_config_js`, and what config.js then says (no site embeds the page)."""
 STAFF_SIGN_IN_KEY = "staffSignIn"
 OPTIONAL_PAGE_CONFIG_KEYS = (STAFF_SIGN_IN_KEY,)
 """Keys a config.js may also have. `staffSignIn` (see `staff_sign_in`): where the admin page signs staff in; absent
@@ -65,9 +70,10 @@ CONTENT_TYPES = {
 
 
 def render_config_js(values: Mapping[str, object]) -> str:
-    """The page's config.js: `window.CHATBOT_CONFIG = {...};` with exactly PAGE_CONFIG_KEYS (and any of
-    OPTIONAL_PAGE_CONFIG_KEYS), JSON-encoded so no value can end the script (`</script>`, `<!--`), break a line
-    (U+2028) or be anything but data."""
+    """The page's config.js: `window.CHATBOT_CONFIG = {...};` with exactly PAGE_CONFIG_KEYS (those in
+    PAGE_CONFIG_DEFAULTS may be left out) and any of OPTIONAL_PAGE_CONFIG_KEYS, JSON-encoded so no value can end the
+    script (`</script>`, `<!--`), break a line (U+2028) or be anything but data."""
+    values = {**PAGE_CONFIG_DEFAULTS, **values}
     missing = [key for key in PAGE_CONFIG_KEYS if key not in values]
     unknown = sorted(set(values) - set(PAGE_CONFIG_KEYS) - set(OPTIONAL_PAGE_CONFIG_KEYS))
     if missing or unknown:
@@ -94,20 +100,24 @@ def aws_endpoints(region: str) -> tuple[str, str]:
     return f"https://cognito-identity.{region}.amazonaws.com", f"https://runtime-v2-lex.{region}.amazonaws.com"
 
 
-def content_security_policy(connect_sources: Sequence[str] = ()) -> str:
-    """Only our own files; network calls to our origin plus `connect_sources`; no DOM sink may take a string
-    (Trusted Types with no policy), so even a future `innerHTML` of bot text is refused by the browser."""
+def content_security_policy(connect_sources: Sequence[str] = (), embed_origins: Sequence[str] = ()) -> str:
+    """Only our own files; network calls to our origin plus `connect_sources`; framed by `embed_origins` only (no
+    one when empty); no DOM sink may take a string (Trusted Types with no policy), so even a future `innerHTML` of
+    bot text is refused by the browser."""
     connect = " ".join(["'self'", *connect_sources])
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'; "
+        f"connect-src {connect}; frame-ancestors {frame_ancestors(embed_origins)}; base-uri 'none'; "
+        "form-action 'self'; object-src 'none'; "
         "require-trusted-types-for 'script'; trusted-types 'none'"
     )
 
 
-def security_headers(csp: str) -> dict[str, str]:
-    """Every security header the page is served with, CloudFront and the local stack alike."""
-    return {
+def security_headers(csp: str, *, framed: bool = False) -> dict[str, str]:
+    """Every security header the page is served with, CloudFront and the local stack alike. `framed`: some sites
+    may embed the page (the CSP's frame-ancestors lists them), so X-Frame-Options, which can only say DENY or
+    SAMEORIGIN, is left out rather than contradict it."""
+    headers = {
         "Content-Security-Policy": csp,
         "Strict-Transport-Security": f"max-age={HSTS_SECONDS}; includeSubDomains; preload",
         "X-Content-Type-Options": "nosniff",
@@ -116,6 +126,9 @@ def security_headers(csp: str) -> dict[str, str]:
         "Permissions-Policy": PERMISSIONS_POLICY,
         "Cross-Origin-Opener-Policy": OPENER_POLICY,
     }
+    if framed:
+        del headers["X-Frame-Options"]
+    return headers
 
 
 def content_type(key: str) -> str:
@@ -125,5 +138,8 @@ def content_type(key: str) -> str:
 
 
 def cache_control(key: str) -> str:
-    """Content-hashed assets are immutable for a year; everything else (index.html, config.js) is short-lived."""
-    return IMMUTABLE_CACHE if key.startswith(ASSETS_PREFIX) else SHORT_CACHE
+    """Content-hashed assets are immutable for a year; the embed loader's stable name a few minutes (sites load it
+    on every page); everything else (index.html, config.js) is short-lived."""
+    if key.startswith(ASSETS_PREFIX):
+        return IMMUTABLE_CACHE
+    return EMBED_CACHE if key == EMBED_SCRIPT else SHORT_CACHE

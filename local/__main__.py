@@ -1,5 +1,5 @@
-"""`python -m local [--host H] [--port P] [--lambda-concurrency N] [--staff-email EMAIL] [--knowledge-dir DIR]`: the
-whole chatbot on this
+"""`python -m local [--host H] [--port P] [--embed-demo-port D] [--lambda-concurrency N] [--staff-email EMAIL]
+[--knowledge-dir DIR]`: the whole chatbot on this
 machine until Ctrl-C."""
 
 from __future__ import annotations
@@ -19,6 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description="Run the support chatbot on one machine.")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    parser.add_argument(
+        "--embed-demo-port",
+        type=int,
+        default=None,
+        metavar="D",
+        help="port of the embed demo, a second origin on 127.0.0.1 whose page embeds the chat (default: PORT+1)",
+    )
     parser.add_argument("--site-dir", type=Path, default=SITE_DIR, help="the built chat page (default: site/dist)")
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
     parser.add_argument(
@@ -60,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             allow_hosts=args.allow_host,
             staff_email=args.staff_email,
             knowledge_dir=args.knowledge_dir,
+            embed_demo_port=args.embed_demo_port,
         )
     except LocalStackError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -6,6 +6,8 @@ page reads exactly what the deployed page reads, with every endpoint on this one
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from contracts.page import render_config_js
 from contracts.stack import API_BASE_PATH
 from local.lambda_events import REGION
@@ -17,10 +19,18 @@ COGNITO_PATH = "/cognito-identity"  # where the local server forwards the page's
 
 
 def config_values(
-    *, origin: str, identity_pool_id: str, bot_id: str, bot_alias_id: str, locale_id: str, suggestions: list[str]
+    *,
+    origin: str,
+    identity_pool_id: str,
+    bot_id: str,
+    bot_alias_id: str,
+    locale_id: str,
+    suggestions: list[str],
+    embed_origins: Sequence[str] = (),
 ) -> dict[str, object]:
-    """`window.CHATBOT_CONFIG` for a page served at `origin` (e.g. http://127.0.0.1:8000); staff sign in at the
-    local stand-in of the hosted UI, on the same origin (`local.staff_sign_in`)."""
+    """`window.CHATBOT_CONFIG` for a page served at `origin` (e.g. http://127.0.0.1:8000), embeddable by
+    `embed_origins` (the demo host); staff sign in at the local stand-in of the hosted UI, on the same origin
+    (`local.staff_sign_in`)."""
     return {
         "region": REGION,
         "identityPoolId": identity_pool_id,
@@ -32,4 +42,5 @@ def config_values(
         "cognitoEndpoint": origin + COGNITO_PATH,
         "suggestions": suggestions,
         "staffSignIn": {"domain": origin, "clientId": CLIENT_ID},
+        "embedOrigins": list(embed_origins),
     }

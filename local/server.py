@@ -10,6 +10,7 @@ Routes (all on http://HOST:PORT):
 - `GET|POST /oauth2/authorize`, `POST /oauth2/token` - the staff user pool's hosted UI (`local.staff_sign_in`);
 - `POST /cognito-identity` - forwarded to the moto server (GetId, GetCredentialsForIdentity);
 - `GET /config.js` - the page's configuration for this origin;
+- `GET /embed.js` - the embed loader (a file of the site), which the demo host (`local.embed_demo`) loads;
 - `GET /_local/outbox` (add `?format=json` for JSON) - the emails SES would have sent, for support staff;
 - `GET /knowledge/<path>` - a document of the knowledge folder (the sources under an answer link there);
 - anything else - a file of the built site (site/dist), `/` being index.html and `/admin/` the admin page.
@@ -21,7 +22,10 @@ open connections) with a Starlette app. What this module adds on top, and why:
   DNS-rebinding page can neither read the staff pages nor call the API: 421 otherwise;
 - every state-changing request (POST, PUT, PATCH, DELETE) from a browser must come from this origin: an
   `Origin` (or `Sec-Fetch-Site`) naming another site is refused with 403 before anything runs, so a cross-site
-  form cannot open a ticket; clients that send no Origin (boto3, curl) are not browsers and pass;
+  form cannot open a ticket; clients that send no Origin (boto3, curl) are not browsers and pass. The one
+  exception is the API's CORS origins (the embedding sites, as the deployed API allows them), on /api/* only,
+  whose preflight (OPTIONS) is answered as API Gateway answers it;
+- the page may be framed by the embedding sites only (the CSP's frame-ancestors, `contracts.embedding`);
 - bodies are bounded (`MAX_BODY_BYTES`, 413), a request must arrive whole within `REQUEST_TIMEOUT_SECONDS`,
   and every error answer is JSON (Lex-shaped on Lex's paths), never an HTML page.
 """
@@ -117,6 +121,18 @@ class LocalApp:
     admin_handlers: dict[ApiRoute, ApiHandler] = field(default_factory=dict)  # the admin routes, behind sign-in
     sign_in: StaffSignIn | None = None  # the staff user pool's stand-in; None: every admin request is a 401
     documents_dir: Path | None = None  # the knowledge folder served under DOCUMENTS_PATH; None: no documents
+    embed_origins: tuple[str, ...] = ()
+    """The sites that may frame the page and call the API (CORS): the demo host's origin."""
+
+    @property
+    def page_headers(self) -> dict[str, str]:
+        """The page's security headers, framed by `embed_origins` only, on the page, its files, the API's and
+        Cognito's answers (as CloudFront sends them on every behaviour). The server's own error answers keep
+        PAGE_HEADERS (frame-ancestors 'none'): nothing frames an error."""
+        if not self.embed_origins:
+            return PAGE_HEADERS
+        csp = content_security_policy(embed_origins=self.embed_origins)
+        return security_headers(csp, framed=True)
 
     # --- Lex -------------------------------------------------------------------------------------------------
 
@@ -157,6 +173,8 @@ class LocalApp:
         routes = {route.method: (route, fn) for route, fn in self.api_handlers.items() if route.path == resource}
         if not routes:
             return _json(HTTPStatus.NOT_FOUND, {"message": f"No API route {resource}", "errors": []})
+        if request.method == "OPTIONS" and self.embed_origins:
+            return self._preflight(request, sorted(routes))
         if request.method not in routes:
             allowed = ", ".join(sorted(routes))
             return _json(
@@ -230,7 +248,21 @@ class LocalApp:
             log.exception("%s failed", route.function)
             return _json(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"})
         headers = {k: v for k, v in headers.items() if k.lower() not in {"content-length", "transfer-encoding"}}
-        return Response(payload, status, {**headers, **PAGE_HEADERS})  # CloudFront's policy overrides the API's
+        return Response(payload, status, {**headers, **self.page_headers})  # CloudFront's policy overrides the API's
+
+    def _preflight(self, request: Request, methods: list[str]) -> Response:
+        """CORS preflight as API Gateway's MOCK answers it (components.rest_api): Allow-Origin only for an allowed
+        origin; any other origin gets none, and the browser refuses."""
+        origin = request.headers.get("origin", "")
+        cors = {
+            "Access-Control-Allow-Methods": ",".join(["OPTIONS", *methods]),
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin",
+        }
+        if origin in self.embed_origins:
+            cors["Access-Control-Allow-Origin"] = origin
+        return Response(b"", HTTPStatus.NO_CONTENT, {**cors, **self.page_headers})
 
     # --- Cognito ---------------------------------------------------------------------------------------------
 
@@ -245,7 +277,8 @@ class LocalApp:
         body = await request.body()
         kind = request.headers.get("content-type", "application/x-amz-json-1.1")
         status, answer, answer_kind = await run_in_threadpool(self._forward_to_moto, target, kind, body)
-        return Response(answer, status, {"Content-Type": answer_kind or "application/x-amz-json-1.1", **PAGE_HEADERS})
+        kind = answer_kind or "application/x-amz-json-1.1"
+        return Response(answer, status, {"Content-Type": kind, **self.page_headers})
 
     def _forward_to_moto(self, target: str, kind: str, body: bytes) -> tuple[int, bytes, str]:
         forwarded = urllib.request.Request(
@@ -339,7 +372,7 @@ class LocalApp:
 
     async def config(self, request: Request) -> Response:
         origin = f"{request.url.scheme}://{request.headers['host'].lower()}"  # a Host the guard let through
-        return _page_file("config.js", self.config_js(origin).encode())
+        return _page_file("config.js", self.config_js(origin).encode(), self.page_headers)
 
     async def static(self, request: Request) -> Response:
         return await run_in_threadpool(self._static, request.url.path)
@@ -357,7 +390,7 @@ class LocalApp:
             found = False
         if not found:
             return _json(HTTPStatus.NOT_FOUND, {"message": f"No file {path[:200]} in the site"})
-        return _page_file(target.relative_to(root).as_posix(), body)
+        return _page_file(target.relative_to(root).as_posix(), body, self.page_headers)
 
 
 def build_app(local: LocalApp, allowed_hosts: Iterable[str]) -> ASGIApp:
@@ -379,7 +412,7 @@ def build_app(local: LocalApp, allowed_hosts: Iterable[str]) -> ASGIApp:
         max_body_size=MAX_BODY_BYTES,  # chunked bodies too: Starlette counts what it reads (413 past it)
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
-    return Guard(app, allowed_hosts)
+    return Guard(app, allowed_hosts, api_origins=local.embed_origins)
 
 
 class _EveryMethod:
@@ -395,9 +428,10 @@ class _EveryMethod:
 class Guard:
     """ASGI middleware: refuses foreign Hosts, cross-site state changes and oversized bodies before any route runs."""
 
-    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str], api_origins: Iterable[str] = ()) -> None:
         self.app = app
         self.allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
+        self.api_origins = frozenset(origin.lower() for origin in api_origins)  # CORS on /api/* (the API's own)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -427,7 +461,8 @@ class Guard:
         if scope["method"] in STATE_CHANGING:
             origin = headers.get("origin")
             own = f"{scope.get('scheme', 'http')}://{host.lower()}"
-            if origin is not None and origin.lower() != own:
+            api = scope["path"].startswith(API_BASE_PATH + "/")
+            if origin is not None and origin.lower() != own and not (api and origin.lower() in self.api_origins):
                 return _refuse(403, f"Origin {origin[:100]!r} is not this origin ({own}): refused", "Origin", lex)
             site = headers.get("sec-fetch-site")
             if origin is None and site in {"cross-site", "same-site"}:
@@ -451,10 +486,10 @@ def allowed_hosts(host: str, port: int, extra: Iterable[str] = ()) -> list[str]:
 # --- answers ------------------------------------------------------------------------------------------------------
 
 
-def _page_file(key: str, body: bytes) -> Response:
-    """A file of the page (`key`: its path in the build, as ChatSite uploads it) with the page's headers."""
+def _page_file(key: str, body: bytes, headers: dict[str, str]) -> Response:
+    """A file of the page (`key`: its path in the build, as ChatSite uploads it) with the page's `headers`."""
     cache = cache_control(key) if key.startswith(ASSETS_PREFIX) else PAGE_CACHE
-    return Response(body, HTTPStatus.OK, {"Content-Type": content_type(key), "Cache-Control": cache, **PAGE_HEADERS})
+    return Response(body, HTTPStatus.OK, {"Content-Type": content_type(key), "Cache-Control": cache, **headers})
 
 
 def _staff_html(text: str) -> Response:

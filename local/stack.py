@@ -7,17 +7,20 @@ What runs where:
 - moto server: http://127.0.0.1:<free port> (thread), DynamoDB, SQS, SES, Cognito Identity;
 - the functions: each in execution environments of its own (processes, `local.functions_pool`), up to
   `lambda_concurrency` at once per function, reaching moto through AWS_ENDPOINT_URL;
-- one HTTP server on HOST:PORT (uvicorn, `local.server`): the page, the admin page (/admin/), config.js, Lex
+- one HTTP server on HOST:PORT (uvicorn, `local.server`): the page, the admin page (/admin/), config.js, embed.js, Lex
   runtime, /api/* (the admin routes behind the staff sign-in stand-in, `local.staff_sign_in`), /oauth2/*,
   /cognito-identity, /_local/outbox, /knowledge/* (the documents);
 - the knowledge base (`local.knowledge`): the documents folder, indexed in a thread at start and again when a
   document changes; the Lex runtime answers from it as QnAIntent;
+- the demo host on 127.0.0.1:EMBED_DEMO_PORT (default PORT+1; `local.embed_demo`): a page of another origin that
+  embeds the chat with embed.js, the one site allowed to frame the page and call the API (CORS);
 - one thread reading the tickets table's stream into the forwarder function (the DynamoDB Streams event source
   mapping), one polling the escalation queue into the sender function (the SQS event source mapping).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import functools
 import json
@@ -34,8 +37,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.schema import load_definition
+from contracts.embedding import check_embed_origins
 from contracts.stack import ADMIN_ROUTES, API_BASE_PATH, FUNCTION_ENVIRONMENT, ORIGIN_SECRET_HEADER, PUBLIC_ROUTES
 from local.config_js import COGNITO_PATH, config_values, render_config_js
+from local.embed_demo import build_demo_app
 from local.functions_pool import FunctionPool, LogSink, Template, print_log_line
 from local.knowledge import DEFAULT_FOLDER as DEFAULT_KNOWLEDGE_DIR
 from local.knowledge import KnowledgeBase
@@ -61,6 +66,7 @@ eight worker processes (four functions) fit a 2-core laptop's memory (about 60 M
 STREAM_POLL_SECONDS = 0.5
 """How often an idle ticket stream is read again: each read is three moto calls, so every 0.1 s would keep about a
 sixth of a core busy doing nothing; a new ticket waits at most half a second more for its email."""
+DEMO_HOST = "127.0.0.1"  # the embed demo is for this machine's browser only, whatever --host says
 MOTO_START_TIMEOUT_SECONDS = 60.0  # about a second on a 2-core machine; a minute means it is stuck
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -92,6 +98,8 @@ class StackInfo:
     staff_email: str = DEFAULT_STAFF_EMAIL
     staff_password: str = ""
     knowledge_dir: Path | None = None
+    embed_demo_origin: str = ""
+    """The demo host that embeds the chat (a second origin), the one site allowed to frame the page."""
 
     def describe(self) -> str:
         """What runs where, for the console."""
@@ -117,6 +125,8 @@ class StackInfo:
                     if self.knowledge_dir is not None
                     else "  knowledge base    off (--knowledge-dir)"
                 ),
+                f"  embed demo        {self.embed_demo_origin}/  (another site embedding the chat with "
+                f"{self.origin}/embed.js)",
                 f"  AWS stand-ins     {self.moto_url}  (moto: DynamoDB, SQS, SES, Cognito Identity)",
                 f"  functions         {', '.join(HANDLERS)}: up to {self.lambda_concurrency} processes each",
                 "  ticket stream     read into functions/forward_tickets (new tickets onto the queue)",
@@ -144,7 +154,10 @@ class LocalStack:
         staff_email: str = DEFAULT_STAFF_EMAIL,
         staff_password: str | None = None,
         knowledge_dir: Path | None = DEFAULT_KNOWLEDGE_DIR,
+        embed_demo_port: int | None = None,
     ) -> None:
+        """`embed_demo_port`: where the demo host listens (on 127.0.0.1); None: PORT+1, or any free port when that
+        one is taken."""
         if lambda_concurrency < 1:
             raise LocalStackError(f"--lambda-concurrency must be at least 1 (got {lambda_concurrency})")
         self.host = host
@@ -159,6 +172,7 @@ class LocalStack:
         self.staff_password = staff_password  # None: a new one each start, printed with the stack's description
         self.knowledge_dir = knowledge_dir  # None: no knowledge base (unmatched questions fall back)
         self.knowledge: KnowledgeBase | None = None
+        self.embed_demo_port = embed_demo_port
         self._info: StackInfo | None = None
         self.runtime: LexRuntime | None = None
         self.worker: QueueWorker | None = None
@@ -166,6 +180,7 @@ class LocalStack:
         self.functions: dict[str, FunctionPool] = {}
         self._template = Template()
         self._http: LocalHttpServer | None = None
+        self._demo: LocalHttpServer | None = None
         self._moto: subprocess.Popen[str] | None = None
         self._saved_env: dict[str, str | None] = {}
         self._workdir: Path | None = None
@@ -218,14 +233,38 @@ class LocalStack:
                 ) from None
             raise LocalStackError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
         try:
-            self._start_backends(sock)
+            demo_sock = self._listen_demo()
         except BaseException:
             sock.close()
+            raise
+        try:
+            self._start_backends(sock, demo_sock)
+        except BaseException:
+            sock.close()
+            demo_sock.close()
             self.stop()
             raise
         return self.info
 
-    def _start_backends(self, sock: Any) -> None:
+    def _listen_demo(self) -> Any:
+        """The demo host's socket on 127.0.0.1: the port asked for (LocalStackError when taken), else PORT+1, else
+        any free port (the console and `info` say which)."""
+        if self.embed_demo_port is not None:
+            try:
+                return listen(DEMO_HOST, self.embed_demo_port)
+            except OSError as exc:
+                raise LocalStackError(
+                    f"cannot listen on {DEMO_HOST}:{self.embed_demo_port} for the embed demo: {exc.strerror}; "
+                    f"pick another port (`python -m local --embed-demo-port {self.embed_demo_port + 1}`)"
+                ) from None
+        if 0 < self.port < 65535:
+            try:
+                return listen(DEMO_HOST, self.port + 1)
+            except OSError:
+                log.info("port %d is taken: the embed demo listens on a free port instead", self.port + 1)
+        return listen(DEMO_HOST, 0)
+
+    def _start_backends(self, sock: Any, demo_sock: Any) -> None:
         """Everything behind the (already bound) socket, in order; then serve. The moto server and the template
         of the functions' environments start first, as processes: they load their libraries while this one loads
         its own."""
@@ -234,6 +273,9 @@ class LocalStack:
         definition = load_definition()
         moto_url, names = self._stand_ins()
         settings = self._function_settings(moto_url, definition)
+        demo_origin = f"http://{DEMO_HOST}:{demo_sock.getsockname()[1]}"
+        embed_origins = check_embed_origins([demo_origin], allow_loopback_http=True)  # the deployed stack's rule
+        names = dataclasses.replace(names, allowed_origins=embed_origins)  # the API's CORS, as __main__ merges it
         self._set_env({**settings, **names.environment()})
         self._start_functions({**settings, **names.environment()})
 
@@ -261,6 +303,7 @@ class LocalStack:
                     bot_alias_id=bot.alias_id,
                     locale_id=locale_id,
                     suggestions=definition.locales[locale_id].suggestions(),
+                    embed_origins=embed_origins,
                 )
             )
 
@@ -278,10 +321,14 @@ class LocalStack:
             },
             sign_in=sign_in,
             documents_dir=self.knowledge_dir,
+            embed_origins=embed_origins,
         )
         hosts = allowed_hosts(str(http_host), int(http_port), self.allow_hosts)
         self._http = LocalHttpServer(sock, build_app(app, hosts), verbose=self.verbose)
         self._http.start()
+        demo_hosts = allowed_hosts(DEMO_HOST, int(demo_sock.getsockname()[1]))
+        self._demo = LocalHttpServer(demo_sock, build_demo_app(origin, demo_hosts), verbose=self.verbose)
+        self._demo.start()
         self.worker = QueueWorker(names.escalation_queue_url, self.functions["send_escalation"])
         self.worker.start()
         self.stream = StreamWorker(
@@ -301,6 +348,7 @@ class LocalStack:
             staff_email=sign_in.email,
             staff_password=sign_in.password,
             knowledge_dir=self.knowledge_dir,
+            embed_demo_origin=demo_origin,
         )
 
     def _launch_moto(self) -> None:
@@ -373,6 +421,9 @@ class LocalStack:
         if self.knowledge is not None:
             self.knowledge.stop()
             self.knowledge = None
+        if self._demo is not None:
+            self._demo.stop()
+            self._demo = None
         if self.stream is not None:
             self.stream.stop()
             self.stream = None

@@ -14,6 +14,8 @@ const HERE = import.meta.dirname
 const DIST = join(HERE, 'dist')
 const ASSETS = join(DIST, 'assets')
 const BUDGET_BYTES = 40 * 1024 // first load, gzipped: HTML + CSS + JS + favicon + config.js
+const EMBED_BUDGET_BYTES = 3 * 1024 // embed.js, gzipped: what every page of an embedding site loads
+const EMBED_SCRIPT = 'embed.js' // its stable name (contracts/embedding.py EMBED_SCRIPT)
 const TARGET = ['chrome111', 'firefox114', 'safari16.4'] // Tailwind 4's own browser floor
 const run = promisify(execFile)
 
@@ -103,6 +105,7 @@ async function main () {
     throw new Error(`first load is ${firstLoadGzipBytes} B gzipped, over the ${BUDGET_BYTES} B budget`)
   }
   await buildAdminPage({ 'theme-init.js': assets['theme-init.js'], 'favicon.svg': assets['favicon.svg'] }, exampleConfig)
+  await buildEmbedLoader()
 }
 
 // --- the admin page (/admin/): its own entry, stylesheet and budget; shares theme-init.js and the favicon --------
@@ -150,6 +153,33 @@ async function buildAdminPage (shared, exampleConfig) {
   console.log(`admin page first load: ${firstLoadGzipBytes} B gzipped (budget ${ADMIN_BUDGET_BYTES} B)`)
   if (firstLoadGzipBytes > ADMIN_BUDGET_BYTES) {
     throw new Error(`the admin page's first load is ${firstLoadGzipBytes} B gzipped, over its ${ADMIN_BUDGET_BYTES} B budget`)
+  }
+}
+
+// --- the embed loader: its own script for other sites, outside the page's first load -------------------------
+
+/**
+ * embed.js twice: at a stable name (sites paste one URL; cached minutes) and content-hashed (immutable, for a site
+ * that pins a version). Its gzipped size goes into size.json as `embed` and must stay within EMBED_BUDGET_BYTES.
+ */
+async function buildEmbedLoader () {
+  const { code } = await esbuild.transform(await readFile(join(HERE, 'src', EMBED_SCRIPT), 'utf8'), {
+    minify: true,
+    target: TARGET,
+    legalComments: 'none',
+    charset: 'utf8'
+  })
+  const hashed = `assets/embed-${contentHash(code)}.js`
+  await writeFile(join(DIST, EMBED_SCRIPT), code)
+  await writeFile(join(DIST, hashed), code)
+  const gzip = gzipBytes(code)
+  const sizePath = join(DIST, 'size.json')
+  const size = JSON.parse(await readFile(sizePath, 'utf8'))
+  size.embed = { file: EMBED_SCRIPT, hashed, gzipBytes: gzip, budgetBytes: EMBED_BUDGET_BYTES }
+  await writeFile(sizePath, JSON.stringify(size, null, 2) + '\n')
+  console.log(`embed loader: ${gzip} B gzipped (budget ${EMBED_BUDGET_BYTES} B)`)
+  if (gzip > EMBED_BUDGET_BYTES) {
+    throw new Error(`${EMBED_SCRIPT} is ${gzip} B gzipped, over the ${EMBED_BUDGET_BYTES} B budget`)
   }
 }
 

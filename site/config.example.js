@@ -9,5 +9,6 @@ window.CHATBOT_CONFIG = {
   apiBasePath: '/api',
   lexEndpoint: 'https://runtime-v2-lex.us-east-1.amazonaws.com',
   cognitoEndpoint: 'https://cognito-identity.us-east-1.amazonaws.com',
-  suggestions: ['Where is my order?', 'Tell me about your laptops', 'I forgot my password', 'My Wi-Fi is not working']
+  suggestions: ['Where is my order?', 'Tell me about your laptops', 'I forgot my password', 'My Wi-Fi is not working'],
+  embedOrigins: [] // the sites that may embed the chat with embed.js (the embedOrigins setting)
 }

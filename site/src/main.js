@@ -2,6 +2,7 @@
 // Composition root: reads config.js, builds the clients and the view, and wires the conversation together.
 import { SupportApi, ticketLimit } from './api.js'
 import { FeedbackApi, sentimentOf } from './feedback.js'
+import { connectHost, embedOriginsOf } from './host-bridge.js'
 import { ServiceError } from './http.js'
 import { botMessages, LexClient, understanding } from './lex-client.js'
 import { answerSources } from './sources.js'
@@ -136,6 +137,7 @@ function start () {
       session.entries.push(reply)
       view.renderEntry(reply)
     }
+    host.replyArrived()
     // Lex echoes session attributes: the form appears when the bot makes the offer, and goes if the bot withdraws
     // it (a form the user opened with "Talk to a person" stays).
     if (offered && !wasOffered) {
@@ -270,6 +272,13 @@ function start () {
     question: lastQuestion()
   })
   view.focusInput()
+  // Framed by an allowed site (embed.js): its initial question starts a new conversation only, never a second time
+  const host = connectHost({
+    window,
+    origins: embedOriginsOf(window.CHATBOT_CONFIG),
+    ask: (question) => { if (session.entries.length + session.queued.length === 0) send(question) },
+    opened: () => view.focusInput()
+  })
   pump() // messages typed ahead before a reload
   window.addEventListener('online', () => api.flushQueries())
   api.flushQueries() // rows a previous visit could not deliver

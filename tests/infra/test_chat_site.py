@@ -256,6 +256,7 @@ def test_config_js_carries_the_stack_outputs(mocks):
         "lexEndpoint": "https://runtime-v2-lex.us-east-1.amazonaws.com",
         "cognitoEndpoint": "https://cognito-identity.us-east-1.amazonaws.com",
         "suggestions": list(SUGGESTIONS),
+        "embedOrigins": [],
     }
 
 

@@ -142,6 +142,7 @@ ALTERNATIVES: dict[str, tuple[Any, Any]] = {
     "api_throttle_burst": (10, 100),
     "api_rate_limit_per_ip": (None, 100),
     "allowed_origins": ([], ["https://www.example.com"]),
+    "embed_origins": ([], ["https://www.example.com", "https://help.example.org"]),
     "origin_secret_rotation": (0, 1),
     "access_logging": (False, True),
     "manage_api_gateway_account": (True, False),

@@ -16,7 +16,13 @@ from local.staff_pages import STAFF_CSP
 from tests.local.stack_helpers import admin_get, fetch, free_port, wait_for_email
 
 pytestmark = pytest.mark.local_stack
-PAGE_SECURITY_HEADERS = security_headers(content_security_policy())  # what CloudFront adds; 'self' is Lex's origin
+
+
+@pytest.fixture
+def page_security_headers(local_stack: LocalStack) -> dict[str, str]:
+    """What CloudFront adds ('self' is Lex's origin), with the local stack's one embedding site, its demo host."""
+    csp = content_security_policy(embed_origins=(local_stack.info.embed_demo_origin,))
+    return security_headers(csp, framed=True)
 
 
 def query_row(session_id: str, text: str) -> dict[str, Any]:
@@ -35,9 +41,10 @@ def site_files() -> list[str]:
     return sorted(path.relative_to(SITE_DIR).as_posix() for path in SITE_DIR.rglob("*") if path.is_file())
 
 
-def security_header_values(headers: dict[str, str]) -> dict[str, str | None]:
-    """The response's value of each header the page contract's security set names (None when missing)."""
-    return {name: headers.get(name) for name in PAGE_SECURITY_HEADERS}
+def security_header_values(headers: dict[str, str], expected: dict[str, str]) -> dict[str, str | None]:
+    """The response's value of each header the page contract's security set names (None when missing), and of
+    X-Frame-Options, which the set leaves out when sites may frame the page."""
+    return {name: headers.get(name) for name in [*expected, "X-Frame-Options"] if name in expected or name in headers}
 
 
 def test_root_serves_the_built_page_with_security_headers(local_stack: LocalStack) -> None:
@@ -50,21 +57,27 @@ def test_root_serves_the_built_page_with_security_headers(local_stack: LocalStac
 
 
 @pytest.mark.parametrize("path", ["/", "/config.js", "/index.html"])
-def test_the_page_carries_exactly_the_security_headers_cloudfront_sends(local_stack: LocalStack, path: str) -> None:
+def test_the_page_carries_exactly_the_security_headers_cloudfront_sends(
+    local_stack: LocalStack, path: str, page_security_headers: dict[str, str]
+) -> None:
     # WHEN the browser loads the page or its config
     status, headers, _ = fetch(local_stack.origin + path)
     # THEN every header of the page contract's set is there, with the contract's value
     assert status == 200
-    assert security_header_values(headers) == PAGE_SECURITY_HEADERS, f"{path}: {headers}"
+    assert security_header_values(headers, page_security_headers) == page_security_headers, f"{path}: {headers}"
 
 
-def test_page_assets_carry_exactly_the_security_headers_cloudfront_sends(local_stack: LocalStack) -> None:
+def test_page_assets_carry_exactly_the_security_headers_cloudfront_sends(
+    local_stack: LocalStack, page_security_headers: dict[str, str]
+) -> None:
     for key in site_files():
         _, headers, _ = fetch(f"{local_stack.origin}/{key}")
-        assert security_header_values(headers) == PAGE_SECURITY_HEADERS, f"/{key}: {headers}"
+        assert security_header_values(headers, page_security_headers) == page_security_headers, f"/{key}: {headers}"
 
 
-def test_api_answers_carry_exactly_the_security_headers_cloudfront_sends(local_stack: LocalStack) -> None:
+def test_api_answers_carry_exactly_the_security_headers_cloudfront_sends(
+    local_stack: LocalStack, page_security_headers: dict[str, str]
+) -> None:
     # WHEN the page posts a turn to the API (CloudFront adds the same header set to /api/*)
     row = query_row(f"headers-{uuid.uuid4()}", "hello")
     status, headers, _ = fetch(
@@ -72,7 +85,7 @@ def test_api_answers_carry_exactly_the_security_headers_cloudfront_sends(local_s
     )
     # THEN the answer carries the page's security headers too
     assert status == 201
-    assert security_header_values(headers) == PAGE_SECURITY_HEADERS
+    assert security_header_values(headers, page_security_headers) == page_security_headers
 
 
 def test_page_files_are_served_with_the_content_types_of_the_page_contract(local_stack: LocalStack) -> None:
@@ -128,6 +141,7 @@ def test_config_js_points_the_page_at_this_origin(local_stack: LocalStack, defin
         "lexEndpoint": origin,
         "cognitoEndpoint": f"{origin}/cognito-identity",
         "suggestions": definition.locales["en_US"].suggestions(),
+        "embedOrigins": [local_stack.info.embed_demo_origin],
     }
 
 
@@ -199,7 +213,8 @@ def test_staff_pages_carry_the_page_protections_under_their_own_script_free_csp(
     status, headers, _ = fetch(local_stack.origin + path)
     # THEN it carries every security header of the page's set, with the staff pages' CSP (no script at all)
     assert status == 200
-    assert security_header_values(headers) == security_headers(STAFF_CSP), f"{path}: {headers}"
+    staff = security_headers(STAFF_CSP)
+    assert security_header_values(headers, staff) == staff, f"{path}: {headers}"
 
 
 def test_escalation_is_emailed_through_the_queue_with_user_values_escaped(local_stack: LocalStack) -> None:
