@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from components.iam import deny_insecure_transport
 from components.log_bucket import CLOUDFRONT_LOG_PREFIX, S3_LOG_PREFIX, LogBucket, LogBucketArgs
+from contracts.branding import Branding
 from contracts.page import (
     ASSETS_PREFIX,
     CONFIG_FILE,
@@ -74,7 +75,9 @@ class ChatSiteArgs:
     """What CloudFront sends the API in `contracts.stack.ORIGIN_SECRET_HEADER` (`OriginSecret.header_value`): the API
     answers nothing else."""
     suggestions: Sequence[str]
-    """Questions the page offers as buttons."""
+    """Questions the page offers as buttons (the bot definition's), unless `branding` names its own."""
+    branding: Branding = field(default_factory=Branding)
+    """The page's name, words, accent colour, logo and privacy notice (`contracts.branding`). Default: today's look."""
     site_dir: Path = SITE_DIR
     """The built page. Default: `site/dist`, which `make site` builds."""
     custom_domain: str | None = None
@@ -323,7 +326,7 @@ class ChatSite(pulumi.ComponentResource):
         """config.js made from the stack's outputs, uploaded next to the page."""
         config_js = pulumi.Output.all(
             args.region, self.identity_pool.id, args.bot_id, args.bot_alias_id, args.locale_id
-        ).apply(lambda values: page_config(*values, suggestions=args.suggestions))
+        ).apply(lambda values: page_config(*values, suggestions=args.suggestions, branding=args.branding))
         aws.s3.BucketObjectv2(
             f"{self._name}-file-{CONFIG_FILE}",
             bucket=self.bucket.id,
@@ -386,9 +389,17 @@ class ChatSite(pulumi.ComponentResource):
 
 
 def page_config(
-    region: str, identity_pool_id: str, bot_id: str, bot_alias_id: str, locale_id: str, *, suggestions: Sequence[str]
+    region: str,
+    identity_pool_id: str,
+    bot_id: str,
+    bot_alias_id: str,
+    locale_id: str,
+    *,
+    suggestions: Sequence[str],
+    branding: Branding | None = None,
 ) -> str:
-    """The page's config.js for this stack: its bot, guest pool, the API's base path and the AWS endpoints."""
+    """The page's config.js for this stack: its bot, guest pool, the API's base path, the AWS endpoints and its
+    branding (only the keys set)."""
     cognito_endpoint, lex_endpoint = aws_endpoints(region)
     return render_config_js(
         {
@@ -400,7 +411,7 @@ def page_config(
             "apiBasePath": API_BASE_PATH,
             "lexEndpoint": lex_endpoint,
             "cognitoEndpoint": cognito_endpoint,
-            "suggestions": list(suggestions),
+            **(branding or Branding()).config_values(default_suggestions=suggestions),
         }
     )
 

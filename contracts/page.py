@@ -25,7 +25,16 @@ PAGE_CONFIG_KEYS = (
     "cognitoEndpoint",
     "suggestions",
 )
-"""The keys of `window.CHATBOT_CONFIG`, exactly."""
+"""The keys `window.CHATBOT_CONFIG` always has."""
+PAGE_OPTIONAL_CONFIG_KEYS = (
+    "botName",
+    "botSubtitle",
+    "welcomeText",
+    "accentColor",
+    "logoUrl",
+    "privacyNoticeUrl",
+)
+"""The branding keys it may have (`contracts.branding.CONFIG_KEYS`); a key left out keeps the page's own look."""
 
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 SHORT_CACHE_SECONDS = 60  # index.html and config.js: a deploy shows within a minute
@@ -59,13 +68,18 @@ CONTENT_TYPES = {
 
 
 def render_config_js(values: Mapping[str, object]) -> str:
-    """The page's config.js: `window.CHATBOT_CONFIG = {...};` with exactly PAGE_CONFIG_KEYS, JSON-encoded so no
-    value can end the script (`</script>`, `<!--`), break a line (U+2028) or be anything but data."""
+    """The page's config.js: `window.CHATBOT_CONFIG = {...};` with every PAGE_CONFIG_KEYS key and any of
+    PAGE_OPTIONAL_CONFIG_KEYS, JSON-encoded so no value can end the script (`</script>`, `<!--`), break a line
+    (U+2028) or be anything but data."""
     missing = [key for key in PAGE_CONFIG_KEYS if key not in values]
-    unknown = sorted(set(values) - set(PAGE_CONFIG_KEYS))
+    unknown = sorted(set(values) - set(PAGE_CONFIG_KEYS) - set(PAGE_OPTIONAL_CONFIG_KEYS))
     if missing or unknown:
-        raise ValueError(f"config.js needs exactly {list(PAGE_CONFIG_KEYS)}; missing {missing}, unknown {unknown}")
-    body = json.dumps({key: values[key] for key in PAGE_CONFIG_KEYS}, indent=2, ensure_ascii=True)
+        raise ValueError(
+            f"config.js needs exactly {list(PAGE_CONFIG_KEYS)} (and may have {list(PAGE_OPTIONAL_CONFIG_KEYS)}); "
+            f"missing {missing}, unknown {unknown}"
+        )
+    keys = [*PAGE_CONFIG_KEYS, *(key for key in PAGE_OPTIONAL_CONFIG_KEYS if key in values)]
+    body = json.dumps({key: values[key] for key in keys}, indent=2, ensure_ascii=True)
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         body = body.replace(char, escaped)  # only inside strings: JSON has no bare <, > or &
     return f"window.CHATBOT_CONFIG = {body};\n"

@@ -1,4 +1,5 @@
-"""`python -m local [--host H] [--port P] [--lambda-concurrency N]`: the whole chatbot on this machine until Ctrl-C."""
+"""`python -m local [--host H] [--port P] [--lambda-concurrency N] [--stack NAME]`: the whole chatbot on this machine
+until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
-from local.stack import DEFAULT_LAMBDA_CONCURRENCY, SITE_DIR, LocalStack, LocalStackError
+from local.config_js import BrandingFileError, branding_from_stack_file
+from local.stack import DEFAULT_LAMBDA_CONCURRENCY, REPO, SITE_DIR, LocalStack, LocalStackError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,8 +34,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help="another name this server may be reached by (its Host header), e.g. a LAN address; repeatable",
     )
+    parser.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="brand the page as stack NAME is: its name, words, accent colour, logo and privacy notice from the "
+        "support-chatbot:* keys of Pulumi.NAME.yaml (default: the page's own look)",
+    )
     args = parser.parse_args(argv)
 
+    try:
+        branding = branding_from_stack_file(REPO / f"Pulumi.{args.stack}.yaml") if args.stack else None
+    except BrandingFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         stack = LocalStack(
             args.host,
@@ -42,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             verbose=args.verbose,
             lambda_concurrency=args.lambda_concurrency,
             allow_hosts=args.allow_host,
+            branding=branding,
         )
     except LocalStackError as exc:
         print(f"error: {exc}", file=sys.stderr)

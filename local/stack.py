@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.schema import load_definition
+from contracts.branding import Branding
 from contracts.stack import API_BASE_PATH, FUNCTION_ENVIRONMENT, ORIGIN_SECRET_HEADER, PUBLIC_ROUTES
 from local.config_js import COGNITO_PATH, config_values, render_config_js
 from local.functions_pool import FunctionPool, LogSink, Template, print_log_line
@@ -124,6 +125,7 @@ class LocalStack:
         lambda_concurrency: int = DEFAULT_LAMBDA_CONCURRENCY,
         allow_hosts: Iterable[str] = (),
         log_sink: LogSink = print_log_line,
+        branding: Branding | None = None,
     ) -> None:
         if lambda_concurrency < 1:
             raise LocalStackError(f"--lambda-concurrency must be at least 1 (got {lambda_concurrency})")
@@ -135,6 +137,7 @@ class LocalStack:
         self.lambda_concurrency = lambda_concurrency
         self.allow_hosts = tuple(allow_hosts)
         self.log_sink = log_sink
+        self.branding = branding or Branding()  # the page's name, words and colours; default: its own look
         self._info: StackInfo | None = None
         self.runtime: LexRuntime | None = None
         self.worker: QueueWorker | None = None
@@ -224,6 +227,7 @@ class LocalStack:
                     bot_alias_id=bot.alias_id,
                     locale_id=locale_id,
                     suggestions=definition.locales[locale_id].suggestions(),
+                    branding=self.branding,
                 )
             )
 
