@@ -42,6 +42,7 @@ DARK_SURFACES = {"the dark theme's page": "#0f172b", "the dark theme's hover": "
 LIGHT_STRONG_ACCENT_PERCENT = 70  # accent text on light surfaces: the accent darkened with black
 LIGHT_SOFT_ACCENT_PERCENT = 10  # a chip's hover background: the accent faded into white
 DARK_STRONG_ACCENT_PERCENT = 35  # accent text on dark surfaces: the accent lightened with white
+DARK_SOFT_ACCENT_PERCENT = 25  # a tinted dark surface: the accent faded into the dark page
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 LOGO_DATA_URL = re.compile(r"^data:image/(png|webp|gif|jpeg|svg\+xml);base64,[A-Za-z0-9+/]+={0,2}$")
@@ -205,9 +206,8 @@ def accent_problem(accent: str) -> str | None:
         )
     for theme in ("light", "dark"):
         colours = theme_colours(accent, theme)
-        surfaces = LIGHT_SURFACES if theme == "light" else DARK_SURFACES
-        if theme == "light":
-            surfaces = {**surfaces, "the light theme's hover": colours["accent-soft"]}
+        surfaces = {**(LIGHT_SURFACES if theme == "light" else DARK_SURFACES)}
+        surfaces[f"the {theme} theme's tinted surface"] = colours["accent-soft"]
         for surface, background in surfaces.items():
             ratio = contrast_ratio(colours["accent-strong"], background)
             if ratio < AA_TEXT:
@@ -240,12 +240,14 @@ def theme_colours(accent: str, theme: str) -> dict[str, str]:
     """The page's accent colours in one theme, as styles.css derives them with color-mix(in srgb, ...)."""
     if theme == "light":
         strong = mix(accent, BLACK, LIGHT_STRONG_ACCENT_PERCENT)
+        soft = mix(accent, WHITE, LIGHT_SOFT_ACCENT_PERCENT)
     else:
         strong = mix(accent, WHITE, DARK_STRONG_ACCENT_PERCENT)
+        soft = mix(accent, DARK_SURFACES["the dark theme's page"], DARK_SOFT_ACCENT_PERCENT)
     return {
         "accent": accent,
         "accent-strong": strong,
-        "accent-soft": mix(accent, WHITE, LIGHT_SOFT_ACCENT_PERCENT),
+        "accent-soft": soft,
         "on-accent": on_accent_text(accent) or WHITE,
     }
 
