@@ -9,5 +9,11 @@ window.CHATBOT_CONFIG = {
   apiBasePath: '/api',
   lexEndpoint: 'https://runtime-v2-lex.us-east-1.amazonaws.com',
   cognitoEndpoint: 'https://cognito-identity.us-east-1.amazonaws.com',
-  suggestions: ['Where is my order?', 'Tell me about your laptops', 'I forgot my password', 'My Wi-Fi is not working']
+  suggestions: ['Where is my order?', 'Tell me about your laptops', 'I forgot my password', 'My Wi-Fi is not working'],
+  // Branding: optional, each left out keeps the page's own look (contracts/branding.py checks them).
+  botName: 'Acme Help',
+  botSubtitle: 'Orders, returns and your account',
+  welcomeText: 'Hi! I am the Acme assistant. Ask me about an order, a return or your account.',
+  accentColor: '#0f766e',
+  privacyNoticeUrl: 'https://www.example.com/privacy'
 }

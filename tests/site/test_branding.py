@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -14,14 +17,12 @@ from tests.site.test_chat_page import AXE, axe_violations
 
 pytestmark = pytest.mark.browser
 
+REPO = Path(__file__).resolve().parents[2]
+
 TEAL = "#0f766e"  # dark accent: white text on it
 ORANGE = "#f97316"  # light accent: dark text on it
-LOGO = (
-    "data:image/svg+xml;base64,"
-    + base64.b64encode(
-        b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" fill="#0f766e"/></svg>'
-    ).decode()
-)
+LOGO_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>'
+LOGO = "data:image/svg+xml;base64," + base64.b64encode(LOGO_SVG).decode()
 PRIVACY = "/privacy.html"
 COLOUR = re.compile(r"^(?:rgb\((\d+), (\d+), (\d+)\)|color\(srgb ([\d.]+) ([\d.]+) ([\d.]+)\))$")
 
@@ -182,3 +183,25 @@ def test_a_branded_page_has_no_wcag_aa_violations(page: Page, chat: ChatDouble, 
     # THEN there is no violation (contrast included)
     assert before == [], f"{accent or 'default'} accent, {theme} theme, before the first message"
     assert after == [], f"{accent or 'default'} accent, {theme} theme, in a conversation"
+
+
+def test_the_screenshot_script_writes_every_picture_the_readme_shows(tmp_path: Path) -> None:
+    # GIVEN the README's Branding section, which shows docs/screenshots/*.png
+    readme = (REPO / "README.md").read_text()
+    shown = set(re.findall(r"docs/screenshots/([\w-]+\.png)", readme))
+    assert shown, "the README shows no screenshot"
+    # WHEN the script it names runs (into a scratch folder)
+    result = subprocess.run(
+        [sys.executable, "scripts/screenshots.py", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    # THEN it writes every picture the README shows, and each is committed
+    assert result.returncode == 0, result.stderr
+    written = {path.name for path in tmp_path.glob("*.png")}
+    assert shown <= written, f"the README shows {sorted(shown - written)}, which the script does not make"
+    missing = [name for name in shown if not (REPO / "docs" / "screenshots" / name).is_file()]
+    assert not missing, f"run `python scripts/screenshots.py` and commit {missing}"
