@@ -325,6 +325,10 @@ SETTING_KEYS: dict[str, _Key] = {
 }
 
 
+# Words and links taken as written: a bot named "2024" or a welcome of "[Beta] Hi!" is text, not JSON.
+TEXT_SETTINGS = ("bot_name", "bot_subtitle", "welcome_text", "accent_color", "logo_url", "privacy_notice_url")
+
+
 class SettingsError(Exception):
     """A stack setting is missing or invalid; the message names the key, the reason and the fix."""
 
@@ -391,7 +395,7 @@ def load_settings() -> StackSettings:
         raw = (pulumi.Config(namespace) if namespace else config).get(name)
         if raw is None:
             continue
-        values[field] = _decode(raw)
+        values[field] = raw if field in TEXT_SETTINGS else _decode(raw)
     return settings_from_values(pulumi.get_stack(), values)
 
 

@@ -41,7 +41,7 @@ def branding_from_stack_file(path: Path) -> Branding:
     config: Any = document.get("config") if isinstance(document, dict) else None
     config = config if isinstance(config, dict) else {}
     by_key = {f"{NAMESPACE}:{key}": field for field, key in CONFIG_KEYS.items()}
-    values = {by_key[key]: value for key, value in config.items() if key in by_key}
+    values = {by_key[key]: _as_pulumi_reads(value) for key, value in config.items() if key in by_key}
     try:
         return branding_from_values(values)
     except BrandingError as exc:
@@ -75,6 +75,13 @@ def config_values(
         "cognitoEndpoint": origin + COGNITO_PATH,
         **(branding or Branding()).config_values(default_suggestions=suggestions),
     }
+
+
+def _as_pulumi_reads(value: object) -> object:
+    """A YAML scalar as the Pulumi CLI hands it to the program: text (`botName: 2024` is the name "2024")."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, int | float) else value
 
 
 def _stack_name(path: Path) -> str:

@@ -215,6 +215,17 @@ def test_the_whole_program_refuses_a_low_contrast_accent() -> None:
         run_stack("dev", config=config)
 
 
+def test_a_name_that_looks_like_json_stays_the_text_it_was_written_as() -> None:
+    # GIVEN a bot named "2024" and a welcome starting with a bracket, as Pulumi config holds them (strings)
+    config = {**stack_config("dev"), "support-chatbot:botName": "2024", "support-chatbot:welcomeText": "[Beta] Hi!"}
+    # WHEN the program runs
+    mocks = run_stack("dev", config=config)
+    # THEN config.js has them as written
+    uploaded = next(o for o in mocks.of_type(OBJECT) if o.inputs["key"] == "config.js")
+    assert '"botName": "2024"' in uploaded.inputs["content"]
+    assert '"welcomeText": "[Beta] Hi!"' in uploaded.inputs["content"]
+
+
 def test_the_deployed_config_js_carries_the_stacks_branding() -> None:
     # GIVEN the stack with every option, branding included
     config = stack_config(EVERY_OPTION)
