@@ -118,6 +118,13 @@ ALTERNATIVES: dict[str, tuple[Any, Any]] = {
     "escalation_max_attempts": (3, 5),
     "tickets_per_session_per_hour": (3, 10),
     "alarm_email": (None, "ops@example.com"),
+    "bot_name": (None, "Acme Help"),
+    "bot_subtitle": (None, "Orders and returns"),
+    "welcome_text": (None, "Hi! Ask me about an order."),
+    "suggested_questions": (None, ["Where is my parcel?"]),
+    "accent_color": (None, "#0f766e"),
+    "logo_url": (None, "/brand/logo.svg"),
+    "privacy_notice_url": (None, "https://www.example.com/privacy"),
 }
 # Settings that only make sense together change together.
 TOGETHER: dict[str, dict[str, tuple[Any, Any]]] = {
