@@ -179,6 +179,7 @@ site = ChatSite(
         api_origin_path=api.origin_path,
         api_origin_secret=origin_secret.header_value,
         suggestions=definition.locales[locale_id].suggestions(),
+        branding=settings.branding,
         custom_domain=settings.custom_domain,
         certificate_arn=settings.certificate_arn,
         api_rate_limit_per_ip=settings.api_rate_limit_per_ip,

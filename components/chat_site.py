@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from components.iam import deny_insecure_transport
 from components.log_bucket import CLOUDFRONT_LOG_PREFIX, S3_LOG_PREFIX, LogBucket, LogBucketArgs
+from contracts.branding import Branding
 from contracts.embedding import check_embed_origins
 from contracts.knowledge import DOCUMENTS_PATH
 from contracts.page import (
@@ -106,7 +107,9 @@ class ChatSiteArgs:
     """What CloudFront sends the API in `contracts.stack.ORIGIN_SECRET_HEADER` (`OriginSecret.header_value`): the API
     answers nothing else."""
     suggestions: Sequence[str]
-    """Questions the page offers as buttons."""
+    """Questions the page offers as buttons (the bot definition's), unless `branding` names its own."""
+    branding: Branding = field(default_factory=Branding)
+    """The page's name, words, accent colour, logo and privacy notice (`contracts.branding`). Default: today's look."""
     site_dir: Path = SITE_DIR
     """The built page. Default: `site/dist`, which `make site` builds."""
     custom_domain: str | None = None
@@ -464,7 +467,11 @@ class ChatSite(pulumi.ComponentResource):
             args.region, self.identity_pool.id, args.bot_id, args.bot_alias_id, args.locale_id, args.staff_sign_in
         ).apply(
             lambda values: page_config(
-                *values[:5], suggestions=args.suggestions, staff_sign_in=values[5], embed_origins=args.embed_origins
+                *values[:5],
+                suggestions=args.suggestions,
+                staff_sign_in=values[5],
+                embed_origins=args.embed_origins,
+                branding=args.branding,
             )
         )
         aws.s3.BucketObjectv2(
@@ -538,9 +545,10 @@ def page_config(
     suggestions: Sequence[str],
     staff_sign_in: Mapping[str, str] | None = None,
     embed_origins: Sequence[str] = (),
+    branding: Branding | None = None,
 ) -> str:
     """The page's config.js for this stack: its bot, guest pool, the API's base path, the AWS endpoints, where staff
-    sign in when the stack has an admin page, and the sites that may embed it."""
+    sign in when the stack has an admin page, the sites that may embed it and its branding (only the keys set)."""
     cognito_endpoint, lex_endpoint = aws_endpoints(region)
     staff = {STAFF_SIGN_IN_KEY: dict(staff_sign_in)} if staff_sign_in is not None else {}
     return render_config_js(
@@ -554,7 +562,7 @@ def page_config(
             "apiBasePath": API_BASE_PATH,
             "lexEndpoint": lex_endpoint,
             "cognitoEndpoint": cognito_endpoint,
-            "suggestions": list(suggestions),
+            **(branding or Branding()).config_values(default_suggestions=suggestions),
             "embedOrigins": list(embed_origins),
         }
     )

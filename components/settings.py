@@ -13,9 +13,34 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticUndefined
 
+from contracts.branding import (
+    CONFIG_KEYS,
+    DEFAULT_BOT_NAME,
+    DEFAULT_SUBTITLE,
+    MAX_NAME_CHARS,
+    MAX_SUBTITLE_CHARS,
+    MAX_SUGGESTION_CHARS,
+    MAX_SUGGESTIONS,
+    MAX_WELCOME_CHARS,
+    Branding,
+    check_accent,
+    check_link,
+    check_logo_url,
+    check_suggestions,
+    check_text,
+)
 from contracts.embedding import check_embed_origins
 from contracts.stack import DEFAULT_TICKETS_PER_SESSION_PER_HOUR, ORIGIN_PATTERN
 
@@ -234,6 +259,40 @@ class StackSettings(BaseModel):
     certificate_arn: (
         Annotated[str, StringConstraints(pattern=r"^arn:aws:acm:us-east-1:\d{12}:certificate/.+$")] | None
     ) = Field(default=None, description="ACM certificate in us-east-1 covering `customDomain`.")
+    # Branding (contracts.branding): unset keeps the page's own look.
+    bot_name: str | None = Field(
+        default=None,
+        description=f"The assistant's name in the page's title and header (at most {MAX_NAME_CHARS} characters). "
+        f"Unset: {DEFAULT_BOT_NAME!r}.",
+    )
+    bot_subtitle: str | None = Field(
+        default=None,
+        description=f"The line under the name (at most {MAX_SUBTITLE_CHARS} characters). Unset: {DEFAULT_SUBTITLE!r}.",
+    )
+    welcome_text: str | None = Field(
+        default=None,
+        description=f"The assistant's first message (at most {MAX_WELCOME_CHARS} characters). Unset: the page's own.",
+    )
+    suggested_questions: tuple[str, ...] | None = Field(
+        default=None,
+        description=f"JSON list of questions offered as buttons (at most {MAX_SUGGESTIONS}, each at most "
+        f"{MAX_SUGGESTION_CHARS} characters; `[]` for none). Unset: the bot definition's suggestions.",
+    )
+    accent_color: str | None = Field(
+        default=None,
+        description="The page's accent, `#rrggbb`, for both themes; refused unless every use of it meets WCAG AA "
+        "(4.5:1) in the light and the dark theme. Unset: indigo `#4f39f6`.",
+    )
+    logo_url: str | None = Field(
+        default=None,
+        description="Logo in the header: a path on the page's origin (`/brand/logo.svg`), an https URL on "
+        "`customDomain`, or a base64 `data:image/...` URL of at most 8 KB. Unset: the chat icon.",
+    )
+    privacy_notice_url: str | None = Field(
+        default=None,
+        description="Privacy notice linked under the message box until the first message is sent: an https URL or "
+        "a path on the page's origin. Unset: no notice.",
+    )
 
     @field_validator("log_retention_days")
     @classmethod
@@ -259,6 +318,52 @@ class StackSettings(BaseModel):
         if isinstance(value, str) or not isinstance(value, list | tuple):
             raise ValueError('must be a JSON list of origins, e.g. ["https://www.example.com"]')
         return check_embed_origins(value)
+
+    @field_validator("bot_name", "bot_subtitle")
+    @classmethod
+    def _short_line(cls, value: str | None, info: ValidationInfo) -> str | None:
+        limit = MAX_NAME_CHARS if info.field_name == "bot_name" else MAX_SUBTITLE_CHARS
+        return None if value is None else check_text(str(info.field_name), value, limit, single_line=True)
+
+    @field_validator("welcome_text")
+    @classmethod
+    def _welcome(cls, value: str | None) -> str | None:
+        return None if value is None else check_text("welcome_text", value, MAX_WELCOME_CHARS)
+
+    @field_validator("suggested_questions", mode="before")
+    @classmethod
+    def _questions(cls, value: object) -> object:
+        return None if value is None else check_suggestions(value)
+
+    @field_validator("accent_color")
+    @classmethod
+    def _readable_accent(cls, value: str | None) -> str | None:
+        return None if value is None else check_accent(value)
+
+    @field_validator("privacy_notice_url")
+    @classmethod
+    def _privacy_link(cls, value: str | None) -> str | None:
+        return None if value is None else check_link("privacy_notice_url", value)
+
+    @field_validator("logo_url")
+    @classmethod
+    def _logo_on_the_page_origin(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # customDomain is declared (so validated) before logoUrl: a logo there is on the page's own origin.
+        domain = info.data.get("custom_domain")
+        return None if value is None else check_logo_url(value, page_origin=f"https://{domain}" if domain else None)
+
+    @property
+    def branding(self) -> Branding:
+        """The page's branding, as ChatSite writes it into config.js."""
+        return Branding(
+            bot_name=self.bot_name,
+            bot_subtitle=self.bot_subtitle,
+            welcome_text=self.welcome_text,
+            suggested_questions=self.suggested_questions,
+            accent_color=self.accent_color,
+            logo_url=self.logo_url,
+            privacy_notice_url=self.privacy_notice_url,
+        )
 
     @model_validator(mode="after")
     def _certificate_goes_with_domain(self) -> StackSettings:
@@ -314,7 +419,18 @@ SETTING_KEYS: dict[str, _Key] = {
     "staff_mfa": _Key("staffMfa", "on"),
     "custom_domain": _Key("customDomain", "chat.example.com"),
     "certificate_arn": _Key("certificateArn", "arn:aws:acm:us-east-1:123456789012:certificate/abc"),
+    "bot_name": _Key(CONFIG_KEYS["bot_name"], "'Acme Help'"),
+    "bot_subtitle": _Key(CONFIG_KEYS["bot_subtitle"], "'Orders, returns and your account'"),
+    "welcome_text": _Key(CONFIG_KEYS["welcome_text"], "'Hi! Ask me about your order or your account.'"),
+    "suggested_questions": _Key(CONFIG_KEYS["suggested_questions"], "'[\"Where is my order?\"]'"),
+    "accent_color": _Key(CONFIG_KEYS["accent_color"], "'#0f766e'"),
+    "logo_url": _Key(CONFIG_KEYS["logo_url"], "/brand/logo.svg"),
+    "privacy_notice_url": _Key(CONFIG_KEYS["privacy_notice_url"], "https://www.example.com/privacy"),
 }
+
+
+# Words and links taken as written: a bot named "2024" or a welcome of "[Beta] Hi!" is text, not JSON.
+TEXT_SETTINGS = ("bot_name", "bot_subtitle", "welcome_text", "accent_color", "logo_url", "privacy_notice_url")
 
 
 class SettingsError(Exception):
@@ -383,7 +499,7 @@ def load_settings() -> StackSettings:
         raw = (pulumi.Config(namespace) if namespace else config).get(name)
         if raw is None:
             continue
-        values[field] = _decode(raw)
+        values[field] = raw if field in TEXT_SETTINGS else _decode(raw)
     return settings_from_values(pulumi.get_stack(), values)
 
 

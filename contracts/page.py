@@ -32,9 +32,18 @@ PAGE_CONFIG_KEYS = (
 PAGE_CONFIG_DEFAULTS: Mapping[str, object] = {"embedOrigins": ()}
 """Keys a caller may leave out of `render_config_js`, and what config.js then says (no site embeds the page)."""
 STAFF_SIGN_IN_KEY = "staffSignIn"
-OPTIONAL_PAGE_CONFIG_KEYS = (STAFF_SIGN_IN_KEY,)
-"""Keys a config.js may also have. `staffSignIn` (see `staff_sign_in`): where the admin page signs staff in; absent
-where there is no staff sign-in."""
+BRANDING_CONFIG_KEYS = (
+    "botName",
+    "botSubtitle",
+    "welcomeText",
+    "accentColor",
+    "logoUrl",
+    "privacyNoticeUrl",
+)
+"""The branding keys (`contracts.branding.CONFIG_KEYS`); a key left out keeps the page's own look."""
+OPTIONAL_PAGE_CONFIG_KEYS = (STAFF_SIGN_IN_KEY, *BRANDING_CONFIG_KEYS)
+"""Keys a config.js may also have: the branding keys, and `staffSignIn` (see `staff_sign_in`), where the admin page
+signs staff in (absent where there is no staff sign-in)."""
 ADMIN_PAGE_PATH = "/admin/"
 """Where the site serves the staff's admin page (`admin/index.html` of the build), and where sign-in returns to."""
 

@@ -1,6 +1,5 @@
 """`python -m local [--host H] [--port P] [--embed-demo-port D] [--lambda-concurrency N] [--staff-email EMAIL]
-[--knowledge-dir DIR]`: the whole chatbot on this
-machine until Ctrl-C."""
+[--knowledge-dir DIR] [--stack NAME]`: the whole chatbot on this machine until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -11,7 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
-from local.stack import DEFAULT_KNOWLEDGE_DIR, DEFAULT_LAMBDA_CONCURRENCY, SITE_DIR, LocalStack, LocalStackError
+from local.config_js import BrandingFileError, branding_from_stack_file
+from local.stack import DEFAULT_KNOWLEDGE_DIR, DEFAULT_LAMBDA_CONCURRENCY, REPO, SITE_DIR, LocalStack, LocalStackError
 from local.staff_sign_in import DEFAULT_STAFF_EMAIL
 
 
@@ -55,8 +55,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="the documents the bot answers from (Markdown, text, HTML, PDF; default: knowledge/)",
     )
+    parser.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="brand the page as stack NAME is: its name, words, accent colour, logo and privacy notice from the "
+        "support-chatbot:* keys of Pulumi.NAME.yaml (default: the page's own look)",
+    )
     args = parser.parse_args(argv)
 
+    try:
+        branding = branding_from_stack_file(REPO / f"Pulumi.{args.stack}.yaml") if args.stack else None
+    except BrandingFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         stack = LocalStack(
             args.host,
@@ -68,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             staff_email=args.staff_email,
             knowledge_dir=args.knowledge_dir,
             embed_demo_port=args.embed_demo_port,
+            branding=branding,
         )
     except LocalStackError as exc:
         print(f"error: {exc}", file=sys.stderr)

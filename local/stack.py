@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.schema import load_definition
+from contracts.branding import Branding
 from contracts.embedding import check_embed_origins
 from contracts.stack import ADMIN_ROUTES, API_BASE_PATH, FUNCTION_ENVIRONMENT, ORIGIN_SECRET_HEADER, PUBLIC_ROUTES
 from local.config_js import COGNITO_PATH, config_values, render_config_js
@@ -155,6 +156,7 @@ class LocalStack:
         staff_password: str | None = None,
         knowledge_dir: Path | None = DEFAULT_KNOWLEDGE_DIR,
         embed_demo_port: int | None = None,
+        branding: Branding | None = None,
     ) -> None:
         """`embed_demo_port`: where the demo host listens (on 127.0.0.1); None: PORT+1, or any free port when that
         one is taken."""
@@ -173,6 +175,7 @@ class LocalStack:
         self.knowledge_dir = knowledge_dir  # None: no knowledge base (unmatched questions fall back)
         self.knowledge: KnowledgeBase | None = None
         self.embed_demo_port = embed_demo_port
+        self.branding = branding or Branding()  # the page's name, words and colours; default: its own look
         self._info: StackInfo | None = None
         self.runtime: LexRuntime | None = None
         self.worker: QueueWorker | None = None
@@ -304,6 +307,7 @@ class LocalStack:
                     locale_id=locale_id,
                     suggestions=definition.locales[locale_id].suggestions(),
                     embed_origins=embed_origins,
+                    branding=self.branding,
                 )
             )
 

@@ -10,5 +10,11 @@ window.CHATBOT_CONFIG = {
   lexEndpoint: 'https://runtime-v2-lex.us-east-1.amazonaws.com',
   cognitoEndpoint: 'https://cognito-identity.us-east-1.amazonaws.com',
   suggestions: ['Where is my order?', 'Tell me about your laptops', 'I forgot my password', 'My Wi-Fi is not working'],
-  embedOrigins: [] // the sites that may embed the chat with embed.js (the embedOrigins setting)
+  embedOrigins: [], // the sites that may embed the chat with embed.js (the embedOrigins setting)
+  // Branding: optional, each left out keeps the page's own look (contracts/branding.py checks them).
+  botName: 'Acme Help',
+  botSubtitle: 'Orders, returns and your account',
+  welcomeText: 'Hi! I am the Acme assistant. Ask me about an order, a return or your account.',
+  accentColor: '#0f766e',
+  privacyNoticeUrl: 'https://www.example.com/privacy'
 }

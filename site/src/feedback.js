@@ -73,7 +73,7 @@ export function ratingControls (doc, keys, rating) {
   for (const value of /** @type {Rating[]} */ (['up', 'down'])) {
     const button = doc.createElement('button')
     button.type = 'button'
-    button.className = 'rounded-full border border-slate-300 px-2 py-0.5 text-sm hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600 aria-pressed:border-indigo-600 aria-pressed:bg-indigo-50 dark:border-slate-600 dark:hover:bg-slate-700 dark:aria-pressed:bg-indigo-950'
+    button.className = 'rounded-full border border-slate-300 px-2 py-0.5 text-sm hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-accent-strong aria-pressed:border-accent aria-pressed:bg-accent-soft dark:border-slate-600 dark:hover:bg-slate-700'
     button.dataset.rate = value
     button.setAttribute('aria-label', LABELS[value])
     button.setAttribute('aria-pressed', String(rating === value))
@@ -178,7 +178,7 @@ function _reasonForm (doc) {
   input.className = 'min-w-0 flex-1 rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100'
   const send = doc.createElement('button')
   send.type = 'submit'
-  send.className = 'rounded bg-indigo-600 px-2 py-1 text-sm text-white hover:bg-indigo-700'
+  send.className = 'rounded bg-accent px-2 py-1 text-sm text-on-accent hover:bg-accent-hover'
   send.textContent = 'Send'
   form.append(label, input, send)
   return form

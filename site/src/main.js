@@ -1,6 +1,7 @@
 // @ts-check
 // Composition root: reads config.js, builds the clients and the view, and wires the conversation together.
 import { SupportApi, ticketLimit } from './api.js'
+import { applyBranding, readBranding } from './branding.js'
 import { FeedbackApi, sentimentOf } from './feedback.js'
 import { connectHost, embedOriginsOf } from './host-bridge.js'
 import { ServiceError } from './http.js'
@@ -70,6 +71,10 @@ function start () {
     view.renderUnavailable()
     return
   }
+
+  const branding = readBranding(/** @type {Record<string, unknown>} */ (window.CHATBOT_CONFIG))
+  applyBranding(document, branding)
+  view.renderBranding(branding)
 
   const lex = new LexClient({ config, storage: local })
   const api = new SupportApi({ basePath: config.apiBasePath, storage: local })

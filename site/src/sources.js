@@ -69,7 +69,7 @@ export function sourcesNode (doc, uris) {
       link.href = href
       link.target = '_blank'
       link.rel = 'noopener'
-      link.className = 'text-indigo-700 underline hover:text-indigo-900 dark:text-indigo-300 dark:hover:text-indigo-100'
+      link.className = 'link'
       link.textContent = documentTitle(uri)
       item.append(link)
     } else {

@@ -18,7 +18,7 @@ import { sourcesNode } from './sources.js'
 export const MAX_MESSAGE_CHARS = 1024 // Lex accepts at most 1,024 characters of text
 export const COUNTER_THRESHOLD = 100 // show the counter within this many characters of the limit
 const ENTER_KEY = 'Enter'
-const WELCOME = 'Hi! I am the support assistant. I can check an order, explain your bill, tell you about our ' +
+export const DEFAULT_WELCOME = 'Hi! I am the support assistant. I can check an order, explain your bill, tell you about our ' +
   'products and help with passwords or Wi-Fi. Ask me anything, or pick a question:'
 const FAILURE_TEXT = /** @type {Record<FailureKind, string>} */ ({
   network: 'You seem to be offline, so the message was not sent. Check your connection and retry.',
@@ -55,10 +55,26 @@ export class View {
     this.themeToggle = _byId(doc, 'theme-toggle')
     this.newConversationButton = /** @type {HTMLButtonElement} */ (_byId(doc, 'new-conversation'))
     this.talkButton = /** @type {HTMLButtonElement} */ (_byId(doc, 'talk-to-person'))
+    this.privacyNotice = _byId(doc, 'privacy-notice')
+    this.privacyNoticeLink = /** @type {HTMLAnchorElement} */ (_byId(doc, 'privacy-notice-link'))
+    this.welcomeText = DEFAULT_WELCOME
+    /** @type {string | null} */
+    this.privacyNoticeUrl = null
     /** @type {HTMLFormElement | null} */
     this.escalationForm = null
     this.input.maxLength = MAX_MESSAGE_CHARS
     this.input.addEventListener('input', () => this._renderCounter())
+  }
+
+  /**
+   * The stack's own welcome text and privacy notice link (branding.js reads them from config.js); null keeps the
+   * page's welcome, and shows no notice. Call before the first renderConversation.
+   * @param {{ welcomeText: string | null, privacyNoticeUrl: string | null }} branding
+   */
+  renderBranding ({ welcomeText, privacyNoticeUrl }) {
+    this.welcomeText = welcomeText ?? DEFAULT_WELCOME
+    this.privacyNoticeUrl = privacyNoticeUrl
+    if (privacyNoticeUrl) this.privacyNoticeLink.href = privacyNoticeUrl
   }
 
   /**
@@ -83,9 +99,10 @@ export class View {
     this.escalationForm = null
     const lastUserTurn = entries.findLastIndex((entry) => entry.role === 'user')
     this.log.replaceChildren(
-      _welcome(this.doc, suggestions),
+      _welcome(this.doc, suggestions, this.welcomeText),
       ...entries.map((entry, index) => _entryNode(this.doc, entry, index < lastUserTurn))
     )
+    this._renderPrivacyNotice(entries.length === 0 && queued.length === 0)
     this.renderQueue(queued)
     if (escalationOffered) this.renderEscalationForm({ question })
     this._scrollToEnd()
@@ -113,10 +130,11 @@ export class View {
     this.queued.replaceChildren(...turns.map((turn) => {
       const bubble = _el(this.doc, 'li', 'bubble bubble-user')
       bubble.append(_speaker(this.doc, 'You'), _el(this.doc, 'p', '', turn.text),
-        _el(this.doc, 'span', 'mt-1 block text-right text-xs text-indigo-100', QUEUED_TEXT))
+        _el(this.doc, 'span', 'mt-1 block text-right text-xs text-on-accent', QUEUED_TEXT))
       return bubble
     }))
     this.queued.hidden = turns.length === 0
+    if (turns.length > 0) this._renderPrivacyNotice(false) // the first message is on its way: read or not, it goes
     this._scrollToEnd()
   }
 
@@ -300,6 +318,11 @@ export class View {
     })
   }
 
+  /** @param {boolean} beforeTheFirstMessage */
+  _renderPrivacyNotice (beforeTheFirstMessage) {
+    this.privacyNotice.hidden = !(beforeTheFirstMessage && this.privacyNoticeUrl)
+  }
+
   _renderCounter () {
     const left = MAX_MESSAGE_CHARS - this.input.value.length
     const near = left <= COUNTER_THRESHOLD
@@ -435,7 +458,7 @@ function _entryNode (doc, entry, answered) {
   if (entry.role === 'user') {
     const bubble = _el(doc, 'div', 'bubble bubble-user')
     bubble.append(_speaker(doc, 'You'), _el(doc, 'p', '', entry.text))
-    if (stamped) bubble.append(_time(doc, entry.timestamp, 'text-indigo-100'))
+    if (stamped) bubble.append(_time(doc, entry.timestamp, 'text-on-accent'))
     return bubble
   }
   const bubble = _botBubble(doc, entry.text)
@@ -495,10 +518,11 @@ function _botBubble (doc, text) {
 /**
  * @param {Document} doc
  * @param {string[]} suggestions
+ * @param {string} welcomeText
  */
-function _welcome (doc, suggestions) {
+function _welcome (doc, suggestions, welcomeText) {
   const wrapper = _el(doc, 'div', 'flex flex-col gap-2')
-  wrapper.append(_botBubble(doc, WELCOME))
+  wrapper.append(_botBubble(doc, welcomeText))
   if (suggestions.length > 0) {
     const list = _el(doc, 'ul', 'flex flex-wrap gap-2')
     list.setAttribute('aria-label', 'Suggested questions')

@@ -154,6 +154,13 @@ ALTERNATIVES: dict[str, tuple[Any, Any]] = {
     "embedding_model": ("amazon.titan-embed-text-v2:0", "cohere.embed-english-v3"),
     "embedding_dimensions": (1024, 512),
     "answer_model": ("anthropic.claude-3-haiku-20240307-v1:0", "anthropic.claude-instant-v1"),
+    "bot_name": (None, "Acme Help"),
+    "bot_subtitle": (None, "Orders and returns"),
+    "welcome_text": (None, "Hi! Ask me about an order."),
+    "suggested_questions": (None, ["Where is my parcel?"]),
+    "accent_color": (None, "#0f766e"),
+    "logo_url": (None, "/brand/logo.svg"),
+    "privacy_notice_url": (None, "https://www.example.com/privacy"),
 }
 # Settings that only make sense together change together.
 TOGETHER: dict[str, dict[str, tuple[Any, Any]]] = {

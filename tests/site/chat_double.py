@@ -90,6 +90,8 @@ class ChatDouble:
 
     origin: str = ""
     config: dict[str, Any] | None = None  # None: the generated config; {} or partial to test bad configs
+    branding: dict[str, Any] = field(default_factory=dict)
+    """Branding keys (`contracts.branding.Branding.config_values`) the generated config carries; none: the default."""
     replies: dict[str, LexReply] = field(default_factory=dict)
     lex_statuses: deque[tuple[int, str]] = field(default_factory=deque)  # (status, error type) answered first
     store_query_statuses: deque[int] = field(default_factory=deque)
@@ -106,6 +108,7 @@ class ChatDouble:
         """Forget everything a previous test scripted or recorded."""
         with self.lock:
             self.config = None
+            self.branding = {}
             self.replies.clear()
             self.lex_statuses.clear()
             self.store_query_statuses.clear()
@@ -132,6 +135,7 @@ class ChatDouble:
             "lexEndpoint": self.origin,
             "cognitoEndpoint": self.origin,
             "suggestions": SUGGESTIONS,
+            **self.branding,
         }
 
     def config_js(self) -> str:

@@ -370,12 +370,14 @@ def test_dark_mode_is_remembered_and_applied_before_the_app_runs(page: Page, cha
     expect(page.locator("html")).to_have_class(re.compile(r"\bdark\b"))
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert lightness(background) < 0.3, f"body background {background} is not dark"
-    # AND theme-init.js is a blocking script in <head>, ahead of the stylesheet
+    # AND theme-init.js is a blocking script in <head>, ahead of the stylesheet, right after config.js (whose accent
+    # colour it applies before first paint too)
     order = page.evaluate(
         """[...document.head.querySelectorAll('script, link[rel=stylesheet]')]
-             .map(e => e.tagName + (e.type ? ':' + e.type : '') + (e.defer || e.async ? ':deferred' : ''))"""
+             .map(e => (e.getAttribute('src') || '').replace(/^assets\\/|-[0-9a-f]+(?=\\.js$)/g, '') + ' ' + e.tagName
+               + (e.type ? ':' + e.type : '') + (e.defer || e.async ? ':deferred' : ''))"""
     )
-    assert order[:2] == ["SCRIPT", "LINK"], f"head order: {order}"
+    assert order[:3] == ["config.js SCRIPT", "theme-init.js SCRIPT", " LINK"], f"head order: {order}"
 
 
 def test_dark_mode_defaults_to_the_system_preference(page: Page, chat: ChatDouble) -> None:
