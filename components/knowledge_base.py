@@ -360,7 +360,7 @@ class KnowledgeBase(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        policy = grant(
+        self._ingestion_policy = policy = grant(
             f"{self._name}-ingestion-permissions",
             function.role,
             [
@@ -408,7 +408,8 @@ class KnowledgeBase(pulumi.ComponentResource):
             function_name=self.ingestion.function.name,
             input=json.dumps({"sync": "the knowledge base's data source is new"}),
             triggers={"dataSourceId": self.data_source.data_source_id},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(uploads)),
+            # After the documents are up, and once the function may list and start jobs.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*uploads, self._ingestion_policy]),
         )
 
     def _alarms(self, actions: Sequence[pulumi.Input[str]]) -> None:

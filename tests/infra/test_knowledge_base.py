@@ -280,6 +280,9 @@ def test_a_new_data_source_is_synced_once_by_the_deployment(stack):
     assert invocation.inputs["functionName"] == function.outputs["name"]
     assert invocation.inputs["triggers"] == {"dataSourceId": "DSID123456"}
     assert "sync" in json.loads(invocation.inputs["input"])
+    # AND only once the function may list and start ingestion jobs
+    policy = mocks.one(ROLE_POLICY, "knowledge-base-ingestion-permissions")
+    assert policy.urn in invocation.depends_on
 
 
 # --- the bot -----------------------------------------------------------------------------------------------------
