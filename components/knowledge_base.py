@@ -103,6 +103,11 @@ class KnowledgeBase(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KnowledgeBaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         documents = {} if args.external_bucket else document_files(args.documents_dir)  # fails before registering
+        if not args.external_bucket and not documents:
+            pulumi.log.warn(
+                f"{args.documents_dir} holds no documents ({', '.join(DOCUMENT_SUFFIXES)}): the knowledge base is "
+                "empty and every question no intent matches goes to FallbackIntent"
+            )
         own = pulumi.ResourceOptions(providers=[args.aws_native_provider])
         super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, own))
         self._name = name
