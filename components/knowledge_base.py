@@ -103,6 +103,11 @@ class KnowledgeBase(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KnowledgeBaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         documents = {} if args.external_bucket else document_files(args.documents_dir)  # fails before registering
+        if not args.external_bucket and not documents:
+            pulumi.log.warn(
+                f"{args.documents_dir} holds no documents ({', '.join(DOCUMENT_SUFFIXES)}): the knowledge base is "
+                "empty and every question no intent matches goes to FallbackIntent"
+            )
         own = pulumi.ResourceOptions(providers=[args.aws_native_provider])
         super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, own))
         self._name = name
@@ -360,7 +365,7 @@ class KnowledgeBase(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        policy = grant(
+        self._ingestion_policy = policy = grant(
             f"{self._name}-ingestion-permissions",
             function.role,
             [
@@ -408,7 +413,8 @@ class KnowledgeBase(pulumi.ComponentResource):
             function_name=self.ingestion.function.name,
             input=json.dumps({"sync": "the knowledge base's data source is new"}),
             triggers={"dataSourceId": self.data_source.data_source_id},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(uploads)),
+            # After the documents are up, and once the function may list and start jobs.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*uploads, self._ingestion_policy]),
         )
 
     def _alarms(self, actions: Sequence[pulumi.Input[str]]) -> None:

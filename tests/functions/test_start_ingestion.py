@@ -128,7 +128,7 @@ def documents_bucket() -> Iterator[Any]:
                 s3.put_object(Bucket=BUCKET, Key=key, Body=b"# A guide\n\nSteps.\n")
             for key in delete:
                 s3.delete_object(Bucket=BUCKET, Key=key)
-            messages: list[dict[str, Any]] = []
+            messages: list[Any] = []
             while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
                 messages += batch
             return messages

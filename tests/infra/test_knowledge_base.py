@@ -25,6 +25,7 @@ from components.knowledge_base import (
 from components.settings import SettingsError, settings_from_values
 from components.support_bot import locales_fingerprint
 from contracts.knowledge import DOCUMENTS_PATH, KNOWLEDGE_INTENT_NAME, KNOWLEDGE_INTENT_SIGNATURE, MAX_DOCUMENT_BYTES
+from tests.infra.cloudformation_schemas import validate
 from tests.infra.conftest import ACCOUNT_ID, Mocks, RecordedResource
 from tests.infra.resource_graph import run_stack, stack_config
 
@@ -280,6 +281,9 @@ def test_a_new_data_source_is_synced_once_by_the_deployment(stack):
     assert invocation.inputs["functionName"] == function.outputs["name"]
     assert invocation.inputs["triggers"] == {"dataSourceId": "DSID123456"}
     assert "sync" in json.loads(invocation.inputs["input"])
+    # AND only once the function may list and start ingestion jobs
+    policy = mocks.one(ROLE_POLICY, "knowledge-base-ingestion-permissions")
+    assert policy.urn in invocation.depends_on
 
 
 # --- the bot -----------------------------------------------------------------------------------------------------
@@ -401,6 +405,16 @@ def test_a_bucket_the_stack_does_not_own_is_read_but_never_written_served_or_wat
     assert all(b["pathPattern"] != f"{DOCUMENTS_PATH}*" for b in distribution.inputs["orderedCacheBehaviors"])
     # AND the bot still answers from it
     assert len(qna_intents(mocks)) == 1
+
+
+@pytest.mark.parametrize("variant", ["without_knowledge_base", "external_bucket"])
+def test_the_variants_aws_native_resources_match_their_cloudformation_schemas(variant, request):
+    # GIVEN dev with the knowledge base off, or reading a bucket it does not own
+    mocks = request.getfixturevalue(variant)
+    # WHEN each aws-native resource is checked against its CloudFormation schema, as Cloud Control will
+    violations = [v for r in mocks.resources if r.type.startswith("aws-native:") for v in validate(r, REGION)]
+    # THEN none breaks it (the shipped stacks are checked by test_cloudformation_schemas)
+    assert not violations, "\n".join(map(str, violations))
 
 
 # --- the component over a folder of documents --------------------------------------------------------------------
