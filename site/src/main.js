@@ -126,6 +126,7 @@ function start () {
    */
   function showReply (turn, response) {
     const { intentName, confidence } = understanding(response)
+    const sentiment = sentimentOf(response)
     console.info('[chatbot] intent=%s confidence=%s', intentName ?? 'n/a', confidence ?? 'n/a')
     const wasOffered = session.attributes.escalationOffered === 'true'
     session.attributes = stringValues(response.sessionState?.sessionAttributes)
@@ -160,7 +161,7 @@ function start () {
       botResponse: messages.map((m) => m.text).join('\n'),
       confidenceScore: confidence,
       intentName,
-      sentiment: sentimentOf(response),
+      ...(sentiment ? { sentiment } : {}), // only when the alias analyses sentiment
       ...(sources.length > 0 ? { answerSources: sources } : {})
     })
   }
