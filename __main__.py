@@ -38,6 +38,12 @@ formerly_escalation_api = Formerly(
     parent=pulumi.create_urn(ESCALATION_API_NAME, ESCALATION_API_TYPE), name=ESCALATION_API_NAME
 )
 
+
+def raise_error(error: Exception) -> str:
+    """An output's value that is `error`, raised where the output is awaited."""
+    raise error
+
+
 settings = load_settings()
 for warning in placeholder_warnings(settings):  # once per key, on every preview and up
     pulumi.log.warn(warning)
@@ -168,28 +174,33 @@ escalations.grant_open_tickets("fulfillment", chatbot.fulfillment.role)
 query_log.grant_read_data("fulfillment", chatbot.fulfillment.role)  # TalkToHuman's ticket carries the conversation
 
 locale_id = chatbot.locale_id
-site = ChatSite(
-    "chat-site",
-    ChatSiteArgs(
-        region=settings.region,
-        bot_id=chatbot.bot_id,
-        bot_alias_id=chatbot.alias_id,
-        locale_id=locale_id,
-        api_origin_domain=api.origin_domain,
-        api_origin_path=api.origin_path,
-        api_origin_secret=origin_secret.header_value,
-        suggestions=definition.locales[locale_id].suggestions(),
-        branding=settings.branding,
-        custom_domain=settings.custom_domain,
-        certificate_arn=settings.certificate_arn,
-        api_rate_limit_per_ip=settings.api_rate_limit_per_ip,
-        access_log_retention_days=settings.log_retention_days if settings.access_logging else None,
-        staff_sign_in=staff.sign_in,
-        staff_sign_in_domain=staff.sign_in_domain,
-        documents_domain=knowledge_base.documents_domain if knowledge_base else None,
-        embed_origins=settings.embed_origins,
-    ),
-)
+try:
+    site = ChatSite(
+        "chat-site",
+        ChatSiteArgs(
+            region=settings.region,
+            bot_id=chatbot.bot_id,
+            bot_alias_id=chatbot.alias_id,
+            locale_id=locale_id,
+            api_origin_domain=api.origin_domain,
+            api_origin_path=api.origin_path,
+            api_origin_secret=origin_secret.header_value,
+            suggestions=definition.locales[locale_id].suggestions(),
+            branding=settings.branding,
+            custom_domain=settings.custom_domain,
+            certificate_arn=settings.certificate_arn,
+            api_rate_limit_per_ip=settings.api_rate_limit_per_ip,
+            access_log_retention_days=settings.log_retention_days if settings.access_logging else None,
+            staff_sign_in=staff.sign_in,
+            staff_sign_in_domain=staff.sign_in_domain,
+            documents_domain=knowledge_base.documents_domain if knowledge_base else None,
+            embed_origins=settings.embed_origins,
+        ),
+    )
+except Exception as error:
+    # Staff sign-in waits for the site's URL: it fails with the site instead of waiting for it forever.
+    resolve_site_url(pulumi.Output.from_input(error).apply(raise_error))
+    raise
 resolve_site_url(site.site_url)
 chatbot.grant_conversation("site-guest", site.guest_role)
 if knowledge_base and knowledge_base.documents_domain is not None:  # the page links an answer's sources there

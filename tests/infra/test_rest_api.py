@@ -12,7 +12,7 @@ import pulumi
 import pytest
 
 from components.rest_api import RestApi, RestApiArgs
-from contracts.stack import ESCALATE_ROUTE, STORE_QUERY_ROUTE
+from contracts.stack import ADMIN_ROUTES, ESCALATE_ROUTE, STORE_QUERY_ROUTE
 
 METHOD = "aws:apigateway/method:Method"
 INTEGRATION = "aws:apigateway/integration:Integration"
@@ -288,3 +288,64 @@ def test_bad_arguments_fail_naming_the_argument(run_pulumi, function_sources, st
     # THEN it fails before any AWS call, naming the argument
     with pytest.raises(ValueError, match=named):
         run_pulumi(rest_api(stand_in_function, **override))
+
+
+STAFF_POOL_ARN = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Staff"
+
+
+def rest_api_with_staff(stand_in_function, pool_arn: str = STAFF_POOL_ARN):
+    """A program: the public routes and the admin routes (served by one admin stand-in) behind a staff pool."""
+
+    def program():
+        admin = stand_in_function("admin", "admin_api")
+        routes = [
+            (ESCALATE_ROUTE, stand_in_function("escalate", "escalate")),
+            (STORE_QUERY_ROUTE, stand_in_function("store-query", "store_query")),
+        ]
+        args = RestApiArgs(
+            region=REGION,
+            log_retention_days=14,
+            routes=routes,
+            throttle_rate=10.0,
+            throttle_burst=20,
+            staff_routes=[(route, admin) for route in ADMIN_ROUTES],
+            staff_user_pool_arn=pool_arn,
+        )
+        RestApi("api", args)
+
+    return program
+
+
+def test_staff_routes_share_one_path_tree_under_the_root(run_pulumi, function_sources, stand_in_function):
+    # GIVEN / WHEN a RestApi with the five admin routes
+    mocks = run_pulumi(rest_api_with_staff(stand_in_function))
+    resources = {r.id: r for r in mocks.of_type(RESOURCE)}
+    root = mocks.one("aws:apigateway/restApi:RestApi").outputs["rootResourceId"]
+    # THEN each path part is one resource, hanging off its parent: /admin once, /admin/conversations once
+    parts = sorted(
+        (
+            resources[r.inputs["parentId"]].inputs["pathPart"] if r.inputs["parentId"] != root else "",
+            r.inputs["pathPart"],
+        )
+        for r in resources.values()
+    )
+    assert parts == [
+        ("", "admin"),
+        ("", "escalate"),
+        ("", "store-query"),
+        ("admin", "conversations"),
+        ("admin", "export"),
+        ("admin", "turns"),
+        ("admin", "unanswered"),
+        ("admin", "worst-rated"),
+        ("conversations", "{sessionId}"),
+    ], parts
+
+
+def test_deployment_changes_when_the_staff_pool_changes(run_pulumi, function_sources, stand_in_function):
+    # GIVEN the same API behind two different staff pools
+    first = run_pulumi(rest_api_with_staff(stand_in_function)).one("aws:apigateway/deployment:Deployment")
+    other_pool = STAFF_POOL_ARN.replace("Staff", "Other")
+    second = run_pulumi(rest_api_with_staff(stand_in_function, other_pool)).one("aws:apigateway/deployment:Deployment")
+    # WHEN / THEN the stage is redeployed: the authorizer is part of what it serves
+    assert first.inputs["triggers"] != second.inputs["triggers"], "a new staff pool would never reach the stage"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from contracts.query_log import BY_DAY_INDEX
 from contracts.stack import ADMIN_ROUTES, ADMIN_TURNS_ROUTE, PUBLIC_ROUTES, STAFF_TOKEN_HEADER
 from tests.infra.aws_constraints import ApiMember, api_shape, translate_java_pattern
 from tests.infra.conftest import ACCOUNT_ID, Mocks, RecordedResource
-from tests.infra.resource_graph import run_stack, stack_config
+from tests.infra.resource_graph import REPO, run_stack, stack_config
 
 STACKS = ("dev", "prod")
 USER_POOL = "aws:cognito/userPool:UserPool"
@@ -492,3 +493,32 @@ def test_the_stack_exports_the_admin_url_and_the_staff_pool(stack):
     # THEN staff find the admin page, and operators the pool (to add or remove someone by hand)
     assert mocks.values["adminUrl"] == f"{mocks.values['siteUrl']}{ADMIN_PAGE_PATH}"
     assert mocks.values["staffUserPoolId"] == mocks.one(USER_POOL).id
+
+
+# --- the program -----------------------------------------------------------------------------------------------------
+
+NOT_BUILT = """
+import sys
+sys.path[:0] = [".", "functions/shared"]
+import components.chat_site as chat_site
+from tests.infra.resource_graph import run_stack
+
+def not_built(site_dir):
+    raise chat_site.SiteBuildMissingError("the chat page is not built")
+
+chat_site.site_files = not_built
+try:
+    run_stack("dev")
+except chat_site.SiteBuildMissingError as error:
+    print("refused:", error)
+"""
+
+
+def test_a_site_that_cannot_be_made_fails_the_program_instead_of_hanging_staff_sign_in():
+    # GIVEN the program, whose staff sign-in waits for the site's URL, and a site that cannot be made (no build)
+    # WHEN it runs (in a process of its own: a program waiting forever must not hang the test session)
+    result = subprocess.run(
+        [sys.executable, "-c", NOT_BUILT], cwd=REPO, capture_output=True, text=True, timeout=300, check=False
+    )
+    # THEN it stops with the site's error
+    assert "refused: the chat page is not built" in result.stdout, result.stdout + result.stderr
