@@ -99,6 +99,7 @@ MAX_ANALYSIS_CALLS = 100
 MAX_CONVERSATION_TURNS = 1_000
 MAX_EXPORT_ROWS = 5_000
 MAX_EXPORT_BYTES = 5_000_000  # under Lambda's 6 MB response limit
+MAX_EXPORT_CALLS = 100  # reads one export may make (each evaluates up to READ_PAGE_ITEMS turns)
 MAX_EXAMPLES = 3
 SIMILARITY_THRESHOLD = 0.6  # token-set Jaccard at or above which two questions are "the same question"
 MAX_DISTINCT_QUESTIONS = 500  # distinct normalised questions compared pairwise at most (the most asked)
@@ -736,8 +737,7 @@ def export_turns() -> Response[str]:
     window = parse_time_range(params, now_ms=_now_ms())
     turn_filter = parse_filter(params)
     turns = (
-        turn_view(item)
-        for item in reader.all_turns(window, turn_filter, MAX_EXPORT_ROWS, max_calls=MAX_EXPORT_ROWS // 10)
+        turn_view(item) for item in reader.all_turns(window, turn_filter, MAX_EXPORT_ROWS, max_calls=MAX_EXPORT_CALLS)
     )
     text, truncated = csv_document(turns)
     name = f"query-log-{utc_day(window.start)}-to-{utc_day(window.end)}.csv"
