@@ -578,7 +578,9 @@ class QueryLogReader:
                 if calls >= max_calls:
                     return Listing(found, Position(day, exclusive), calls)
                 calls += 1
-                page = self._query_day(day, window, base, exclusive)
+                # Unfiltered, a read needs no more items than the page lacks; filtered, it reads a full page.
+                wanted = READ_PAGE_ITEMS if base.expression else min(READ_PAGE_ITEMS, limit - len(found))
+                page = self._query_day(day, window, base, exclusive, wanted)
                 for index, item in enumerate(page["Items"]):
                     found.append(item)
                     if len(found) == limit:
@@ -602,6 +604,7 @@ class QueryLogReader:
         window: TimeRange,
         base: DynamoFilter,
         exclusive: Mapping[str, Any] | None,
+        read_limit: int,
     ) -> dict[str, Any]:
         request: dict[str, Any] = {
             "TableName": self.table_name,
@@ -615,7 +618,7 @@ class QueryLogReader:
                 **base.values,
             },
             "ScanIndexForward": False,
-            "Limit": READ_PAGE_ITEMS,
+            "Limit": read_limit,
         }
         if base.expression is not None:
             request["FilterExpression"] = base.expression
