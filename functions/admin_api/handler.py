@@ -99,6 +99,7 @@ MAX_ANALYSIS_CALLS = 100
 MAX_CONVERSATION_TURNS = 1_000
 MAX_EXPORT_ROWS = 5_000
 MAX_EXPORT_BYTES = 5_000_000  # under Lambda's 6 MB response limit
+MAX_EXPORT_CALLS = 100  # reads one export may make (each evaluates up to READ_PAGE_ITEMS turns)
 MAX_EXAMPLES = 3
 SIMILARITY_THRESHOLD = 0.6  # token-set Jaccard at or above which two questions are "the same question"
 MAX_DISTINCT_QUESTIONS = 500  # distinct normalised questions compared pairwise at most (the most asked)
@@ -577,7 +578,9 @@ class QueryLogReader:
                 if calls >= max_calls:
                     return Listing(found, Position(day, exclusive), calls)
                 calls += 1
-                page = self._query_day(day, window, base, exclusive)
+                # Unfiltered, a read needs no more items than the page lacks; filtered, it reads a full page.
+                wanted = READ_PAGE_ITEMS if base.expression else min(READ_PAGE_ITEMS, limit - len(found))
+                page = self._query_day(day, window, base, exclusive, wanted)
                 for index, item in enumerate(page["Items"]):
                     found.append(item)
                     if len(found) == limit:
@@ -601,6 +604,7 @@ class QueryLogReader:
         window: TimeRange,
         base: DynamoFilter,
         exclusive: Mapping[str, Any] | None,
+        read_limit: int,
     ) -> dict[str, Any]:
         request: dict[str, Any] = {
             "TableName": self.table_name,
@@ -614,7 +618,7 @@ class QueryLogReader:
                 **base.values,
             },
             "ScanIndexForward": False,
-            "Limit": READ_PAGE_ITEMS,
+            "Limit": read_limit,
         }
         if base.expression is not None:
             request["FilterExpression"] = base.expression
@@ -736,8 +740,7 @@ def export_turns() -> Response[str]:
     window = parse_time_range(params, now_ms=_now_ms())
     turn_filter = parse_filter(params)
     turns = (
-        turn_view(item)
-        for item in reader.all_turns(window, turn_filter, MAX_EXPORT_ROWS, max_calls=MAX_EXPORT_ROWS // 10)
+        turn_view(item) for item in reader.all_turns(window, turn_filter, MAX_EXPORT_ROWS, max_calls=MAX_EXPORT_CALLS)
     )
     text, truncated = csv_document(turns)
     name = f"query-log-{utc_day(window.start)}-to-{utc_day(window.end)}.csv"

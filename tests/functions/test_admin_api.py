@@ -387,3 +387,21 @@ def test_csv_rows_stop_before_the_size_bound(admin):
     assert truncated
     assert len(text.encode()) <= 1500
     assert 5 < text.count("\r\n") < 15
+
+
+def test_a_listing_stops_at_its_read_bound_and_goes_on_from_its_cursor(admin, put_turn):
+    # GIVEN one turn on the oldest of three days (the two newer days are empty)
+    put_turn("s-1", T0 + 1, "old")
+    window_ = admin.TimeRange(T0, T0 + 3 * DAY_MS - 1)
+    # WHEN a listing may make one read at a time
+    first = admin.reader.list_turns(window_, admin.TurnFilter(), 10, max_calls=1)
+    # THEN it answers with nothing yet but a position to go on from, and following the positions finds the turn
+    assert first.items == []
+    assert first.next_position is not None
+    found, position, reads = [], first.next_position, 1
+    while position is not None:
+        page = admin.reader.list_turns(window_, admin.TurnFilter(), 10, position, max_calls=1)
+        found += page.items
+        position, reads = page.next_position, reads + 1
+    assert [item["userQuery"]["S"] for item in found] == ["old"]
+    assert reads <= 4, "one read per day, and no read past the last day"
