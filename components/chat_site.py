@@ -38,7 +38,8 @@ from contracts.stack import API_BASE_PATH, ORIGIN_SECRET_HEADER
 
 SITE_DIR = Path(__file__).resolve().parent.parent / "site" / "dist"
 # Not site content: the build's size report, make's marker, and config.js (each deployment writes its own).
-SKIPPED_FILES = frozenset({"size.json", ".built", CONFIG_FILE})
+SKIPPED_FILES = frozenset({CONFIG_FILE})  # the page's config.js is generated per stack
+BUILD_REPORTS = frozenset({"size.json", ".built"})  # the build's own records, in any folder: never served
 # CloudFront's managed policies (ids are fixed by AWS).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # 1 day default, 1 year max; gzip + brotli
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -683,7 +684,7 @@ def site_files(site_dir: Path) -> dict[str, Path]:
     files = {}
     for path in sorted(site_dir.rglob("*")):
         key = path.relative_to(site_dir).as_posix()
-        if path.is_file() and key not in SKIPPED_FILES:
+        if path.is_file() and key not in SKIPPED_FILES and path.name not in BUILD_REPORTS:
             files[key] = path
     return files
 

@@ -19,6 +19,7 @@ FUNCTION = "aws:lambda/function:Function"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 FUNCTIONS = {  # each function's folder and its Lambda's logical name
     "store_query": "query-log-writer-function",
+    "admin_api": "query-log-admin-function",
     "escalate": "escalations-escalate-function",
     "forward_tickets": "escalations-forwarder-function",
     "send_escalation": "escalations-sender-function",
@@ -183,7 +184,7 @@ def test_without_an_alarm_email_the_alarms_notify_no_one():
     dev = run_stack("dev")
     # THEN its dashboard alarms exist with no actions
     alarms = [a for a in dev.of_type(ALARM) if a.name.startswith("dashboard-")]
-    assert len(alarms) == 7
+    assert len(alarms) == 2 + len(FUNCTIONS)  # fallback rate, send failures, and each function's errors
     assert all(not a.inputs.get("alarmActions") for a in alarms)
 
 
