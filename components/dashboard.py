@@ -152,7 +152,10 @@ class Dashboard(pulumi.ComponentResource):
                 f"(periods with fewer than {args.fallback_rate_min_turns} turns are ignored): read the unanswered "
                 "questions and teach the bot"
             ),
-            metric_queries=fallback_rate_queries(args.fallback_rate_min_turns),
+            metric_queries=[
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(**query)
+                for query in fallback_rate_queries(args.fallback_rate_min_turns)
+            ],
             comparison_operator="GreaterThanThreshold",
             threshold=args.fallback_rate_threshold,
             evaluation_periods=1,
