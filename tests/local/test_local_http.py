@@ -13,6 +13,7 @@ from contracts.page import ASSETS_PREFIX, cache_control, content_security_policy
 from contracts.stack import API_BASE_PATH
 from local.stack import SITE_DIR, LocalStack, LocalStackError
 from local.staff_pages import STAFF_CSP
+from local.staff_sign_in import CLIENT_ID
 from tests.local.stack_helpers import admin_get, fetch, free_port, wait_for_email
 
 pytestmark = pytest.mark.local_stack
@@ -128,6 +129,7 @@ def test_config_js_points_the_page_at_this_origin(local_stack: LocalStack, defin
         "lexEndpoint": origin,
         "cognitoEndpoint": f"{origin}/cognito-identity",
         "suggestions": definition.locales["en_US"].suggestions(),
+        "staffSignIn": {"domain": origin, "clientId": CLIENT_ID},  # the hosted UI's stand-in, on this origin
     }
 
 
