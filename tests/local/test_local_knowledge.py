@@ -169,6 +169,17 @@ def test_no_intent_paraphrase_is_lost_to_the_documents(runtime: LexRuntime, defi
 # --- the answer -------------------------------------------------------------------------------------------------
 
 
+def test_every_knowledge_suggestion_on_the_welcome_message_is_answered_from_a_guide(
+    runtime: LexRuntime, definition: BotDefinition
+) -> None:
+    # GIVEN the questions the welcome message offers for the knowledge base
+    suggested = definition.locales["en_US"].knowledge_suggestions
+    assert suggested, "the shipped definition offers no knowledge question"
+    # WHEN each is asked, THEN a guide answers it: a suggestion never leads to "I didn't understand"
+    unanswered = [text for text in suggested if answered_from(ask(runtime, text, "s-suggested")) is None]
+    assert unanswered == [], f"suggested questions the documents do not answer: {unanswered}"
+
+
 def test_a_how_to_is_answered_with_its_steps_from_the_guide(runtime: LexRuntime) -> None:
     # WHEN the user asks a question a guide answers with a numbered list
     answer = ask(runtime, "I forgot my password")
