@@ -166,6 +166,9 @@ class Locale(_Strict):
     """The quick replies the fulfillment function offers, by name: every card `contracts.conversation` lists."""
     handover_words: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z]+$")], ...] = ()
     """Words that ask for a person ("agent", "representative"): never taken as the user's name."""
+    knowledge_suggestions: tuple[Annotated[str, StringConstraints(min_length=1, max_length=120)], ...] = ()
+    """Questions the knowledge base answers, offered on the welcome message after the intents' suggestions (a guide
+    in `knowledge/` has no definition entry of its own to carry one)."""
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Locale:
@@ -182,7 +185,7 @@ class Locale(_Strict):
 
     def suggestions(self) -> list[str]:
         """The questions the chat page offers on its welcome message, in definition order."""
-        return [intent.suggestion for intent in self.intents if intent.suggestion]
+        return [*(intent.suggestion for intent in self.intents if intent.suggestion), *self.knowledge_suggestions]
 
     def slot_type(self, name: str) -> SlotType | None:
         """The custom slot type called `name`, or None for a built-in type."""

@@ -1,8 +1,9 @@
 """The knowledge base's contract: how the bot marks an answer from the team's documents, and where they are served.
 
 In the cloud Lex's built-in `AMAZON.QnAIntent` answers an utterance no other intent matches from the Amazon Bedrock
-knowledge base and puts the answer and the document(s) it came from into session attributes; the local stack's Lex
-runtime plays the same intent over `knowledge/` and writes the same attributes. The page shows the sources under
+knowledge base and puts the answer and the document(s) it came from into the `requestAttributes` of that one
+RecognizeText response (not the session: they describe one answer); the local stack's Lex runtime plays the same
+intent over `knowledge/` and answers the same way. The page shows the sources under
 the answer and links each to `DOCUMENTS_PATH` + the document's key, where the site serves the documents.
 """
 
@@ -15,9 +16,10 @@ KNOWLEDGE_INTENT_NAME = "QnAIntent"
 KNOWLEDGE_INTENT_SIGNATURE = "AMAZON.QnAIntent"
 
 ANSWER_ATTRIBUTE = "x-amz-lex:qnA-search-response"
-"""Session attribute: the answer QnAIntent gave."""
+"""Response (request) attribute: the answer QnAIntent gave."""
 SOURCES_ATTRIBUTE = "x-amz-lex:qnA-search-response-source"
-"""Session attribute: the URI(s) of the document(s) the answer came from, separated by SOURCES_SEPARATOR."""
+"""Response (request) attribute: the URI(s) of the document(s) the answer came from, separated by
+SOURCES_SEPARATOR."""
 SOURCES_SEPARATOR = ", "
 
 DOCUMENTS_PATH = "/knowledge/"

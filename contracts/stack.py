@@ -130,8 +130,9 @@ ADMIN_ROUTES = (
 )
 """The staff's routes (under `/api/admin/`): only a request signed in to the staff user pool reaches them."""
 STAFF_TOKEN_HEADER = "Authorization"  # noqa: S105 - a header name; the token is its value
-"""The request header carrying a signed-in staff member's ID token (the JWT as is, no `Bearer `) on the admin routes:
-API Gateway's Cognito authorizer reads it (and so does the local stack's stand-in)."""
+"""The request header carrying a signed-in staff member's ID token on the admin routes, as `Bearer <JWT>` (the admin
+page sends it so; API Gateway's Cognito authorizer takes it with or without the scheme, the local stack's stand-in
+with it): the authorizer reads it before any function runs."""
 
 # --- what each function reads from its environment ------------------------------------------------------------
 

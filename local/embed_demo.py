@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import re
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 
@@ -48,7 +49,8 @@ def demo_page(chat_origin: str, options: Mapping[str, str] | None = None) -> str
     """The demo host's page: some text, and the one script tag that embeds the chat from `chat_origin`.
 
     `options` (from the URL) become the tag's data- attributes: `position` (bottom-right or bottom-left), `open`
-    (any value: open on load), `question` (asked when the chat starts); anything else is ignored."""
+    (any value: open on load), `question` (asked when the chat starts), `accent` (#rrggbb: the launcher's colour);
+    anything else is ignored."""
     options = options or {}
     data = []
     if options.get("position") in POSITIONS:
@@ -58,6 +60,8 @@ def demo_page(chat_origin: str, options: Mapping[str, str] | None = None) -> str
     if options.get("question", "").strip():
         question = options["question"].strip()[:MAX_QUESTION_CHARS]
         data.append(f' data-question="{html.escape(question, quote=True)}"')
+    if re.fullmatch(r"#[0-9a-fA-F]{6}", options.get("accent", "")):
+        data.append(f' data-accent="{options["accent"]}"')
     src = html.escape(f"{chat_origin}/{EMBED_SCRIPT}", quote=True)
     return f"""<!doctype html>
 <html lang="en">

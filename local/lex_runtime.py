@@ -350,13 +350,11 @@ class _Turn:
         self.interpretations: list[dict[str, Any]] = []
         self.dialog_action: dict[str, Any] = {"type": "ElicitIntent"}
         self.shown_intent: dict[str, Any] | None = None  # the intent the answer reports (kept after a Close)
+        self.answer_attributes: dict[str, str] = {}  # QnAIntent's answer and sources, for this response only
 
     # --- dialog ---------------------------------------------------------------------------------------------
 
     def run(self) -> None:
-        # The answer and sources attributes describe one answer from the documents: never a later turn's.
-        for name in (ANSWER_ATTRIBUTE, SOURCES_ATTRIBUTE):
-            self.session.attributes.pop(name, None)
         progress = self.session.progress
         if progress is not None and progress.eliciting is not None:
             self._answer_slot(progress)
@@ -388,8 +386,11 @@ class _Turn:
             return False
         if chosen.intent != FALLBACK_INTENT and found.score < chosen.score - DOCUMENTS_MARGIN:
             return False
-        self.session.attributes[ANSWER_ATTRIBUTE] = found.text
-        self.session.attributes[SOURCES_ATTRIBUTE] = SOURCES_SEPARATOR.join(found.sources)
+        # Like Lex, in this response's request attributes: they describe this one answer, never a later turn's.
+        self.answer_attributes = {
+            ANSWER_ATTRIBUTE: found.text,
+            SOURCES_ATTRIBUTE: SOURCES_SEPARATOR.join(found.sources),
+        }
         progress = Progress(KNOWLEDGE_INTENT_NAME, {}, state="Fulfilled")
         candidates = self._interpretations(Match(FALLBACK_INTENT, 0.0), ranked)
         self.interpretations = [
@@ -714,8 +715,8 @@ class _Turn:
         }
         if self.messages:
             answer["messages"] = self.messages
-        if self.request_attributes is not None:
-            answer["requestAttributes"] = dict(self.request_attributes)
+        if self.request_attributes is not None or self.answer_attributes:
+            answer["requestAttributes"] = {**(self.request_attributes or {}), **self.answer_attributes}
         return answer
 
 

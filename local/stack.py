@@ -39,7 +39,14 @@ from typing import TYPE_CHECKING, Any
 from bot.schema import load_definition
 from contracts.branding import Branding
 from contracts.embedding import check_embed_origins
-from contracts.stack import ADMIN_ROUTES, API_BASE_PATH, FUNCTION_ENVIRONMENT, ORIGIN_SECRET_HEADER, PUBLIC_ROUTES
+from contracts.stack import (
+    ADMIN_ROUTES,
+    API_BASE_PATH,
+    CLOUD_ONLY_FUNCTIONS,
+    FUNCTION_ENVIRONMENT,
+    ORIGIN_SECRET_HEADER,
+    PUBLIC_ROUTES,
+)
 from local.config_js import COGNITO_PATH, config_values, render_config_js
 from local.embed_demo import build_demo_app
 from local.functions_pool import FunctionPool, LogSink, Template, print_log_line
@@ -59,8 +66,12 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parent.parent
 SITE_DIR = REPO / "site" / "dist"
-HANDLERS = {function: f"functions.{function}.handler" for function in FUNCTION_ENVIRONMENT}
-"""Every function of the stack (its folder under `functions/`) and the module of its `lambda_handler`."""
+HANDLERS = {
+    function: f"functions.{function}.handler"
+    for function in FUNCTION_ENVIRONMENT
+    if function not in CLOUD_ONLY_FUNCTIONS  # the local knowledge base indexes knowledge/ itself
+}
+"""Every function the local stack runs (its folder under `functions/`) and the module of its `lambda_handler`."""
 DEFAULT_LAMBDA_CONCURRENCY = 2
 """Execution environments per function at most: two lets a slow call and a quick one run side by side, and
 eight worker processes (four functions) fit a 2-core laptop's memory (about 60 MB each)."""

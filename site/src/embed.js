@@ -1,13 +1,15 @@
 // @ts-check
 // The chat on another site: `<script src="https://<chat site>/embed.js" async></script>` adds a launcher button that
 // opens the chat page in an iframe. Options on the script tag: data-position="bottom-left" (default bottom-right),
-// data-open (open on load), data-question="..." (asked when the chat starts, answered even while it is closed).
+// data-open (open on load), data-question="..." (asked when the chat starts, answered even while it is closed),
+// data-accent="#rrggbb" (the launcher's colour: the stack's accentColor, so it matches the page).
 // The page talks back through postMessage: only messages from the chat's origin and its frame are read, and they
 // carry events (ready, reply, close), never the conversation. Plain DOM, inline styles (no stylesheet for a strict
 // CSP to refuse), inside a shadow root so the site's CSS cannot reach in. Budget: 3 KB gzipped (build.mjs).
 (() => {
   const VERSION = 1 // contracts/embedding.py MESSAGE_VERSION; host-bridge.js speaks the same
-  const ACCENT = '#4f46e5' // indigo-600, the page's own accent
+  const DEFAULT_ACCENT = '#4f39f6' // the page's own accent (styles.css --brand-accent) when the tag names none
+  const WHITE_TEXT_MAX_LUMINANCE = 0.1833 // white on the accent reaches WCAG's 4.5:1 (contracts/branding.py)
   const PHONE = '(max-width: 639px)' // narrower than Tailwind's sm: the chat takes the whole screen
   const CHAT_ICON = 'M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z'
   const CLOSE_ICON = 'M18 6 6 18M6 6l12 12'
@@ -17,6 +19,8 @@
   if (!script || document.querySelector('[data-chatbot-embed]')) return // no src to go by, or already on the page
   const origin = new URL(script.src).origin
   const data = script.dataset
+  const ACCENT = /^#[0-9a-f]{6}$/i.test(data.accent ?? '') ? String(data.accent) : DEFAULT_ACCENT
+  const INK = luminance(ACCENT) <= WHITE_TEXT_MAX_LUMINANCE ? '#fff' : '#020617' // the icon on the accent
   const side = data.position === 'bottom-left' ? 'left' : 'right'
   const question = (data.question ?? '').trim()
   const phone = matchMedia(PHONE)
@@ -53,7 +57,7 @@
     padding: '0',
     cursor: 'pointer',
     background: ACCENT,
-    color: '#fff',
+    color: INK,
     boxShadow: '0 4px 14px rgba(15, 23, 42, 0.35)',
     display: 'grid',
     placeItems: 'center',
@@ -163,6 +167,18 @@
     const made = document.createElement(tag)
     Object.assign(made.style, style)
     return made
+  }
+
+  /**
+   * WCAG 2.x relative luminance of a #rrggbb colour (as contracts/branding.py computes it).
+   * @param {string} hex
+   */
+  function luminance (hex) {
+    const [r, g, b] = [1, 3, 5].map((at) => {
+      const c = parseInt(hex.slice(at, at + 2), 16) / 255
+      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
+    })
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
   }
 
   /**

@@ -9,14 +9,18 @@ export const DOCUMENTS_PATH = '/knowledge/'
 export const MAX_SOURCES = 5 // store-query takes at most five; an answer cites one or two
 
 /**
- * The document URIs QnAIntent answered this turn from (empty when another intent answered).
- * @param {{ sessionState?: { intent?: { name?: string }, sessionAttributes?: Record<string, unknown> } }} response
+ * The document URIs QnAIntent answered this turn from (empty when another intent answered). Lex puts them in the
+ * response's requestAttributes; a session attribute of that name (older bots) is read when there is none.
+ * @param {{
+ *   sessionState?: { intent?: { name?: string }, sessionAttributes?: Record<string, unknown> },
+ *   requestAttributes?: Record<string, unknown>
+ * }} response
  * @returns {string[]}
  */
 export function answerSources (response) {
   const state = response.sessionState
   if (state?.intent?.name !== KNOWLEDGE_INTENT_NAME) return []
-  const value = state.sessionAttributes?.[SOURCES_ATTRIBUTE]
+  const value = response.requestAttributes?.[SOURCES_ATTRIBUTE] ?? state.sessionAttributes?.[SOURCES_ATTRIBUTE]
   if (typeof value !== 'string') return []
   const uris = value.split(',').map((uri) => uri.trim()).filter((uri) => uri !== '')
   return [...new Set(uris)].slice(0, MAX_SOURCES)

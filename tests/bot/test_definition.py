@@ -350,3 +350,13 @@ def test_the_code_hook_content_carries_cards_retries_and_handover_words():
     ]
     assert content["slot_retries"]["TalkToHuman"] == {"UserName": 2, "UserEmail": 2}
     assert content["handover_words"] == list(locale.handover_words)
+
+
+def test_the_welcome_suggestions_are_the_intents_then_the_knowledge_questions(tmp_path, shipped):
+    # GIVEN a definition with one intent suggestion and two knowledge suggestions
+    locale = shipped["locales"]["en_US"]
+    locale["knowledge_suggestions"] = ["How do I set up the VPN?", "I forgot my password"]
+    suggestions = load_definition(write(tmp_path, shipped)).locales["en_US"].suggestions()
+    # THEN the page offers the intents' first, in definition order, then the knowledge questions
+    intents = [item["suggestion"] for item in locale["intents"] if item.get("suggestion")]
+    assert suggestions == [*intents, "How do I set up the VPN?", "I forgot my password"]

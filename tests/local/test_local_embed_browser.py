@@ -253,6 +253,21 @@ def test_the_options_open_the_chat_on_load_on_the_left(page: Page, local_stack: 
 
 
 @pytest.mark.browser
+def test_the_launcher_takes_the_stacks_accent_with_readable_ink(page: Page, local_stack: LocalStack) -> None:
+    # GIVEN a tag with the default accent, one with a dark accent and one with a light accent
+    colours = {}
+    for accent in ("", "#0f766e", "#facc15"):
+        page.goto(demo_url(local_stack, accent=accent) if accent else demo_url(local_stack))
+        colours[accent] = launcher(page).evaluate(
+            "b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).color]"
+        )
+    # THEN the launcher wears it, with white ink on the dark ones and dark ink on the light one
+    assert colours[""] == ["rgb(79, 57, 246)", "rgb(255, 255, 255)"], f"default launcher: {colours['']}"
+    assert colours["#0f766e"] == ["rgb(15, 118, 110)", "rgb(255, 255, 255)"], f"teal launcher: {colours['#0f766e']}"
+    assert colours["#facc15"] == ["rgb(250, 204, 21)", "rgb(2, 6, 23)"], f"yellow launcher: {colours['#facc15']}"
+
+
+@pytest.mark.browser
 def test_on_a_phone_the_chat_takes_the_whole_screen(browser: Browser, local_stack: LocalStack) -> None:
     # GIVEN the demo host on a phone-sized screen
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)

@@ -101,7 +101,7 @@ def answered_from(answer: dict[str, Any]) -> str | None:
     state = answer["sessionState"]
     if state.get("intent", {}).get("name") != KNOWLEDGE_INTENT_NAME:
         return None
-    uris = source_uris(state["sessionAttributes"].get(SOURCES_ATTRIBUTE))
+    uris = source_uris(answer.get("requestAttributes", {}).get(SOURCES_ATTRIBUTE))
     return uris[0].removeprefix(source_uri("")) if uris else None
 
 
@@ -152,7 +152,7 @@ def test_an_uncovered_question_gets_fallback_and_the_offer_of_a_person(runtime: 
     answer = ask(runtime, "how do I book a meeting room")
     assert answer["sessionState"]["intent"]["name"] == FALLBACK_INTENT
     assert message_texts(answer) == [FALLBACK_OFFER]
-    assert ANSWER_ATTRIBUTE not in answer["sessionState"]["sessionAttributes"]
+    assert ANSWER_ATTRIBUTE not in answer.get("requestAttributes", {})
 
 
 def test_no_intent_paraphrase_is_lost_to_the_documents(runtime: LexRuntime, definition: BotDefinition) -> None:
@@ -169,6 +169,17 @@ def test_no_intent_paraphrase_is_lost_to_the_documents(runtime: LexRuntime, defi
 # --- the answer -------------------------------------------------------------------------------------------------
 
 
+def test_every_knowledge_suggestion_on_the_welcome_message_is_answered_from_a_guide(
+    runtime: LexRuntime, definition: BotDefinition
+) -> None:
+    # GIVEN the questions the welcome message offers for the knowledge base
+    suggested = definition.locales["en_US"].knowledge_suggestions
+    assert suggested, "the shipped definition offers no knowledge question"
+    # WHEN each is asked, THEN a guide answers it: a suggestion never leads to "I didn't understand"
+    unanswered = [text for text in suggested if answered_from(ask(runtime, text, "s-suggested")) is None]
+    assert unanswered == [], f"suggested questions the documents do not answer: {unanswered}"
+
+
 def test_a_how_to_is_answered_with_its_steps_from_the_guide(runtime: LexRuntime) -> None:
     # WHEN the user asks a question a guide answers with a numbered list
     answer = ask(runtime, "I forgot my password")
@@ -182,9 +193,10 @@ def test_a_how_to_is_answered_with_its_steps_from_the_guide(runtime: LexRuntime)
     assert lines[0] == "Here is how to reset your password:"
     assert lines[1] == '1. Open the sign-in page and choose "Forgot password".'
     assert [line.split(".")[0] for line in lines[1:6]] == ["1", "2", "3", "4", "5"]
-    # AND the session attributes carry the answer and its source, as Lex's QnAIntent sets them
-    assert state["sessionAttributes"][ANSWER_ATTRIBUTE] == text
-    assert state["sessionAttributes"][SOURCES_ATTRIBUTE] == "s3://local-knowledge/reset-your-password.md"
+    # AND the response's request attributes carry the answer and its source, as Lex's QnAIntent sets them
+    assert answer["requestAttributes"][ANSWER_ATTRIBUTE] == text
+    assert answer["requestAttributes"][SOURCES_ATTRIBUTE] == "s3://local-knowledge/reset-your-password.md"
+    assert SOURCES_ATTRIBUTE not in state["sessionAttributes"], "the sources describe one answer, not the session"
     assert answer["interpretations"][0]["intent"]["name"] == KNOWLEDGE_INTENT_NAME
 
 
@@ -202,7 +214,7 @@ def test_the_answer_attributes_do_not_outlive_their_turn(runtime: LexRuntime) ->
     ask(runtime, "I forgot my password", "s-stale")
     answer = ask(runtime, "thank you", "s-stale")
     assert answer["sessionState"]["intent"]["name"] == "ThankYouIntent"
-    attributes = answer["sessionState"]["sessionAttributes"]
+    attributes = {**answer["sessionState"]["sessionAttributes"], **answer.get("requestAttributes", {})}
     assert ANSWER_ATTRIBUTE not in attributes
     assert SOURCES_ATTRIBUTE not in attributes
 
@@ -335,10 +347,10 @@ def test_an_edited_guide_answers_with_its_new_words(tmp_path: Path, watched: Kno
 def test_the_running_stack_answers_from_the_guides_through_the_lex_api(say: Say) -> None:
     # WHEN an unmodified boto3 Lex client asks a question no intent answers
     answer = say("how do I connect to the VPN")
-    # THEN the answer is QnAIntent's, with its source in the session attributes
+    # THEN the answer is QnAIntent's, with its source in the response's request attributes
     state = answer["sessionState"]
     assert state["intent"]["name"] == KNOWLEDGE_INTENT_NAME
-    assert state["sessionAttributes"][SOURCES_ATTRIBUTE] == "s3://local-knowledge/connect-to-the-VPN.md"
+    assert answer["requestAttributes"][SOURCES_ATTRIBUTE] == "s3://local-knowledge/connect-to-the-VPN.md"
     assert "1. Open the GlobalConnect app" in message_texts(answer)[0]
 
 

@@ -49,10 +49,8 @@ def test_titles_are_the_contract_titles() -> None:
 def test_sources_are_read_from_a_qna_answer_as_the_contract_reads_them() -> None:
     value = "s3://b/a.md, s3://b/guides/b.pdf,,s3://b/a.md"
     response = {
-        "sessionState": {
-            "intent": {"name": knowledge.KNOWLEDGE_INTENT_NAME},
-            "sessionAttributes": {knowledge.SOURCES_ATTRIBUTE: value},
-        }
+        "sessionState": {"intent": {"name": knowledge.KNOWLEDGE_INTENT_NAME}, "sessionAttributes": {}},
+        "requestAttributes": {knowledge.SOURCES_ATTRIBUTE: value},
     }
     read = run_sources_js(f"m.answerSources({json.dumps(response)})")
     assert read == list(dict.fromkeys(knowledge.source_uris(value)))  # each document once
