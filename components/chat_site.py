@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import deny_insecure_transport
+from components.iam import cloudfront_read_policy
 from components.log_bucket import CLOUDFRONT_LOG_PREFIX, S3_LOG_PREFIX, LogBucket, LogBucketArgs
 from contracts.branding import Branding
 from contracts.embedding import check_embed_origins
@@ -444,7 +444,7 @@ class ChatSite(pulumi.ComponentResource):
             f"{self._name}-bucket-policy",
             bucket=self.bucket.id,
             policy=pulumi.Output.all(self.bucket.arn, self.distribution.arn).apply(
-                lambda arns: cloudfront_read_policy(arns[0], arns[1])
+                lambda arns: cloudfront_read_policy(arns[0], arns[1], sid="CloudFrontReadsThePage")
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
         )
@@ -704,27 +704,6 @@ def guest_trust_policy(identity_pool_id: str) -> str:
                         "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "unauthenticated"},
                     },
                 }
-            ],
-        }
-    )
-
-
-def cloudfront_read_policy(bucket_arn: str, distribution_arn: str) -> str:
-    """The bucket policy: CloudFront may read objects, and only on behalf of this one distribution; nothing reaches
-    the bucket without TLS."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "CloudFrontReadsThePage",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudfront.amazonaws.com"},
-                    "Action": "s3:GetObject",
-                    "Resource": f"{bucket_arn}/*",
-                    "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
-                },
-                deny_insecure_transport(bucket_arn),
             ],
         }
     )

@@ -66,6 +66,27 @@ def service_trust_policy(service: str, *, source_account: str | None = None, sou
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
+def cloudfront_read_policy(bucket_arn: str, distribution_arn: str, *, sid: str) -> str:
+    """A bucket policy: CloudFront may read objects (statement `sid`), only on behalf of this one distribution;
+    nothing reaches the bucket without TLS."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": sid,
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudfront.amazonaws.com"},
+                    "Action": "s3:GetObject",
+                    "Resource": f"{bucket_arn}/*",
+                    "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+                },
+                deny_insecure_transport(bucket_arn),
+            ],
+        }
+    )
+
+
 def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
     """A bucket policy statement refusing every request to the bucket and its objects not made over TLS."""
     return {

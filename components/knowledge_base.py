@@ -29,7 +29,13 @@ import pulumi_aws as aws
 from pulumi_aws_native import bedrock, s3vectors
 
 from components.alarms import Metric, alarm_above
-from components.iam import Grants, Statement, deny_insecure_transport, grant, service_trust_policy
+from components.iam import (
+    Grants,
+    Statement,
+    cloudfront_read_policy,
+    grant,
+    service_trust_policy,
+)
 from components.python_function import PythonFunction, PythonFunctionArgs
 from components.settings import DEFAULT_ANSWER_MODEL, DEFAULT_EMBEDDING_DIMENSIONS, DEFAULT_EMBEDDING_MODEL
 from contracts.knowledge import DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES
@@ -180,7 +186,7 @@ class KnowledgeBase(pulumi.ComponentResource):
                 f"{self._name}-documents-policy",
                 bucket=self.bucket.id,
                 policy=pulumi.Output.all(self.bucket.arn, distribution_arn).apply(
-                    lambda arns: documents_read_policy(arns[0], arns[1])
+                    lambda arns: cloudfront_read_policy(arns[0], arns[1], sid="CloudFrontReadsTheDocuments")
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self._public_access_block]),
             )
@@ -504,23 +510,3 @@ def s3_events_queue_policy(queue_arn: str, bucket_arn: str, account_id: str) -> 
         "Condition": {"ArnEquals": {"aws:SourceArn": bucket_arn}, "StringEquals": {"aws:SourceAccount": account_id}},
     }
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-
-
-def documents_read_policy(bucket_arn: str, distribution_arn: str) -> str:
-    """CloudFront may read the documents on behalf of one distribution; nothing reaches the bucket without TLS."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "CloudFrontReadsTheDocuments",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudfront.amazonaws.com"},
-                    "Action": "s3:GetObject",
-                    "Resource": f"{bucket_arn}/*",
-                    "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
-                },
-                deny_insecure_transport(bucket_arn),
-            ],
-        }
-    )
