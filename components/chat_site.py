@@ -34,7 +34,7 @@ from contracts.page import (
     render_config_js,
     security_headers,
 )
-from contracts.stack import API_BASE_PATH, ORIGIN_SECRET_HEADER
+from contracts.stack import ADMIN_BASE_PATH, API_BASE_PATH, ORIGIN_SECRET_HEADER, STAFF_TOKEN_HEADER
 
 SITE_DIR = Path(__file__).resolve().parent.parent / "site" / "dist"
 # Not site content: the build's size report, make's marker, and config.js (each deployment writes its own).
@@ -315,6 +315,45 @@ class ChatSite(pulumi.ComponentResource):
             )
         ]
 
+    def _staff_api_behaviour(
+        self, strip_api_prefix: pulumi.Input[str]
+    ) -> list[aws.cloudfront.DistributionOrderedCacheBehaviorArgs]:
+        """/api/admin/*: as /api/*, but the staff token reaches the API. CloudFront forwards `Authorization` on a GET
+        only when the cache policy keys on it (an origin request policy cannot): this one does, with every query
+        string, and keeps an answer a second at most (none at all unless the API's Cache-Control allows it)."""
+        if self.admin_headers_policy is None:
+            return []
+        staff_api_cache = aws.cloudfront.CachePolicy(
+            f"{self._name}-staff-api",
+            comment="Staff API: forwards the sign-in token; answers kept per token and query, a second at most",
+            min_ttl=0,
+            default_ttl=0,
+            max_ttl=1,
+            parameters_in_cache_key_and_forwarded_to_origin={
+                "cookies_config": {"cookie_behavior": "none"},
+                "headers_config": {"header_behavior": "whitelist", "headers": {"items": [STAFF_TOKEN_HEADER]}},
+                "query_strings_config": {"query_string_behavior": "all"},
+                "enable_accept_encoding_gzip": True,
+                "enable_accept_encoding_brotli": True,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return [
+            aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                path_pattern=f"{API_BASE_PATH}{ADMIN_BASE_PATH}/*",
+                **{
+                    **cache_behaviour(API_ORIGIN, staff_api_cache.id, self.headers_policy.id),
+                    "viewer_protocol_policy": "https-only",
+                },
+                origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER,
+                function_associations=[
+                    aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
+                        event_type="viewer-request", function_arn=strip_api_prefix
+                    )
+                ],
+            )
+        ]
+
     def _distribution(self, args: ChatSiteArgs) -> aws.cloudfront.Distribution:
         """One distribution for the page and the API: the bucket through an origin access control, /api/* to the
         REST API's stage without the base path, hashed assets cached long and the rest briefly."""
@@ -361,6 +400,7 @@ class ChatSite(pulumi.ComponentResource):
                 **cache_behaviour(SITE_ORIGIN, short_cache.id, self.headers_policy.id)
             ),
             ordered_cache_behaviors=[
+                *self._staff_api_behaviour(strip_api_prefix.arn),
                 aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
                     path_pattern=f"{API_BASE_PATH}/*",
                     **{

@@ -75,8 +75,8 @@ ACCESS_LOGGING = Counter(
 # The staff's admin view (issue 12): the staff user pool (StaffAccess: pool, sign-in domain, the admin page's app
 # client), its Cognito authorizer on the API, the admin routes (5 methods with their integrations and invoke
 # permissions, on 7 new paths: /admin, /admin/conversations and the 5 routes' own), the admin function (function,
-# role, log group, its logs policy and its query-only policy), and the /admin/ page (its index.html object, its
-# index function and CSP).
+# role, log group, its logs policy and its query-only policy), the /admin/ page (its index.html object, its index
+# function and CSP), and the cache policy that lets the staff token through CloudFront on /api/admin/*.
 # (The StaffAccess and the admin's PythonFunction components are groupings, not counted.)
 STAFF_ADMIN_VIEW = Counter(
     {
@@ -95,6 +95,7 @@ STAFF_ADMIN_VIEW = Counter(
         "aws:cloudfront/function:Function": 1,
         "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": 1,
         "aws:s3/bucketObjectv2:BucketObjectv2": 1,  # admin/index.html (its assets are hashed)
+        "aws:cloudfront/cachePolicy:CachePolicy": 1,
     }
 )
 

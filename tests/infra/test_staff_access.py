@@ -37,6 +37,7 @@ TABLE = "aws:dynamodb/table:Table"
 FUNCTION = "aws:lambda/function:Function"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 HEADERS_POLICY = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
+CACHE_POLICY = "aws:cloudfront/cachePolicy:CachePolicy"
 ADMIN_FUNCTION = "query-log-admin-function"
 
 
@@ -438,11 +439,34 @@ def test_the_distribution_serves_the_admin_page_at_admin(stack):
     # with the admin page's own headers
     assert behaviour["targetOriginId"] == "site-bucket", behaviour
     assert behaviour["functionAssociations"] == [{"eventType": "viewer-request", "functionArn": index.outputs["arn"]}]
-    assert behaviour["cachePolicyId"] == mocks.one("aws:cloudfront/cachePolicy:CachePolicy").id, behaviour
+    assert behaviour["cachePolicyId"] == mocks.one(CACHE_POLICY, "chat-site-short-cache").id, behaviour
     admin_headers = mocks.one(HEADERS_POLICY, "chat-site-admin-security-headers")
     assert behaviour["responseHeadersPolicyId"] == admin_headers.id, behaviour
     assert index.inputs["code"] == ADMIN_INDEX, index.urn
     assert index.inputs["publish"] is True, index.urn
+
+
+def test_the_staff_token_reaches_the_api_through_cloudfront(stack):
+    # GIVEN a shipped stack's distribution
+    _, mocks = stack
+    behaviours = mocks.one(DISTRIBUTION).inputs["orderedCacheBehaviors"]
+    patterns = [b["pathPattern"] for b in behaviours]
+    [staff_api] = [b for b in behaviours if b["pathPattern"] == "/api/admin/*"]
+    [public_api] = [b for b in behaviours if b["pathPattern"] == "/api/*"]
+    cache = mocks.one(CACHE_POLICY, "chat-site-staff-api").inputs
+    # WHEN / THEN /api/admin/* is matched before /api/*, goes to the API the same way (origin, prefix stripped, HTTPS)
+    # for GET only, and its cache policy keys on the token header (CloudFront forwards Authorization on a GET only
+    # then) and every query string, keeping an answer a second at most
+    assert patterns.index("/api/admin/*") < patterns.index("/api/*"), patterns
+    for key in ("targetOriginId", "functionAssociations", "originRequestPolicyId", "viewerProtocolPolicy"):
+        assert staff_api[key] == public_api[key], key
+    assert sorted(staff_api["allowedMethods"]) == ["GET", "HEAD"], staff_api
+    assert staff_api["cachePolicyId"] == mocks.one(CACHE_POLICY, "chat-site-staff-api").id, staff_api
+    keyed = cache["parametersInCacheKeyAndForwardedToOrigin"]
+    assert keyed["headersConfig"] == {"headerBehavior": "whitelist", "headers": {"items": [STAFF_TOKEN_HEADER]}}
+    assert keyed["queryStringsConfig"] == {"queryStringBehavior": "all"}, keyed
+    assert keyed["cookiesConfig"] == {"cookieBehavior": "none"}, keyed
+    assert (cache["minTtl"], cache["defaultTtl"], cache["maxTtl"]) == (0, 0, 1), cache
 
 
 def test_only_the_admin_page_may_call_the_sign_in_domain(stack):
