@@ -26,7 +26,7 @@ from bench import load_local
 from bench.knowledge_questions import ANSWERED, NOT_COVERED
 from bench.nlu import PARAPHRASES_PATH
 from bot.schema import load_definition
-from contracts.knowledge import KNOWLEDGE_INTENT_NAME, SOURCES_ATTRIBUTE, source_uris
+from contracts.knowledge import answer_sources
 from local.knowledge import DEFAULT_FOLDER, KnowledgeBase, source_uri
 from local.lex_nlu import language_model
 from local.lex_runtime import LexRuntime
@@ -66,10 +66,7 @@ class _Hook:
 
 def answered_from(runtime: LexRuntime, question: str, session: str) -> str | None:
     """The key of the guide that answered `question` in a new conversation, or None."""
-    state = runtime.recognize_text(*BOT, session, {"text": question})["sessionState"]
-    if state.get("intent", {}).get("name") != KNOWLEDGE_INTENT_NAME:
-        return None
-    uris = source_uris(state["sessionAttributes"].get(SOURCES_ATTRIBUTE))
+    uris = answer_sources(runtime.recognize_text(*BOT, session, {"text": question}))
     return uris[0].removeprefix(source_uri("")) if uris else None
 
 

@@ -9,7 +9,9 @@ the answer and links each to `DOCUMENTS_PATH` + the document's key, where the si
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import PurePosixPath
+from typing import Any
 
 KNOWLEDGE_INTENT_NAME = "QnAIntent"
 """The intent's name in the bot (its parent signature is KNOWLEDGE_INTENT_SIGNATURE)."""
@@ -41,3 +43,16 @@ def document_title(uri: str) -> str:
     """A readable title from a document's URI: `s3://b/guides/connect-to-the-vpn.pdf` -> "Connect to the vpn"."""
     stem = PurePosixPath(uri.rstrip("/")).stem.replace("-", " ").replace("_", " ").strip()
     return stem[:1].upper() + stem[1:] if stem else uri
+
+
+def answer_sources(response: Mapping[str, Any]) -> list[str]:
+    """The document URIs a RecognizeText response's QnAIntent answer came from; empty when another intent answered.
+    Read from the response's requestAttributes, or a session attribute of that name when there is none (as the page's
+    `answerSources` reads them)."""
+    state = response.get("sessionState") or {}
+    if (state.get("intent") or {}).get("name") != KNOWLEDGE_INTENT_NAME:
+        return []
+    value = (response.get("requestAttributes") or {}).get(SOURCES_ATTRIBUTE)
+    if value is None:
+        value = (state.get("sessionAttributes") or {}).get(SOURCES_ATTRIBUTE)
+    return source_uris(value) if isinstance(value, str) else []

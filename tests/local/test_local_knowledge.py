@@ -24,7 +24,7 @@ from contracts.knowledge import (
     KNOWLEDGE_INTENT_NAME,
     MAX_DOCUMENT_BYTES,
     SOURCES_ATTRIBUTE,
-    source_uris,
+    answer_sources,
 )
 from local.__main__ import main as local_main
 from local.knowledge import DEFAULT_FOLDER, KnowledgeBase, load_folder, read_blocks, source_uri
@@ -98,10 +98,7 @@ def ask(runtime: LexRuntime, text: str, session: str = "s-1") -> dict[str, Any]:
 
 def answered_from(answer: dict[str, Any]) -> str | None:
     """The guide that answered (its key), or None when the answer did not come from the documents."""
-    state = answer["sessionState"]
-    if state.get("intent", {}).get("name") != KNOWLEDGE_INTENT_NAME:
-        return None
-    uris = source_uris(answer.get("requestAttributes", {}).get(SOURCES_ATTRIBUTE))
+    uris = answer_sources(answer)
     return uris[0].removeprefix(source_uri("")) if uris else None
 
 
@@ -415,3 +412,19 @@ def test_a_missing_knowledge_folder_stops_the_start_with_the_fix(
     error = capsys.readouterr().err
     assert "no-such-folder does not exist" in error
     assert "make local KNOWLEDGE_DIR=" in error
+
+
+def test_sources_are_read_from_the_response_and_only_from_a_qna_answer() -> None:
+    # GIVEN QnAIntent answers with the sources where Lex puts them, in a session attribute, and another intent's
+    qna = {"sessionState": {"intent": {"name": KNOWLEDGE_INTENT_NAME}, "sessionAttributes": {}}}
+    in_response = {**qna, "requestAttributes": {SOURCES_ATTRIBUTE: "s3://b/a.md, s3://b/b.md"}}
+    in_session = {"sessionState": {**qna["sessionState"], "sessionAttributes": {SOURCES_ATTRIBUTE: "s3://b/c.md"}}}
+    other = {
+        "sessionState": {"intent": {"name": "OrderStatus"}},
+        "requestAttributes": {SOURCES_ATTRIBUTE: "s3://b/a.md"},
+    }
+    # THEN the response's attribute is read first, the session's only without it, and never another intent's
+    assert answer_sources(in_response) == ["s3://b/a.md", "s3://b/b.md"]
+    assert answer_sources(in_session) == ["s3://b/c.md"]
+    assert answer_sources(other) == []
+    assert answer_sources(qna) == []
