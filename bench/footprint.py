@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pulumi
 
+from contracts.stack import FUNCTION_ENVIRONMENT
+
 REPO = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("fulfillment", "escalate", "store_query", "send_escalation")
+FUNCTIONS = tuple(FUNCTION_ENVIRONMENT)  # every function the stack deploys
 IMPORT_ROUNDS = 5
 
 
