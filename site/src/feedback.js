@@ -14,7 +14,12 @@ import { fetchWithRetry } from './http.js'
 
 export const MAX_REASON_CHARS = 200 // the API's limit (contracts/query_log.py MAX_RATING_REASON_CHARS)
 const LABELS = /** @type {Record<Rating, string>} */ ({ up: 'Helpful', down: 'Not helpful' })
-const GLYPHS = /** @type {Record<Rating, string>} */ ({ up: '👍', down: '👎' })
+// A drawn thumb (thumbs-down is it turned over): an emoji depends on the reader's fonts, a path does not.
+const THUMB_PATHS = [
+  'M7 10v12',
+  'M15 5.88 14 10h5.83a2 2 0 0 1 1.92 2.56l-2.33 8A2 2 0 0 1 17.5 22H4a2 2 0 0 1-2-2v-8a2 2 0 0 1 2-2h2.76a2 2 0 0 0 1.79-1.11L12 2a3.13 3.13 0 0 1 3 3.88Z'
+]
+const SVG_NS = 'http://www.w3.org/2000/svg'
 const THANKS = 'Thanks for your feedback.'
 const NOT_SAVED = 'Your rating was not saved. Please try again.'
 const NOT_FOUND_RETRY_MS = 1500 // a vote may overtake its answer's row on the way to the log: wait, try once more
@@ -73,11 +78,11 @@ export function ratingControls (doc, keys, rating) {
   for (const value of /** @type {Rating[]} */ (['up', 'down'])) {
     const button = doc.createElement('button')
     button.type = 'button'
-    button.className = 'rounded-full border border-slate-300 px-2 py-0.5 text-sm hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-accent-strong aria-pressed:border-accent aria-pressed:bg-accent-soft dark:border-slate-600 dark:hover:bg-slate-700'
+    button.className = 'inline-flex items-center rounded-full border border-slate-300 px-2 py-1 text-sm hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-accent-strong aria-pressed:border-accent aria-pressed:bg-accent-soft dark:border-slate-600 dark:hover:bg-slate-700'
     button.dataset.rate = value
     button.setAttribute('aria-label', LABELS[value])
     button.setAttribute('aria-pressed', String(rating === value))
-    button.textContent = GLYPHS[value]
+    button.append(thumb(doc, value))
     box.append(button)
   }
   const status = doc.createElement('span')
@@ -86,6 +91,31 @@ export function ratingControls (doc, keys, rating) {
   status.dataset.ratingStatus = ''
   box.append(status, _reasonForm(doc))
   return box
+}
+
+/**
+ * The thumb icon of a vote, hidden from assistive technology (the button's label names it).
+ * @param {Document} doc
+ * @param {Rating} value
+ */
+function thumb (doc, value) {
+  const svg = doc.createElementNS(SVG_NS, 'svg')
+  for (const [name, attribute] of Object.entries({
+    viewBox: '0 0 24 24',
+    class: value === 'down' ? 'size-4 rotate-180' : 'size-4',
+    fill: 'none',
+    stroke: 'currentColor',
+    'stroke-width': '2',
+    'stroke-linecap': 'round',
+    'stroke-linejoin': 'round',
+    'aria-hidden': 'true'
+  })) svg.setAttribute(name, attribute)
+  for (const d of THUMB_PATHS) {
+    const path = doc.createElementNS(SVG_NS, 'path')
+    path.setAttribute('d', d)
+    svg.append(path)
+  }
+  return svg
 }
 
 /**
