@@ -44,3 +44,27 @@ def alarm_above(
         alarm_actions=list(actions),
         opts=pulumi.ResourceOptions(parent=parent),
     )
+
+
+def queue_not_empty(
+    name: str,
+    description: str,
+    queue_name: pulumi.Input[str],
+    actions: Sequence[pulumi.Input[str]],
+    parent: pulumi.Resource,
+) -> aws.cloudwatch.MetricAlarm:
+    """An alarm on any visible message in a queue (a dead-letter queue: something was given up on)."""
+    return alarm_above(
+        name,
+        description,
+        Metric(
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": queue_name},
+            statistic="Maximum",
+            period_seconds=60,
+        ),
+        threshold=0,
+        actions=actions,
+        parent=parent,
+    )

@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from components.iam import cloudfront_read_policy
 from components.log_bucket import CLOUDFRONT_LOG_PREFIX, S3_LOG_PREFIX, LogBucket, LogBucketArgs
+from components.private_bucket import make_private
 from contracts.branding import Branding
 from contracts.embedding import check_embed_origins
 from contracts.knowledge import DOCUMENTS_PATH
@@ -214,28 +215,7 @@ class ChatSite(pulumi.ComponentResource):
             force_destroy=True,  # only build output lives here; `pulumi destroy` may empty it
             opts=child,
         )
-        public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{self._name}-bucket-private",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{self._name}-bucket-ownership",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},  # no ACLs at all
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{self._name}-bucket-encryption",
-            bucket=bucket.id,
-            # SSE-S3: CloudFront's OAC reads it without a KMS key policy; the page is public content anyway.
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
-        )
+        public_access_block = make_private(f"{self._name}-bucket", bucket, parent=self)
         return bucket, public_access_block
 
     def _access_logs(self, retention_days: int) -> LogBucket:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import Metric, alarm_above
+from components.alarms import Metric, alarm_above, queue_not_empty
 from components.iam import Grants, Statement, grant
 from components.python_function import PythonFunction, PythonFunctionArgs
 from contracts.stack import (
@@ -216,18 +216,11 @@ class Escalations(pulumi.ComponentResource):
 
     def _dead_letter_alarm(self, actions: Sequence[pulumi.Input[str]]) -> aws.cloudwatch.MetricAlarm:
         """An alarm on any message in the dead-letter queue: an escalation that no send delivered."""
-        return alarm_above(
+        return queue_not_empty(
             f"{self._name}-dlq-not-empty",
             "Escalations failed every send and wait in the dead-letter queue: check SES, redrive",
-            Metric(
-                "AWS/SQS",
-                "ApproximateNumberOfMessagesVisible",
-                {"QueueName": self.dead_letter_queue.name},
-                statistic="Maximum",
-                period_seconds=60,
-            ),
-            threshold=0,
-            actions=actions,
+            self.dead_letter_queue.name,
+            actions,
             parent=self,
         )
 

@@ -28,7 +28,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_aws_native import bedrock, s3vectors
 
-from components.alarms import Metric, alarm_above
+from components.alarms import Metric, alarm_above, queue_not_empty
 from components.iam import (
     Grants,
     Statement,
@@ -36,6 +36,7 @@ from components.iam import (
     grant,
     service_trust_policy,
 )
+from components.private_bucket import make_private
 from components.python_function import PythonFunction, PythonFunctionArgs
 from components.settings import DEFAULT_ANSWER_MODEL, DEFAULT_EMBEDDING_DIMENSIONS, DEFAULT_EMBEDDING_MODEL
 from contracts.knowledge import DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES
@@ -204,28 +205,7 @@ class KnowledgeBase(pulumi.ComponentResource):
             force_destroy=not protect,  # the documents are in the repository; a dev stack may go with them
             opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
         )
-        child = pulumi.ResourceOptions(parent=self)
-        private = aws.s3.BucketPublicAccessBlock(
-            f"{self._name}-documents-private",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{self._name}-documents-ownership",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{self._name}-documents-encryption",
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
-        )
+        private = make_private(f"{self._name}-documents", bucket, parent=self)
         return bucket, private
 
     def _vector_store(self, dimensions: int) -> tuple[s3vectors.VectorBucket, s3vectors.Index]:
@@ -435,18 +415,11 @@ class KnowledgeBase(pulumi.ComponentResource):
             actions=actions,
             parent=self,
         )
-        alarm_above(
+        queue_not_empty(
             f"{self._name}-ingestion-dlq-not-empty",
             "Document changes waited an hour behind running ingestions and were given up: start an ingestion",
-            Metric(
-                "AWS/SQS",
-                "ApproximateNumberOfMessagesVisible",
-                {"QueueName": self.dead_letter_queue.name},
-                statistic="Maximum",
-                period_seconds=60,
-            ),
-            threshold=0,
-            actions=actions,
+            self.dead_letter_queue.name,
+            actions,
             parent=self,
         )
 
